@@ -1,0 +1,136 @@
+"""The robot contract: a ``lerobot.robots.Robot`` with normalized end-effector delta actions.
+
+Every backend (the PyBullet play table, every real arm) subclasses ``EEDeltaRobot`` and
+implements four small hooks. The base class owns what must be identical everywhere:
+connection guarding (in one place), NaN rejection, clipping, scaling by the robot's limits,
+and returning the action that was really applied.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+import numpy as np
+from lerobot.robots import Robot
+
+from robolang.features import ACTION_NAMES, CAMERA_NAMES, STATE_NAMES
+from robolang.safety import action_to_array, array_to_action, clip_normalized, reject_non_finite
+
+
+class RobotNotConnectedError(RuntimeError):
+    """Raised when a robot is used before ``connect()`` or after ``disconnect()``."""
+
+
+@dataclass(frozen=True)
+class EEDeltaLimits:
+    """Physical size of a full-scale (|a| = 1) action, per control step.
+
+    Defaults: 2 cm and ~8.6 deg per 10 Hz step, i.e. 0.2 m/s and ~86 deg/s at full scale,
+    a comfortable speed for tabletop play (CALVIN's relative actions use the same 2 cm scale).
+    """
+
+    translation_m: float = 0.02
+    yaw_rad: float = 0.15
+
+    def scale(self, normalized: np.ndarray) -> np.ndarray:
+        """(5,) normalized action -> (dx, dy, dz [m], dyaw [rad], gripper [-1, 1])."""
+        out = normalized.astype(np.float64).copy()
+        out[:3] *= self.translation_m
+        out[3] *= self.yaw_rad
+        return out
+
+
+class EEDeltaRobot(Robot, abc.ABC):
+    """Base class for every robolang robot, simulated or real.
+
+    Subclasses implement ``_connect``, ``_disconnect``, ``_read_observation`` and
+    ``_apply_action``. ``send_action`` validates, clips and returns what was applied;
+    ``last_clipped`` says which entries of the last action were out of range.
+    """
+
+    limits: EEDeltaLimits = EEDeltaLimits()
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._connected = False
+        self.last_clipped: dict[str, bool] = {k: False for k in ACTION_NAMES}
+
+    # ---- lerobot.Robot members ---------------------------------------------------------
+    @property
+    def action_features(self) -> dict:
+        return {k: float for k in ACTION_NAMES}
+
+    @property
+    def observation_features(self) -> dict:
+        feats: dict = {k: float for k in STATE_NAMES}
+        for cam in CAMERA_NAMES:
+            feats[cam] = self.camera_shape(cam)
+        return feats
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connected
+
+    @property
+    def is_calibrated(self) -> bool:
+        return True
+
+    def calibrate(self) -> None:
+        """End-effector control needs no motor calibration at this level."""
+
+    def configure(self) -> None:
+        """Nothing to configure beyond what ``connect`` does."""
+
+    def connect(self, calibrate: bool = True) -> None:
+        if self._connected:
+            raise RuntimeError(f"{self} is already connected")
+        self._connect()
+        self._connected = True
+
+    def disconnect(self) -> None:
+        self._require_connected()
+        self._disconnect()
+        self._connected = False
+
+    def get_observation(self) -> dict:
+        self._require_connected()
+        return self._read_observation()
+
+    def send_action(self, action) -> dict[str, float]:
+        """Validate, clip and apply one normalized action; return the action really applied.
+
+        NaN or inf raises ``UnsafeActionError`` before anything is sent. Values outside
+        [-1, 1] are clipped; ``last_clipped`` names them.
+        """
+        self._require_connected()
+        arr = reject_non_finite(action_to_array(action))
+        clipped, mask = clip_normalized(arr)
+        applied = self._apply_action(clipped)
+        self.last_clipped = {k: bool(m) for k, m in zip(ACTION_NAMES, mask, strict=True)}
+        return array_to_action(applied)
+
+    # ---- the one place connection state is checked -------------------------------------
+    def _require_connected(self) -> None:
+        if not self._connected:
+            raise RobotNotConnectedError(f"{self} is not connected; call connect() first")
+
+    # ---- backend hooks -------------------------------------------------------------------
+    @abc.abstractmethod
+    def camera_shape(self, camera: str) -> tuple[int, int, int]:
+        """(H, W, 3) of a camera; must work while disconnected."""
+
+    @abc.abstractmethod
+    def _connect(self) -> None: ...
+
+    @abc.abstractmethod
+    def _disconnect(self) -> None: ...
+
+    @abc.abstractmethod
+    def _read_observation(self) -> dict:
+        """Flat dict: ``STATE_NAMES`` floats and ``CAMERA_NAMES`` uint8 (H, W, 3) images."""
+
+    @abc.abstractmethod
+    def _apply_action(self, action: np.ndarray) -> np.ndarray:
+        """Apply a finite (5,) action in [-1, 1]; return the normalized action really applied
+        (after any further safety limiting of the backend)."""

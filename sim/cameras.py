@@ -1,0 +1,102 @@
+"""Cameras: a static scene camera and a wrist camera, rendered with TinyRenderer or EGL.
+
+TinyRenderer is pybullet's CPU rasteriser; its cost grows with covered pixels and
+triangles, so the fast default renders without shadows and with the low-poly Panda. With a
+GPU present, ``renderer="auto"`` loads pybullet's EGL plugin (hardware OpenGL).
+"""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as pb
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """Intrinsics of one camera. 128x128 static is the default (issue 2); fov in degrees."""
+
+    width: int = 128
+    height: int = 128
+    fov: float = 55.0
+    near: float = 0.02
+    far: float = 3.0
+
+    def projection(self) -> list[float]:
+        return pb.computeProjectionMatrixFOV(self.fov, self.width / self.height, self.near, self.far)
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """TinyRenderer light parameters (direction points *towards* the light)."""
+
+    direction: tuple[float, float, float] = (0.4, -0.3, 1.0)
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    ambient: float = 0.6
+    diffuse: float = 0.35
+    specular: float = 0.05
+
+
+# Static camera: in front of the robot, above the far edge of the table, looking back at
+# the workspace so the arm, the blocks and all fixtures are in view.
+STATIC_EYE = (1.15, 0.0, 0.80)
+STATIC_TARGET = (0.45, 0.0, 0.02)
+# Wrist camera mount in the hand frame (z points along the fingers): beside the hand,
+# looking along the fingers so the gripper and what it grasps are in view.
+WRIST_OFFSET = np.array([0.07, 0.0, 0.0])
+WRIST_LOOK = np.array([0.0, 0.0, 0.25])
+
+
+def static_view(eye=STATIC_EYE, target=STATIC_TARGET) -> list[float]:
+    return pb.computeViewMatrix(list(eye), list(target), [0.0, 0.0, 1.0])
+
+
+def wrist_view(hand_pos: np.ndarray, hand_rot: np.ndarray) -> list[float]:
+    eye = hand_pos + hand_rot @ WRIST_OFFSET
+    target = hand_pos + hand_rot @ WRIST_LOOK
+    up = hand_rot @ np.array([1.0, 0.0, 0.0])
+    return pb.computeViewMatrix(eye.tolist(), target.tolist(), up.tolist())
+
+
+def gpu_present() -> bool:
+    """True when an NVIDIA device node exists (the EGL plugin needs a real GPU to be fast)."""
+    return os.path.exists("/dev/nvidia0")
+
+
+def enable_egl(client: int) -> bool:
+    """Load pybullet's EGL renderer plugin into ``client``; False if it cannot be loaded."""
+    loader = pkgutil.get_loader("eglRenderer")
+    if loader is None:
+        return False
+    plugin = pb.loadPlugin(loader.get_filename(), "_eglRendererPlugin", physicsClientId=client)
+    return plugin >= 0
+
+
+def render_rgb(
+    client: int,
+    spec: CameraSpec,
+    view: list[float],
+    light: Lighting,
+    shadows: bool = False,
+    hardware: bool = False,
+) -> np.ndarray:
+    """Render one RGB image, uint8 (H, W, 3)."""
+    _, _, rgba, _, _ = pb.getCameraImage(
+        spec.width,
+        spec.height,
+        view,
+        spec.projection(),
+        renderer=pb.ER_BULLET_HARDWARE_OPENGL if hardware else pb.ER_TINY_RENDERER,
+        flags=pb.ER_NO_SEGMENTATION_MASK,
+        shadow=int(shadows),
+        lightDirection=list(light.direction),
+        lightColor=list(light.colour),
+        lightAmbientCoeff=light.ambient,
+        lightDiffuseCoeff=light.diffuse,
+        lightSpecularCoeff=light.specular,
+        physicsClientId=client,
+    )
+    return np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(spec.height, spec.width, 4)[..., :3])

@@ -1,0 +1,106 @@
+"""The play table as a LeRobot robot: ``PlayTableRobot`` behind the robolang contract.
+
+LeRobot's tools (``lerobot-teleoperate``, ``lerobot-record``, teleoperators) drive it like
+any real arm. The sim-only extras are ``reset(seed)``, ``scene_state()`` and exact
+``get_state`` / ``set_state``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from lerobot.robots import RobotConfig
+
+from robolang.features import STATE_NAMES, STATIC_CAMERA, WRIST_CAMERA
+from robolang.robot import EEDeltaLimits, EEDeltaRobot
+from sim.cameras import CameraSpec
+from sim.randomization import WorldRandomization
+from sim.scene import PlayTableScene, SceneConfig
+
+
+@RobotConfig.register_subclass("robolang_play_table")
+@dataclass(kw_only=True)
+class PlayTableRobotConfig(RobotConfig):
+    """Configuration of the simulated play table (plain values, hydra- and draccus-friendly)."""
+
+    static_width: int = 128
+    static_height: int = 128
+    wrist_width: int = 128
+    wrist_height: int = 128
+    panda_fidelity: str = "fast"
+    shadows: bool = False
+    renderer: str = "auto"
+    seed: int = 0  # used by connect(); reset(seed) reseeds
+    translation_m: float = EEDeltaLimits.translation_m
+    yaw_rad: float = EEDeltaLimits.yaw_rad
+    world: dict = field(default_factory=dict)  # a WorldRandomization as a dict (configs/world/*.yaml)
+
+    def scene_config(self) -> SceneConfig:
+        return SceneConfig(
+            static_camera=CameraSpec(self.static_width, self.static_height, fov=SceneConfig.static_camera.fov),
+            wrist_camera=CameraSpec(self.wrist_width, self.wrist_height, fov=SceneConfig.wrist_camera.fov),
+            panda_fidelity=self.panda_fidelity,
+            shadows=self.shadows,
+            renderer=self.renderer,
+            world=WorldRandomization.from_dict(dict(self.world)),
+        )
+
+
+class PlayTableRobot(EEDeltaRobot):
+    """The simulated Panda on the play table, a ``lerobot.robots.Robot``."""
+
+    config_class = PlayTableRobotConfig
+    name = "robolang_play_table"
+
+    def __init__(self, config: PlayTableRobotConfig | None = None):
+        config = config or PlayTableRobotConfig()
+        super().__init__(config)
+        self.config = config
+        self.limits = EEDeltaLimits(config.translation_m, config.yaw_rad)
+        self._scene_config = config.scene_config()
+        self.scene: PlayTableScene | None = None
+
+    def camera_shape(self, camera: str) -> tuple[int, int, int]:
+        spec = {STATIC_CAMERA: self._scene_config.static_camera, WRIST_CAMERA: self._scene_config.wrist_camera}[camera]
+        return (spec.height, spec.width, 3)
+
+    def _connect(self) -> None:
+        self.scene = PlayTableScene(self._scene_config)
+        self.scene.reset(self.config.seed)
+
+    def _disconnect(self) -> None:
+        self.scene.close()
+        self.scene = None
+
+    def _read_observation(self) -> dict:
+        obs = dict(zip(STATE_NAMES, self.scene.proprioception().tolist(), strict=True))
+        obs[STATIC_CAMERA] = self.scene.render(STATIC_CAMERA)
+        obs[WRIST_CAMERA] = self.scene.render(WRIST_CAMERA)
+        return obs
+
+    def _apply_action(self, action: np.ndarray) -> np.ndarray:
+        applied = self.scene.step(self.limits.scale(action))
+        normalized = action.copy()
+        normalized[:3] = applied[:3] / self.limits.translation_m
+        normalized[3] = applied[3] / self.limits.yaw_rad
+        return np.clip(normalized, -1.0, 1.0)
+
+    # ---- sim-only extras --------------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> dict:
+        """Reset the world from ``seed`` and return the first observation."""
+        self._require_connected()
+        self.scene.reset(seed)
+        return self._read_observation()
+
+    def scene_state(self) -> dict:
+        self._require_connected()
+        return self.scene.scene_state()
+
+    def get_state(self) -> dict:
+        self._require_connected()
+        return self.scene.get_state()
+
+    def set_state(self, state: dict) -> None:
+        self._require_connected()
+        self.scene.set_state(state)
