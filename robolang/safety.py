@@ -26,9 +26,7 @@ def action_to_array(action: Mapping[str, float] | Sequence[float] | np.ndarray) 
         missing = [k for k in ACTION_NAMES if k not in action]
         extra = [k for k in action if k not in ACTION_NAMES]
         if missing or extra:
-            raise UnsafeActionError(
-                f"action keys must be {list(ACTION_NAMES)}; missing {missing}, unexpected {extra}"
-            )
+            raise UnsafeActionError(f"action keys must be {list(ACTION_NAMES)}; missing {missing}, unexpected {extra}")
         values = [action[k] for k in ACTION_NAMES]
     else:
         values = action

@@ -105,7 +105,10 @@ def desk_urdf() -> str:
         Link("slider_cabinet", [_box((0, 0, 0.11), (0.30, 0.18, 0.22), DARK_WOOD)]),
         Link(
             "slider_door",
-            [_box((0, 0, 0.11), (0.15, 0.012, 0.19), (0.55, 0.75, 0.85, 1)), _box((0.05, 0.024, 0.12), (0.018, 0.036, 0.09), HANDLE)],
+            [
+                _box((0, 0, 0.11), (0.15, 0.012, 0.19), (0.55, 0.75, 0.85, 1)),
+                _box((0.05, 0.024, 0.12), (0.018, 0.036, 0.09), HANDLE),
+            ],
             mass=0.3,
         ),
         Link("button_base", [_box((0, 0, 0.015), (0.08, 0.08, 0.03), (0.25, 0.25, 0.25, 1))]),
@@ -114,12 +117,34 @@ def desk_urdf() -> str:
     ]
     joints = [
         Joint("drawer_cabinet_mount", "table", "drawer_cabinet", xyz=(dx, dy, 0)),
-        Joint("drawer", "drawer_cabinet", "drawer", "prismatic", (0, 0, 0), (0, 1, 0), 0.0, DRAWER_TRAVEL, damping=2.0, friction=0.2),
+        Joint(
+            "drawer",
+            "drawer_cabinet",
+            "drawer",
+            "prismatic",
+            (0, 0, 0),
+            (0, 1, 0),
+            0.0,
+            DRAWER_TRAVEL,
+            damping=2.0,
+            friction=0.2,
+        ),
         Joint("slider_cabinet_mount", "table", "slider_cabinet", xyz=(sx, sy, 0)),
-        Joint("slider", "slider_cabinet", "slider_door", "prismatic", (-0.07, -0.096, 0), (1, 0, 0), 0.0, SLIDER_TRAVEL, damping=2.0, friction=0.2),
+        Joint(
+            "slider",
+            "slider_cabinet",
+            "slider_door",
+            "prismatic",
+            (-0.07, -0.096, 0),
+            (1, 0, 0),
+            0.0,
+            SLIDER_TRAVEL,
+            damping=2.0,
+            friction=0.2,
+        ),
         Joint("button_mount", "table", "button_base", xyz=(bx, by, 0)),
         Joint("button", "button_base", "button", "prismatic", (0, 0, 0), (0, 0, 1), -BUTTON_TRAVEL, 0.0, damping=0.5),
-        Joint("lamp_mount", "slider_cabinet", "lamp", xyz=(0.08, 0.0, 0.22)),
+        Joint("lamp_mount", "slider_cabinet", "lamp", xyz=(0.0, -0.05, 0.22)),
     ]
     return urdf("desk", links, joints)
 

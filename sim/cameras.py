@@ -42,8 +42,8 @@ class Lighting:
 
 # Static camera: in front of the robot, above the far edge of the table, looking back at
 # the workspace so the arm, the blocks and all fixtures are in view.
-STATIC_EYE = (1.15, 0.0, 0.80)
-STATIC_TARGET = (0.45, 0.0, 0.02)
+STATIC_EYE = (1.20, 0.0, 0.95)
+STATIC_TARGET = (0.45, 0.0, 0.0)
 # Wrist camera mount in the hand frame (z points along the fingers): beside the hand,
 # looking along the fingers so the gripper and what it grasps are in view.
 WRIST_OFFSET = np.array([0.07, 0.0, 0.0])
@@ -75,16 +75,16 @@ def enable_egl(client: int) -> bool:
     return plugin >= 0
 
 
-def render_rgb(
+def render_rgb_depth(
     client: int,
     spec: CameraSpec,
     view: list[float],
     light: Lighting,
     shadows: bool = False,
     hardware: bool = False,
-) -> np.ndarray:
-    """Render one RGB image, uint8 (H, W, 3)."""
-    _, _, rgba, _, _ = pb.getCameraImage(
+) -> tuple[np.ndarray, np.ndarray]:
+    """Render one image: RGB uint8 (H, W, 3) and the depth buffer float32 (H, W), 1.0 = nothing."""
+    _, _, rgba, depth, _ = pb.getCameraImage(
         spec.width,
         spec.height,
         view,
@@ -99,4 +99,5 @@ def render_rgb(
         lightSpecularCoeff=light.specular,
         physicsClientId=client,
     )
-    return np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(spec.height, spec.width, 4)[..., :3])
+    rgb = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(spec.height, spec.width, 4)[..., :3])
+    return rgb, np.asarray(depth, dtype=np.float32).reshape(spec.height, spec.width)

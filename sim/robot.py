@@ -30,6 +30,7 @@ class PlayTableRobotConfig(RobotConfig):
     wrist_height: int = 128
     panda_fidelity: str = "fast"
     shadows: bool = False
+    table_backdrop: bool = True
     renderer: str = "auto"
     seed: int = 0  # used by connect(); reset(seed) reseeds
     translation_m: float = EEDeltaLimits.translation_m
@@ -42,6 +43,7 @@ class PlayTableRobotConfig(RobotConfig):
             wrist_camera=CameraSpec(self.wrist_width, self.wrist_height, fov=SceneConfig.wrist_camera.fov),
             panda_fidelity=self.panda_fidelity,
             shadows=self.shadows,
+            table_backdrop=self.table_backdrop,
             renderer=self.renderer,
             world=WorldRandomization.from_dict(dict(self.world)),
         )

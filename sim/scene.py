@@ -17,6 +17,7 @@ import pybullet as pb
 
 from robolang.features import CONTROL_FPS, PHYSICS_HZ, STATE_NAMES
 from sim import assets
+from sim.backdrop import TableBackdrop
 from sim.cameras import (
     STATIC_EYE,
     STATIC_TARGET,
@@ -24,7 +25,7 @@ from sim.cameras import (
     Lighting,
     enable_egl,
     gpu_present,
-    render_rgb,
+    render_rgb_depth,
     static_view,
     wrist_view,
 )
@@ -39,11 +40,14 @@ SURFACE_LINKS = ("table", "drawer_cabinet", "slider_cabinet")
 class SceneConfig:
     """How the play table is built and rendered. Defaults are the fast, unrandomized table."""
 
-    static_camera: CameraSpec = CameraSpec(128, 128, fov=55.0)
+    static_camera: CameraSpec = CameraSpec(128, 128, fov=54.0)
     # The wrist camera's default matches the static one: both 128x128 (DESIGN.md target).
     wrist_camera: CameraSpec = CameraSpec(128, 128, fov=75.0)
     panda_fidelity: str = "fast"  # fast: collision meshes as visuals; high: stock meshes
     shadows: bool = False  # TinyRenderer shadows cost ~1.7x per frame (measured)
+    # Render the static table once per world and composite it (sim/backdrop.py): the table
+    # is ~45% of TinyRenderer's frame time. Ignored with shadows, textures or EGL.
+    table_backdrop: bool = True
     renderer: str = "auto"  # auto: EGL when a GPU is present, else TinyRenderer | tiny | egl
     control_hz: int = CONTROL_FPS
     physics_hz: int = PHYSICS_HZ
@@ -75,6 +79,7 @@ class PlayTableScene:
         self.object_names = tuple(o.name for o in self.objects)
         self.vector = SceneVector(self.object_names)
         self._textures: dict[tuple[str, int], int] = {}
+        self.backdrop = TableBackdrop() if config.table_backdrop else None
         self._build()
         self.rng = np.random.default_rng(0)
         self.world = WorldParams()
@@ -112,16 +117,21 @@ class PlayTableScene:
         for spec in self.objects:
             path = assets.write_asset(spec.name, assets.object_urdf(spec))
             self.bodies[spec.name] = pb.loadURDF(path, [0.5, 0, 0.1], physicsClientId=c)
-        panda_path = assets.write_asset(f"panda_{self.config.panda_fidelity}", assets.panda_urdf(self.config.panda_fidelity))
+        panda_path = assets.write_asset(
+            f"panda_{self.config.panda_fidelity}", assets.panda_urdf(self.config.panda_fidelity)
+        )
         self.robot = pb.loadURDF(panda_path, useFixedBase=True, flags=pb.URDF_USE_INERTIA_FROM_FILE, physicsClientId=c)
         if self.config.panda_fidelity == "fast":
             self._colour_fast_panda()
         self.arm = PandaArm(c, self.robot, self.config.workspace)
         self._entity_names = {(self.desk, link): name for name, link in self.desk_links.items()}
         self._entity_names.update({(b, -2): name for name, b in self.bodies.items()})
-        self._stock_rgba = {
-            (b, v[1]): v[7] for b in (self.desk, *self.bodies.values()) for v in pb.getVisualShapeData(b, physicsClientId=c)
-        }
+        # Stock colour of every visual shape, keyed (body, link, index of the shape in its link).
+        self._stock_rgba = {}
+        for b in (self.desk, *self.bodies.values()):
+            for v in pb.getVisualShapeData(b, physicsClientId=c):
+                index = sum(1 for key in self._stock_rgba if key[:2] == (b, v[1]))
+                self._stock_rgba[(b, v[1], index)] = v[7]
         self._base_mass = {n: pb.getDynamicsInfo(b, -1, physicsClientId=c)[0] for n, b in self.bodies.items()}
 
     def _colour_fast_panda(self) -> None:
@@ -138,7 +148,9 @@ class PlayTableScene:
         self._rebuild()
         self.apply_world(sample(self.rng, self.config.world, list(self.object_names)))
         self._place_objects()
-        self._set_fixture(self.desk_joints["drawer"], float(self.rng.choice([0.0, self.rng.uniform(0, assets.DRAWER_TRAVEL)])))
+        self._set_fixture(
+            self.desk_joints["drawer"], float(self.rng.choice([0.0, self.rng.uniform(0, assets.DRAWER_TRAVEL)]))
+        )
         self._set_fixture(self.desk_joints["slider"], float(self.rng.uniform(0, assets.SLIDER_TRAVEL)))
         self._set_fixture(self.desk_joints["button"], 0.0)
         self._set_light(bool(self.rng.random() < 0.5))
@@ -178,23 +190,29 @@ class PlayTableScene:
         c, d = self.client, self.desk
         friction = 2.0 * self.world.joint_damping_scale  # N: light enough for the Panda to slide
         for name in ("drawer", "slider"):
-            pb.setJointMotorControl2(d, self.desk_joints[name], pb.VELOCITY_CONTROL, targetVelocity=0, force=friction, physicsClientId=c)
-        pb.setJointMotorControl2(d, self.desk_joints["button"], pb.POSITION_CONTROL, targetPosition=0.0, force=6.0, physicsClientId=c)
+            pb.setJointMotorControl2(
+                d, self.desk_joints[name], pb.VELOCITY_CONTROL, targetVelocity=0, force=friction, physicsClientId=c
+            )
+        pb.setJointMotorControl2(
+            d, self.desk_joints["button"], pb.POSITION_CONTROL, targetPosition=0.0, force=6.0, physicsClientId=c
+        )
 
     # ---- world (domain randomization) ---------------------------------------------------------
     def apply_world(self, world: WorldParams) -> None:
         """Apply colours, textures, dynamics and perturbations of one sampled world."""
         c = self.client
         self.world = world
-        for (body, link), rgba in self._stock_rgba.items():
-            pb.changeVisualShape(body, link, rgbaColor=rgba, textureUniqueId=-1, physicsClientId=c)
+        for (body, link, index), rgba in self._stock_rgba.items():
+            pb.changeVisualShape(body, link, shapeIndex=index, rgbaColor=rgba, textureUniqueId=-1, physicsClientId=c)
         if world.surface_rgb is not None:
             for k, name in enumerate(SURFACE_LINKS):
                 shade = 1.0 - 0.25 * k  # cabinets darker than the table so they stay distinguishable
                 rgba = [*(v * shade for v in world.surface_rgb), 1.0]
                 pb.changeVisualShape(self.desk, self.desk_links[name], rgbaColor=rgba, physicsClientId=c)
         if world.texture is not None:
-            pb.changeVisualShape(self.desk, -1, textureUniqueId=self._texture(world.texture), rgbaColor=[1, 1, 1, 1], physicsClientId=c)
+            pb.changeVisualShape(
+                self.desk, -1, textureUniqueId=self._texture(world.texture), rgbaColor=[1, 1, 1, 1], physicsClientId=c
+            )
         for spec in self.objects:
             body = self.bodies[spec.name]
             offset = world.object_rgb_offset.get(spec.name, (0.0, 0.0, 0.0))
@@ -208,6 +226,14 @@ class PlayTableScene:
                 physicsClientId=c,
             )
         self._set_light(self.light_on)
+        if self._backdrop_active():
+            table_rgba = pb.getVisualShapeData(self.desk, physicsClientId=c)[0][7]
+            pb.changeVisualShape(self.desk, -1, rgbaColor=[0, 0, 0, 0], physicsClientId=c)
+            self.backdrop.update(table_rgba, *self._static_camera(), self.lighting())
+
+    def _backdrop_active(self) -> bool:
+        cfg = self.config
+        return self.backdrop is not None and not (cfg.shadows or self.hardware_render or self.world.texture)
 
     def _texture(self, key: tuple[str, int]) -> int:
         if key not in self._textures:
@@ -271,17 +297,26 @@ class PlayTableScene:
     def render(self, camera: str) -> np.ndarray:
         """uint8 (H, W, 3) image of the ``static`` or ``wrist`` camera."""
         if camera == "static":
-            w = self.world
-            spec = replace(self.config.static_camera, fov=self.config.static_camera.fov + w.camera_fov_offset)
-            eye = np.add(STATIC_EYE, w.camera_eye_offset)
-            target = np.add(STATIC_TARGET, w.camera_target_offset)
-            view = static_view(eye, target)
+            spec, view = self._static_camera()
         elif camera == "wrist":
             spec = self.config.wrist_camera
             view = wrist_view(*self.arm.wrist_camera_pose())
         else:
             raise ValueError(f"unknown camera {camera!r}; cameras are 'static' and 'wrist'")
-        return render_rgb(self.client, spec, view, self.lighting(), self.config.shadows, self.hardware_render)
+        rgb, depth = render_rgb_depth(
+            self.client, spec, view, self.lighting(), self.config.shadows, self.hardware_render
+        )
+        if not self._backdrop_active():
+            return rgb
+        if camera == "static":
+            return self.backdrop.composite_static(rgb, depth)
+        return self.backdrop.composite_wrist(rgb, depth, spec, view)
+
+    def _static_camera(self) -> tuple[CameraSpec, list[float]]:
+        w = self.world
+        spec = replace(self.config.static_camera, fov=self.config.static_camera.fov + w.camera_fov_offset)
+        view = static_view(np.add(STATIC_EYE, w.camera_eye_offset), np.add(STATIC_TARGET, w.camera_target_offset))
+        return spec, view
 
     def scene_state(self) -> dict:
         """Privileged structured state: object poses, fixture joints, light, EE and contacts."""
@@ -290,7 +325,10 @@ class PlayTableScene:
         for name, body in self.bodies.items():
             pos, quat = pb.getBasePositionAndOrientation(body, physicsClientId=c)
             objects[name] = {"pos": tuple(pos), "quat": tuple(quat), "yaw": yaw_from_quat(quat)}
-        fixtures = {j: pb.getJointState(self.desk, self.desk_joints[j], physicsClientId=c)[0] for j in ("drawer", "slider", "button")}
+        fixtures = {
+            j: pb.getJointState(self.desk, self.desk_joints[j], physicsClientId=c)[0]
+            for j in ("drawer", "slider", "button")
+        }
         pos, yaw = self.arm.ee_pose()
         return {
             "objects": objects,
@@ -344,6 +382,8 @@ class PlayTableScene:
         self._restored = copy.deepcopy(state)
 
     def close(self) -> None:
+        if self.backdrop is not None:
+            self.backdrop.close()
         if self.client is not None and pb.isConnected(self.client):
             pb.disconnect(self.client)
         self.client = None

@@ -59,11 +59,11 @@ def _link_xml(link: Link) -> str:
         f'    <inertial>{_origin((0, 0, 0))}<mass value="{link.mass:.4f}"/>'
         f'<inertia ixx="{i}" ixy="0" ixz="0" iyy="{i}" iyz="0" izz="{i}"/></inertial>'
     )
-    for p in link.parts:
+    for k, p in enumerate(link.parts):
         colour = "{:.3f} {:.3f} {:.3f} {:.3f}".format(*p.rgba)
         out.append(
             f"    <visual>{_origin(p.xyz)}<geometry>{p.geometry()}</geometry>"
-            f'<material name="m_{link.name}"><color rgba="{colour}"/></material></visual>'
+            f'<material name="m_{link.name}_{k}"><color rgba="{colour}"/></material></visual>'
         )
         if p.collide:
             out.append(f"    <collision>{_origin(p.xyz)}<geometry>{p.geometry()}</geometry></collision>")

@@ -1,0 +1,41 @@
+"""``robolang play``: run a robot with scripted random motion and write a video of its cameras."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from tqdm import trange
+
+from robolang.features import CAMERA_NAMES, CONTROL_FPS
+from robolang.video import VideoWriter, tile_cameras
+
+
+def run(cfg: DictConfig) -> Path:
+    """Drive the configured robot for ``cfg.steps`` control steps; return the video path.
+
+    Ctrl-C stops early and still writes a playable video of what was recorded.
+    """
+    if cfg.steps <= 0:
+        raise ValueError(f"steps must be positive, got {cfg.steps}")
+    robot = instantiate(cfg.robot, _convert_="all")
+    motion = instantiate(cfg.motion, _convert_="all")
+    robot.connect()
+    writer = VideoWriter(cfg.out, fps=CONTROL_FPS)
+    try:
+        obs = robot.reset(cfg.seed) if hasattr(robot, "reset") else robot.get_observation()
+        try:
+            for _ in trange(cfg.steps, desc="play", unit="step"):
+                writer.write(tile_cameras([obs[c] for c in CAMERA_NAMES], cfg.upscale))
+                robot.send_action(motion(obs))
+                obs = robot.get_observation()
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: keeping the {writer.frames} frames recorded so far")
+        path = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        robot.disconnect()
+    return path

@@ -1,0 +1,69 @@
+"""Writing videos of camera streams (PyAV, H.264), atomically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def tile_cameras(images: list[np.ndarray], upscale: int = 1) -> np.ndarray:
+    """Place camera images (H, W, 3) side by side (padded to the tallest), nearest-upscaled."""
+    height = max(img.shape[0] for img in images)
+    padded = [np.pad(img, ((0, height - img.shape[0]), (0, 0), (0, 0))) for img in images]
+    frame = np.concatenate(padded, axis=1)
+    if upscale > 1:
+        frame = frame.repeat(upscale, axis=0).repeat(upscale, axis=1)
+    return frame
+
+
+class VideoWriter:
+    """H.264 mp4 writer. Frames go to ``<path>.partial`` and the file appears under its real
+    name only when ``close()`` succeeds, so a crash never leaves a truncated video behind."""
+
+    def __init__(self, path: str | os.PathLike, fps: int):
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".mp4":
+            raise ValueError(f"video path must end in .mp4, got {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(self.path.name + ".partial")
+        self._container = av.open(str(self._tmp), mode="w", format="mp4")
+        self._stream = self._container.add_stream("libx264", rate=fps)
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": "20"}
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        # H.264 with yuv420p needs even dimensions.
+        h, w = frame.shape[:2]
+        frame = np.ascontiguousarray(frame[: h - h % 2, : w - w % 2])
+        if self.frames == 0:
+            self._stream.height, self._stream.width = frame.shape[:2]
+        for packet in self._stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> Path:
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Discard the partial file (after an error)."""
+        try:
+            self._container.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
