@@ -53,6 +53,7 @@ class EEDeltaRobot(Robot, abc.ABC):
 
     def __init__(self, config):
         super().__init__(config)
+        self.config = config  # LeRobot's tools read robot.config
         self._connected = False
         self.last_clipped: dict[str, bool] = {k: False for k in ACTION_NAMES}
 
@@ -106,7 +107,8 @@ class EEDeltaRobot(Robot, abc.ABC):
         self._require_connected()
         arr = reject_non_finite(action_to_array(action))
         clipped, mask = clip_normalized(arr)
-        applied = self._apply_action(clipped)
+        # The backend's answer is bounded too, so nothing out of range reaches a dataset.
+        applied = np.clip(np.asarray(self._apply_action(clipped), dtype=np.float64), -1.0, 1.0)
         self.last_clipped = {k: bool(m) for k, m in zip(ACTION_NAMES, mask, strict=True)}
         return array_to_action(applied)
 

@@ -31,9 +31,12 @@ def action_to_array(action: Mapping[str, float] | Sequence[float] | np.ndarray) 
     else:
         values = action
     try:
-        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+        arr = np.asarray(values).reshape(-1)  # no dtype: see what numpy makes of it
     except (TypeError, ValueError) as exc:
         raise UnsafeActionError(f"action is not numeric: {action!r}") from exc
+    if arr.dtype.kind not in "biuf":  # None -> object, "0.5" -> str: refuse, don't coerce
+        raise UnsafeActionError(f"action is not numeric: {action!r}")
+    arr = arr.astype(np.float64)
     if arr.shape != (len(ACTION_NAMES),):
         raise UnsafeActionError(f"action must have {len(ACTION_NAMES)} values, got shape {arr.shape}")
     return arr

@@ -31,6 +31,7 @@ class PlayTableRobotConfig(RobotConfig):
     panda_fidelity: str = "fast"
     shadows: bool = False
     table_backdrop: bool = True
+    object_sleeping: bool = True  # see SceneConfig.object_sleeping
     renderer: str = "auto"
     seed: int = 0  # used by connect(); reset(seed) reseeds
     translation_m: float = EEDeltaLimits.translation_m
@@ -44,6 +45,7 @@ class PlayTableRobotConfig(RobotConfig):
             panda_fidelity=self.panda_fidelity,
             shadows=self.shadows,
             table_backdrop=self.table_backdrop,
+            object_sleeping=self.object_sleeping,
             renderer=self.renderer,
             world=WorldRandomization.from_dict(dict(self.world)),
         )
