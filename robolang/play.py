@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from tqdm import trange
+from tqdm import tqdm, trange
 
 from robolang.features import CAMERA_NAMES, CONTROL_FPS
 from robolang.video import VideoWriter, tile_cameras
@@ -21,15 +21,22 @@ def run(cfg: DictConfig) -> Path:
         raise ValueError(f"steps must be positive, got {cfg.steps}")
     robot = instantiate(cfg.robot, _convert_="all")
     motion = instantiate(cfg.motion, _convert_="all")
-    robot.connect()
     writer = VideoWriter(cfg.out, fps=CONTROL_FPS)
+    robot.connect()
     try:
         obs = robot.reset(cfg.seed) if hasattr(robot, "reset") else robot.get_observation()
+        # Robots with a privileged scene state (the sim) are health-checked every step.
+        monitor = robot.health_monitor() if hasattr(robot, "health_monitor") else None
+        reported: set[tuple[str, str]] = set()
         try:
-            for _ in trange(cfg.steps, desc="play", unit="step"):
+            for step in trange(cfg.steps, desc="play", unit="step"):
                 writer.write(tile_cameras([obs[c] for c in CAMERA_NAMES], cfg.upscale))
                 robot.send_action(motion(obs))
                 obs = robot.get_observation()
+                for issue in monitor.check(robot.scene_state()) if monitor else []:
+                    if (issue.kind, issue.entity) not in reported:
+                        reported.add((issue.kind, issue.entity))
+                        tqdm.write(f"health, step {step}: {issue.message}")
         except KeyboardInterrupt:
             print(f"\ninterrupted: keeping the {writer.frames} frames recorded so far")
         path = writer.close()

@@ -13,7 +13,9 @@ import numpy as np
 from lerobot.robots import RobotConfig
 
 from robolang.features import STATE_NAMES, STATIC_CAMERA, WRIST_CAMERA
+from robolang.health import HealthMonitor
 from robolang.robot import EEDeltaLimits, EEDeltaRobot
+from sim import assets
 from sim.cameras import CameraSpec
 from sim.randomization import WorldRandomization
 from sim.scene import PlayTableScene, SceneConfig
@@ -100,6 +102,10 @@ class PlayTableRobot(EEDeltaRobot):
     def scene_state(self) -> dict:
         self._require_connected()
         return self.scene.scene_state()
+
+    def health_monitor(self) -> HealthMonitor:
+        """A monitor for this table's bounds (flags NaN states and objects that left the table)."""
+        return HealthMonitor.from_table(assets.TABLE_CENTER, assets.TABLE_SIZE)
 
     def get_state(self) -> dict:
         self._require_connected()
