@@ -40,6 +40,13 @@ class EEDeltaLimits:
         out[3] *= self.yaw_rad
         return out
 
+    def normalize(self, physical: np.ndarray) -> np.ndarray:
+        """Inverse of ``scale``: (dx, dy, dz [m], dyaw [rad], gripper) -> normalized (5,)."""
+        out = np.asarray(physical, dtype=np.float64).copy()
+        out[:3] /= self.translation_m
+        out[3] /= self.yaw_rad
+        return out
+
 
 class EEDeltaRobot(Robot, abc.ABC):
     """Base class for every robolang robot, simulated or real.

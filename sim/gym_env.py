@@ -56,6 +56,8 @@ class PlayTableEnv(gym.Env):
         panda_fidelity: str = "fast",
         renderer: str = "auto",
         shadows: bool = False,
+        table_backdrop: bool = SceneConfig.table_backdrop,
+        object_sleeping: bool = SceneConfig.object_sleeping,
         translation_m: float = EEDeltaLimits.translation_m,
         yaw_rad: float = EEDeltaLimits.yaw_rad,
     ):
@@ -68,6 +70,8 @@ class PlayTableEnv(gym.Env):
             wrist_camera=CameraSpec(wrist_width, wrist_height, fov=SceneConfig.wrist_camera.fov),
             panda_fidelity=panda_fidelity,
             shadows=shadows,
+            table_backdrop=table_backdrop,
+            object_sleeping=object_sleeping,
             renderer=renderer,
             world=WorldRandomization.from_dict(_plain(world or {})),
         )
@@ -128,10 +132,7 @@ class PlayTableEnv(gym.Env):
 
     def _normalize(self, applied: np.ndarray) -> np.ndarray:
         """Scaled delta really applied -> (5,) float32 normalized action (inverse of ``scale``)."""
-        out = np.asarray(applied, dtype=np.float64).copy()
-        out[:3] /= self.limits.translation_m
-        out[3] /= self.limits.yaw_rad
-        return np.clip(out, -1.0, 1.0).astype(np.float32)
+        return np.clip(self.limits.normalize(applied), -1.0, 1.0).astype(np.float32)
 
 
 def _plain(value):

@@ -9,6 +9,7 @@ transfer and must never be used for training.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,7 +74,8 @@ class WorldRandomization:
 
 
 def _tuplify(value):
-    if isinstance(value, list | tuple):
+    """Lists (and OmegaConf ListConfigs, any non-string sequence) -> tuples, recursively."""
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return tuple(_tuplify(v) for v in value)
     return value
 

@@ -86,11 +86,9 @@ class PlayTableRobot(EEDeltaRobot):
         return obs
 
     def _apply_action(self, action: np.ndarray) -> np.ndarray:
+        # With action latency the scene applies an older action: report that one, gripper included.
         applied = self.scene.step(self.limits.scale(action))
-        normalized = action.copy()
-        normalized[:3] = applied[:3] / self.limits.translation_m
-        normalized[3] = applied[3] / self.limits.yaw_rad
-        return np.clip(normalized, -1.0, 1.0)
+        return np.clip(self.limits.normalize(applied), -1.0, 1.0)
 
     # ---- sim-only extras --------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> dict:

@@ -49,10 +49,8 @@ class SceneConfig:
     # is ~45% of TinyRenderer's frame time. Ignored with shadows, textures or EGL.
     table_backdrop: bool = True
     # Resting objects sleep (no solver or narrow-phase work) until something touches them:
-    # physics time per control step drops ~45% (measured). Reset determinism is unaffected,
-    # but Bullet's sleep timers and contact caches are not exposed, so a run continued after
-    # set_state() can drift (<= 4 cm over 8 s seen) from the original once objects slept.
-    # Turn off for bit-identical continuation after set_state().
+    # physics time per control step drops ~45% (measured). Deterministic, and get_state /
+    # set_state re-seat sleeping bodies (a sleeping body has exactly zero velocity).
     object_sleeping: bool = True
     renderer: str = "auto"  # auto: EGL when a GPU is present, else TinyRenderer | tiny | egl
     control_hz: int = CONTROL_FPS
@@ -360,7 +358,7 @@ class PlayTableScene:
             # state that was set is returned as it was given.
             return copy.deepcopy(self._restored)
         bodies = {"robot": self.robot, "desk": self.desk, **self.bodies}
-        return copy.deepcopy(
+        state = copy.deepcopy(
             {
                 "bodies": {n: body_state(self.client, b) for n, b in bodies.items()},
                 "controller": self.arm.controller_state(),
@@ -372,6 +370,12 @@ class PlayTableScene:
                 "world": self.world.to_dict(),
             }
         )
+        # pybullet's contact data (points, warm-start impulses, solver order) can be neither
+        # read nor written, so a restored world only continues exactly like this one if this
+        # one also continues from the restored state: re-seat it (~15 ms). The physics is
+        # equivalent; only the bits of what follows change, deterministically.
+        self.set_state(state)
+        return copy.deepcopy(state)
 
     def set_state(self, state: dict) -> None:
         """Inverse of ``get_state``."""
@@ -383,8 +387,7 @@ class PlayTableScene:
             set_body_state(self.client, body, state["bodies"][name])
         for name, body in self.bodies.items():
             # A sleeping body has exactly zero velocity; put it back to sleep so it does not
-            # wake up and jitter. (Bullet's sleep timers of awake bodies are not exposed: a
-            # body that was about to fall asleep does so up to 2 s later after a restore.)
+            # wake up and jitter.
             if not np.any(state["bodies"][name]["base"][7:]):
                 pb.changeDynamics(
                     body,
@@ -399,6 +402,7 @@ class PlayTableScene:
         self._pending = deque(np.asarray(a, dtype=np.float64).copy() for a in state["pending"])
         self.rng = np.random.default_rng()
         self.rng.bit_generator.state = copy.deepcopy(state["rng"])
+        pb.performCollisionDetection(physicsClientId=self.client)  # contacts readable before the next step
         self._restored = copy.deepcopy(state)
 
     def close(self) -> None:
