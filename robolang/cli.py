@@ -6,9 +6,14 @@ import argparse
 import sys
 
 from robolang.config import ConfigError, load_config
+from robolang.recording.store import DatasetStoreError
 
 EPILOG = """examples:
   robolang play                              # 20 s of scripted motion -> play.mp4
+  robolang collect hours=1 workers=2         # an hour of scripted play -> data/play (LeRobotDataset v3)
+  robolang teleop device=terminal            # drive the arm from this terminal, recording -> data/teleop
+  robolang dataset verify data/play          # integrity: parquet, frame counts, videos, timestamps
+  robolang view data/play --episode 0        # an episode as a video with the state drawn on it
   robolang play world=randomized steps=300 out=runs/rand.mp4
   robolang play render=high                  # stock Panda meshes and shadows (slower)
   robolang bench sim                         # steps/s on one core -> BENCHMARKS.md
@@ -32,6 +37,35 @@ def _parser() -> argparse.ArgumentParser:
     play.add_argument(
         "overrides", nargs="*", help="hydra overrides for configs/play.yaml, e.g. steps=300 world=randomized"
     )
+    collect = sub.add_parser(
+        "collect", help="record scripted play into a LeRobotDataset (crash-safe, resumable, parallel)"
+    )
+    collect.add_argument(
+        "overrides", nargs="*", help="hydra overrides for configs/collect.yaml, e.g. hours=1 workers=2 out=data/play"
+    )
+    teleop = sub.add_parser(
+        "teleop", help="drive the robot with a keyboard, gamepad, spacemouse or LeRobot teleoperator, recording play"
+    )
+    teleop.add_argument(
+        "overrides", nargs="*", help="hydra overrides for configs/teleop.yaml, e.g. device=terminal minutes=5"
+    )
+    dataset = sub.add_parser("dataset", help="dataset tools")
+    dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True, metavar="ACTION")
+    verify = dataset_sub.add_parser(
+        "verify",
+        help="check integrity: parquet readable, frame counts agree with metadata and videos, timestamps monotonic",
+    )
+    verify.add_argument("path", help="dataset folder (as given to out= when recording)")
+    verify.add_argument(
+        "--no-decode", action="store_true", help="check video durations instead of decoding every frame (faster)"
+    )
+    view = sub.add_parser(
+        "view", help="export a recorded episode as a video with its state and the agent's intent overlaid"
+    )
+    view.add_argument("path", help="dataset folder")
+    view.add_argument("--episode", type=int, default=0, help="episode index (default 0)")
+    view.add_argument("--out", default=None, help="output mp4 (default: episode_<N>.mp4)")
+    view.add_argument("--upscale", type=int, default=3, help="nearest-neighbour upscaling of the camera frames")
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
         "target", choices=["sim"], help="sim: control steps/s with both cameras vs the stock-mesh reference"
@@ -51,6 +85,25 @@ def main(argv: list[str] | None = None) -> int:
 
             path = play.run(load_config("play", args.overrides))
             print(f"video written to {path}")
+        elif args.command == "collect":
+            from robolang import collect
+
+            collect.run(load_config("collect", args.overrides))
+        elif args.command == "teleop":
+            from robolang import teleop_record
+
+            teleop_record.run(load_config("teleop", args.overrides))
+        elif args.command == "dataset":
+            from robolang.dataset_tools import verify
+
+            report = verify(args.path, decode_videos=not args.no_decode)
+            print(report)
+            return 0 if report.ok else 1
+        elif args.command == "view":
+            from robolang.view import export_episode
+
+            out = args.out or f"episode_{args.episode}.mp4"
+            print(f"video written to {export_episode(args.path, args.episode, out, args.upscale)}")
         elif args.command == "bench":
             from robolang import bench_sim
 
@@ -64,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             from omegaconf import OmegaConf
 
             print(OmegaConf.to_yaml(load_config(args.name, args.overrides)))
-    except (ConfigError, ValueError, FileNotFoundError, PermissionError) as exc:
+    except (ConfigError, ValueError, FileNotFoundError, PermissionError, DatasetStoreError) as exc:
         print(f"robolang {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -101,6 +101,18 @@ class PlayTableRobot(EEDeltaRobot):
         self._require_connected()
         return self.scene.scene_state()
 
+    @property
+    def scene_fields(self) -> tuple[str, ...]:
+        """Names of ``scene_vector()`` entries (privileged sim state; works while disconnected)."""
+        from sim.state import SceneVector
+
+        return SceneVector(tuple(o.name for o in assets.OBJECTS)).fields
+
+    def scene_vector(self) -> np.ndarray:
+        """The scene state flattened to float32, ordered as ``scene_fields``."""
+        self._require_connected()
+        return self.scene.scene_vector()
+
     def health_monitor(self) -> HealthMonitor:
         """A monitor for this table's bounds (flags NaN states and objects that left the table)."""
         return HealthMonitor.from_table(assets.TABLE_CENTER, assets.TABLE_SIZE)

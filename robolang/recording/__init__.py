@@ -1,0 +1,1 @@
+"""Recording play into LeRobotDataset v3, crash-safely (see ``store.py``)."""

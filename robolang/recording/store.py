@@ -1,0 +1,284 @@
+"""A crash-safe LeRobotDataset writer: a kill at any moment loses at most the episode in progress.
+
+LeRobotDataset v3 appends to open parquet writers and rewrites metadata in place; a SIGKILL in
+the middle leaves files without footers and the dataset unreadable. ``EpisodeStore`` never
+writes into the dataset a reader sees. The dataset path ``root`` is a symlink to the newest
+*complete* snapshot in ``.<name>.versions/``; each episode is recorded into a new snapshot
+(existing video and data files hard-linked, metadata copied; LeRobot opened for resume writes
+new data and video files, never old ones), finalized, marked complete, and then ``root`` is
+swapped to it with an atomic rename. Whatever happens, ``root`` points at a dataset that
+``LeRobotDataset`` loads; incomplete snapshots are removed on the next open.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+log = logging.getLogger(__name__)
+
+COMPLETE_MARK = ".robolang_complete"
+MIN_FREE_BYTES = 200 * 2**20  # refuse to start an episode with less free space than this
+
+
+class DatasetStoreError(RuntimeError):
+    """A recording cannot start or continue; the message says why and what is still safe."""
+
+
+def versions_dir(root: Path) -> Path:
+    return root.parent / f".{root.name}.versions"
+
+
+def check_writable(folder: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
+    """Raise ``DatasetStoreError`` unless ``folder`` can be created, written and has free space."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".robolang_probe_{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise DatasetStoreError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
+    free = shutil.disk_usage(folder).free
+    if free < min_free_bytes:
+        raise DatasetStoreError(
+            f"only {free / 2**20:.0f} MiB free under {folder}; recording needs at least {min_free_bytes / 2**20:.0f} MiB"
+        )
+
+
+def recover(root: Path) -> Path | None:
+    """Point ``root`` at its newest complete snapshot and delete incomplete or stale ones.
+
+    Returns the snapshot ``root`` resolves to, or None when there is no dataset yet.
+    """
+    vdir = versions_dir(root)
+    if root.is_symlink() and not root.exists():
+        root.unlink()  # dangling: its snapshot was lost; fall back to the newest complete one
+    if root.exists() and not root.is_symlink():
+        return root.resolve()  # a plain dataset (e.g. from lerobot-record): adopted on resume
+    complete = sorted(p for p in vdir.glob("v*") if (p / COMPLETE_MARK).exists()) if vdir.is_dir() else []
+    if not root.exists() and complete:
+        _point(root, complete[-1])
+    current = root.resolve() if root.exists() else None
+    for p in vdir.glob("v*") if vdir.is_dir() else []:
+        if p.resolve() != current:
+            shutil.rmtree(p, ignore_errors=True)
+    return current
+
+
+def _point(root: Path, snapshot: Path) -> None:
+    """Atomically make ``root`` a relative symlink to ``snapshot``."""
+    tmp = root.with_name(f".{root.name}.swap")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(snapshot, root.parent), tmp)
+    os.replace(tmp, root)
+
+
+def _snapshot(src: Path, dst: Path) -> None:
+    """Copy a dataset: hard-link data and videos (never modified once written), copy the rest."""
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        target = dst / rel
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif rel.parts[0] in ("data", "videos"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+        elif rel.name != COMPLETE_MARK:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+
+
+def _freeze(snapshot: Path) -> None:
+    """Make data and video files read-only, so a later writer fails loudly instead of
+    modifying a file that older snapshots share through hard links."""
+    for sub in ("data", "videos"):
+        for path in (snapshot / sub).rglob("*"):
+            if path.is_file():
+                path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+class EpisodeStore:
+    """Record episodes into a LeRobotDataset at ``root`` so that a crash never corrupts it.
+
+    ``begin_episode`` / ``add_frame`` / ``end_episode`` (or ``discard_episode``). With
+    ``resume=True`` an existing dataset at ``root`` is appended to; its features must match.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        repo_id: str,
+        fps: int,
+        features: dict,
+        robot_type: str | None = None,
+        resume: bool = False,
+        vcodec: str = "libsvtav1",
+        min_free_bytes: int = MIN_FREE_BYTES,
+        sidecars: dict[str, str] | None = None,
+    ):
+        self.root = Path(root).absolute()
+        self.repo_id, self.fps, self.features, self.robot_type = repo_id, fps, features, robot_type
+        self.vcodec = vcodec
+        self.min_free_bytes = min_free_bytes
+        self.sidecars = dict(sidecars or {})  # extra files for meta/ (e.g. the intent vocabulary)
+        check_writable(self.root.parent, min_free_bytes)
+        self.current = recover(self.root)
+        if self.current is not None and not resume:
+            raise DatasetStoreError(
+                f"{self.root} already holds a dataset; resume it (resume=true) or choose another path"
+            )
+        if self.current is not None and not self.root.is_symlink():
+            self.current = self._adopt()
+        if self.current is not None:
+            self._check_compatible()
+        self._dataset: LeRobotDataset | None = None
+        self._staging: Path | None = None
+
+    @property
+    def episodes_saved(self) -> int:
+        """Episodes in the committed dataset."""
+        if self.current is None:
+            return 0
+        import json
+
+        return int(json.loads((self.current / "meta" / "info.json").read_text())["total_episodes"])
+
+    def _adopt(self) -> Path:
+        """Move a plain dataset folder into the snapshot layout (for resuming it)."""
+        vdir = versions_dir(self.root)
+        vdir.mkdir(exist_ok=True)
+        snapshot = vdir / "v000000"
+        (self.root / COMPLETE_MARK).touch()
+        os.replace(self.root, snapshot)
+        _point(self.root, snapshot)
+        return snapshot
+
+    def _check_compatible(self) -> None:
+        import json
+
+        info = json.loads((self.current / "meta" / "info.json").read_text())
+        theirs = {k: (v["dtype"], tuple(v["shape"])) for k, v in info["features"].items() if k in self.features}
+        ours = {k: (v["dtype"], tuple(v["shape"])) for k, v in self.features.items()}
+        if theirs != ours or info["fps"] != self.fps:
+            raise DatasetStoreError(
+                f"cannot resume {self.root}: its features/fps {theirs}, {info['fps']} Hz differ from this recording's "
+                f"{ours}, {self.fps} Hz"
+            )
+
+    def begin_episode(self) -> None:
+        if self._dataset is not None:
+            raise DatasetStoreError("an episode is already in progress; end or discard it first")
+        check_writable(self.root.parent, self.min_free_bytes)
+        vdir = versions_dir(self.root)
+        vdir.mkdir(exist_ok=True)
+        index = max((int(p.name[1:]) for p in vdir.glob("v*")), default=0) + 1
+        self._staging = vdir / f"v{index:06d}"
+        if self.current is None:
+            self._dataset = LeRobotDataset.create(
+                self.repo_id, self.fps, self.features, root=self._staging, robot_type=self.robot_type,
+                use_videos=True, vcodec=self.vcodec, streaming_encoding=True,
+            )  # fmt: skip
+        else:
+            _snapshot(self.current, self._staging)
+            self._dataset = LeRobotDataset(
+                self.repo_id, root=self._staging, vcodec=self.vcodec, streaming_encoding=True
+            )
+
+    def add_frame(self, frame: dict) -> None:
+        if self._dataset is None:
+            raise DatasetStoreError("add_frame outside an episode: call begin_episode() first")
+        self._dataset.add_frame(frame)
+
+    @property
+    def frames_in_episode(self) -> int:
+        return (
+            0
+            if self._dataset is None or self._dataset.episode_buffer is None
+            else int(self._dataset.episode_buffer["size"])
+        )
+
+    def end_episode(self) -> None:
+        """Save the episode, then publish the new snapshot atomically."""
+        if self._dataset is None:
+            raise DatasetStoreError("end_episode without begin_episode")
+        staging, dataset = self._staging, self._dataset
+        try:
+            dataset.save_episode()
+            dataset.finalize()
+            for name, text in self.sidecars.items():
+                (staging / "meta" / name).write_text(text)
+            (staging / COMPLETE_MARK).touch()
+        except BaseException as exc:
+            self._abandon()
+            if isinstance(exc, OSError):
+                raise DatasetStoreError(
+                    f"could not save the episode ({exc.strerror or exc}); {self.root} still holds the "
+                    f"{self.episodes_saved} episodes saved before it, unchanged"
+                ) from exc
+            raise
+        _freeze(staging)
+        previous = self.current
+        _point(self.root, staging)
+        self.current, self._dataset, self._staging = staging, None, None
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
+
+    def discard_episode(self) -> None:
+        """Drop the episode in progress; the saved dataset is untouched."""
+        if self._dataset is not None:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        dataset, staging = self._dataset, self._staging
+        self._dataset = self._staging = None
+        try:
+            if dataset._streaming_encoder is not None:
+                dataset._streaming_encoder.cancel_episode()
+            dataset.finalize()
+        except Exception as exc:  # the snapshot is being thrown away; just log
+            log.debug("ignoring error while abandoning %s: %s", staging, exc)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def merge_into(root: str | os.PathLike, repo_id: str, sources: list[Path]) -> Path:
+    """Append the datasets ``sources`` to the dataset at ``root`` (created if missing),
+    crash-safely: the merged dataset is built as a new snapshot and swapped in atomically."""
+    from lerobot.datasets.aggregate import aggregate_datasets
+
+    root = Path(root).absolute()
+    check_writable(root.parent)
+    current = recover(root)
+    if current is not None and not root.is_symlink():
+        vdir = versions_dir(root)
+        vdir.mkdir(exist_ok=True)
+        (root / COMPLETE_MARK).touch()
+        os.replace(root, vdir / "v000000")
+        _point(root, vdir / "v000000")
+        current = vdir / "v000000"
+    parts = ([current] if current is not None else []) + [Path(s).resolve() for s in sources]
+    vdir = versions_dir(root)
+    vdir.mkdir(exist_ok=True)
+    index = max((int(p.name[1:]) for p in vdir.glob("v*")), default=0) + 1
+    staging = vdir / f"v{index:06d}"
+    try:
+        aggregate_datasets([repo_id] * len(parts), repo_id, roots=parts, aggr_root=staging)
+        for part in parts:  # robolang's meta/ sidecars (e.g. the intent vocabulary) are not LeRobot's
+            for sidecar in (part / "meta").glob("robolang_*"):
+                if not (staging / "meta" / sidecar.name).exists():
+                    shutil.copy2(sidecar, staging / "meta" / sidecar.name)
+        (staging / COMPLETE_MARK).touch()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _freeze(staging)
+    _point(root, staging)
+    if current is not None:
+        shutil.rmtree(current, ignore_errors=True)
+    return staging

@@ -1,0 +1,56 @@
+"""``robolang view``: export one recorded episode as a video with its state drawn over it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from robolang.dataset_tools import episode_frames, episode_table, load_info
+from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, KEY_ACTION, KEY_STATE, image_key
+from robolang.recording.features import KEY_INTENT
+from robolang.video import VideoWriter, tile_cameras
+
+INTENT_NAMES_FILE = "robolang_intents.json"  # meta/ sidecar: behaviour id -> name, written by collect
+
+
+def overlay_lines(row, intent_names: list[str] | None) -> list[str]:
+    """Text lines for one frame: time, end-effector, gripper, action, and the agent's intent."""
+    s, a = row[KEY_STATE], row[KEY_ACTION]
+    lines = [
+        f"t={row['timestamp']:6.1f}s  frame {row['frame_index']}",
+        f"ee ({s[0]:+.2f},{s[1]:+.2f},{s[2]:+.2f}) yaw {s[3]:+.2f} grip {s[4] * 100:.1f}cm",
+        "act " + " ".join(f"{n}={v:+.2f}" for n, v in zip(ACTION_NAMES, a, strict=True)),
+    ]
+    if KEY_INTENT in row and row[KEY_INTENT] is not None:
+        code = int(np.atleast_1d(row[KEY_INTENT])[0])
+        name = intent_names[code] if intent_names and 0 <= code < len(intent_names) else str(code)
+        lines.append(f"intent: {name}")
+    return lines
+
+
+def draw_text(frame: np.ndarray, lines: list[str]) -> np.ndarray:
+    """A caption band under the frame with ``lines`` of white text."""
+    band = np.zeros((14 * len(lines) + 6, frame.shape[1], 3), np.uint8)
+    for i, line in enumerate(lines):
+        cv2.putText(band, line, (4, 14 * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    return np.concatenate([frame, band], axis=0)
+
+
+def export_episode(root: str | Path, episode: int, out: str | Path, upscale: int = 3) -> Path:
+    """Write ``out`` (mp4): both cameras side by side with the state overlaid, frame by frame."""
+    root = Path(root)
+    info = load_info(root)
+    names_file = root / "meta" / INTENT_NAMES_FILE
+    intent_names = json.loads(names_file.read_text()) if names_file.exists() else None
+    cams = [episode_frames(root, episode, image_key(c)) for c in CAMERA_NAMES if image_key(c) in info["features"]]
+    table = episode_table(root, episode)
+    n = min(len(table), *(len(c) for c in cams))
+    with VideoWriter(out, fps=CONTROL_FPS) as writer:
+        for i in tqdm(range(n), desc=f"episode {episode}", unit="frame"):
+            frame = tile_cameras([c[i] for c in cams], upscale)
+            writer.write(draw_text(frame, overlay_lines(table.iloc[i], intent_names)))
+    return Path(out)

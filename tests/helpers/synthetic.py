@@ -1,0 +1,51 @@
+"""Synthetic recordings for dataset tests: small random frames in the play dataset format."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, STATE_NAMES
+from robolang.recording.features import dataset_features
+from robolang.recording.recorder import make_frame
+from robolang.recording.store import EpisodeStore
+
+SHAPES = {cam: (32, 32, 3) for cam in CAMERA_NAMES}
+SCENE_FIELDS = ("a.x", "a.y")
+INTENT_FIELDS = ("behaviour",)
+FEATURES = dataset_features(SHAPES, SCENE_FIELDS, INTENT_FIELDS)
+
+
+def frame(rng: np.random.Generator, episode: int) -> dict:
+    obs = {cam: rng.integers(0, 255, SHAPES[cam], dtype=np.uint8) for cam in CAMERA_NAMES}
+    obs.update({k: float(v) for k, v in zip(STATE_NAMES, rng.normal(size=len(STATE_NAMES)), strict=True)})
+    action = dict(zip(ACTION_NAMES, rng.uniform(-1, 1, len(ACTION_NAMES)).tolist(), strict=True))
+    return make_frame(obs, action, rng.normal(size=2), np.array([episode]))
+
+
+def store(root, resume=False, **kw) -> EpisodeStore:
+    return EpisodeStore(root, "test/play", CONTROL_FPS, FEATURES, "test_robot", resume=resume, **kw)
+
+
+def record(st: EpisodeStore, episodes: int, frames: int, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    for e in range(episodes):
+        st.begin_episode()
+        for _ in range(frames):
+            st.add_frame(frame(rng, e))
+        st.end_episode()
+
+
+if __name__ == "__main__":  # the kill test's recorder: record 20-frame episodes until killed
+    root = sys.argv[1]
+    st = store(root, resume=True)
+    rng = np.random.default_rng(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    episode = 0
+    while True:
+        st.begin_episode()
+        for _ in range(20):
+            st.add_frame(frame(rng, episode))
+        st.end_episode()
+        episode += 1
+        print(f"saved {episode}", flush=True)
