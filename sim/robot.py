@@ -34,6 +34,7 @@ class PlayTableRobotConfig(RobotConfig):
     shadows: bool = False
     table_backdrop: bool = True
     object_sleeping: bool = True  # see SceneConfig.object_sleeping
+    gui: bool = False  # a PyBullet GUI window (needs a display), e.g. for keyboard teleoperation
     renderer: str = "auto"
     seed: int = 0  # used by connect(); reset(seed) reseeds
     translation_m: float = EEDeltaLimits.translation_m
@@ -48,6 +49,7 @@ class PlayTableRobotConfig(RobotConfig):
             shadows=self.shadows,
             table_backdrop=self.table_backdrop,
             object_sleeping=self.object_sleeping,
+            gui=self.gui,
             renderer=self.renderer,
             world=WorldRandomization.from_dict(dict(self.world)),
         )

@@ -53,6 +53,7 @@ class SceneConfig:
     # set_state re-seat sleeping bodies (a sleeping body has exactly zero velocity).
     object_sleeping: bool = True
     renderer: str = "auto"  # auto: EGL when a GPU is present, else TinyRenderer | tiny | egl
+    gui: bool = False  # open a PyBullet GUI window (needs a display; for keyboard teleoperation)
     control_hz: int = CONTROL_FPS
     physics_hz: int = PHYSICS_HZ
     settle_steps: int = 48  # physics steps after reset so objects come to rest (0.2 s)
@@ -73,7 +74,10 @@ class PlayTableScene:
 
     def __init__(self, config: SceneConfig = SceneConfig()):
         self.config = config
-        self.client = pb.connect(pb.DIRECT)
+        self.client = pb.connect(pb.GUI if config.gui else pb.DIRECT)
+        if config.gui:
+            pb.configureDebugVisualizer(pb.COV_ENABLE_GUI, 0, physicsClientId=self.client)
+            pb.resetDebugVisualizerCamera(1.3, 90, -35, [0.45, 0.0, 0.0], physicsClientId=self.client)
         self.hardware_render = False
         if config.renderer == "egl" or (config.renderer == "auto" and gpu_present()):
             self.hardware_render = enable_egl(self.client)
