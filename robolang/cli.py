@@ -68,7 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument("--upscale", type=int, default=3, help="nearest-neighbour upscaling of the camera frames")
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
-        "target", choices=["sim"], help="sim: control steps/s with both cameras vs the stock-mesh reference"
+        "target",
+        choices=["sim", "collect"],
+        help="sim: control steps/s with both cameras vs the stock-mesh reference; "
+        "collect: recording frames/s (1 and 2 workers) vs the bare step rate",
     )
     bench.add_argument("overrides", nargs="*", help="hydra overrides for configs/bench_<target>.yaml, e.g. steps=500")
     show = sub.add_parser("config", help="print a composed config (with overrides applied)")
@@ -105,14 +108,21 @@ def main(argv: list[str] | None = None) -> int:
             out = args.out or f"episode_{args.episode}.mp4"
             print(f"video written to {export_episode(args.path, args.episode, out, args.upscale)}")
         elif args.command == "bench":
-            from robolang import bench_sim
-
             cfg = load_config(f"bench_{args.target}", args.overrides)
-            for r in bench_sim.run(cfg):
-                print(
-                    f"{r.name}: {r.steps_per_s:.1f} steps/s (physics {r.physics_ms:.2f} ms, render {r.render_ms:.2f} ms)"
-                )
-            print(f"figures written to {cfg.out}")
+            if args.target == "sim":
+                from robolang import bench_sim
+
+                for r in bench_sim.run(cfg):
+                    print(
+                        f"{r.name}: {r.steps_per_s:.1f} steps/s (physics {r.physics_ms:.2f} ms, render {r.render_ms:.2f} ms)"
+                    )
+                print(f"figures written to {cfg.out}")
+            else:
+                from robolang import bench_collect
+
+                for r in bench_collect.run(cfg):
+                    print(f"{r.name}: {r.fps:.1f} frames/s")
+                print(f"figures written to {cfg.bench_out}")
         elif args.command == "config":
             from omegaconf import OmegaConf
 

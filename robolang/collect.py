@@ -118,17 +118,18 @@ def _run_parallel(cfg, plain, out: Path, per_worker, episode_steps, existing, ba
 
 def _run_processes(cfg, jobs, progress) -> list[WorkerStats]:
     ctx = mp.get_context("spawn")  # pybullet and torch do not survive fork safely
-    queue = ctx.Queue()
-    stop = threading.Event()
-    pump = threading.Thread(target=_pump, args=(queue.get, progress, stop), daemon=True)
-    pump.start()
-    try:
-        with ctx.Pool(len(jobs)) as pool:
-            results = [pool.apply_async(_process_job, (*job, queue)) for job in jobs]
-            return [r.get() for r in results]
-    finally:
-        stop.set()
-        pump.join(timeout=2)
+    with ctx.Manager() as manager:
+        queue = manager.Queue()  # a proxy: picklable into pool tasks
+        stop = threading.Event()
+        pump = threading.Thread(target=_pump, args=(queue.get, progress, stop), daemon=True)
+        pump.start()
+        try:
+            with ctx.Pool(len(jobs)) as pool:
+                results = [pool.apply_async(_process_job, (*job, queue)) for job in jobs]
+                return [r.get() for r in results]
+        finally:
+            stop.set()
+            pump.join(timeout=2)
 
 
 def _process_job(plain, out, worker, episodes, episode_steps, existing, queue) -> WorkerStats:

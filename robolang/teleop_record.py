@@ -105,6 +105,7 @@ def run(cfg: DictConfig) -> int:
         try:
             recorder.finish()
         finally:
+            store.close()
             robot.disconnect()
     print(f"{recorder.saved} episodes recorded this session; dataset: {store.root}")
     return recorder.saved

@@ -11,13 +11,26 @@ from tqdm import tqdm
 
 from robolang.dataset_tools import episode_frames, episode_table, load_info
 from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, KEY_ACTION, KEY_STATE, image_key
-from robolang.recording.features import KEY_INTENT
+from robolang.recording.features import INTENTS_FILE, KEY_INTENT
 from robolang.video import VideoWriter, tile_cameras
 
-INTENT_NAMES_FILE = "robolang_intents.json"  # meta/ sidecar: behaviour id -> name, written by collect
+
+def describe_intent(values, vocabulary: dict | None) -> str:
+    """``debug.intent`` indices -> "behaviour target arg phase" using the dataset's sidecar."""
+    values = [int(v) for v in np.atleast_1d(values)]
+    if not vocabulary:
+        return " ".join(map(str, values))
+    words = []
+    for field_name, v in zip(vocabulary["fields"], values, strict=False):
+        vocab = vocabulary["vocabularies"].get(field_name)
+        if vocab is not None and vocab[v] != "none" and field_name != "phase":
+            words.append(vocab[v])
+        elif field_name == "phase" and vocab is not None:
+            words.append(f"({vocab[v]})")
+    return " ".join(words)
 
 
-def overlay_lines(row, intent_names: list[str] | None) -> list[str]:
+def overlay_lines(row, vocabulary: dict | None) -> list[str]:
     """Text lines for one frame: time, end-effector, gripper, action, and the agent's intent."""
     s, a = row[KEY_STATE], row[KEY_ACTION]
     lines = [
@@ -26,9 +39,7 @@ def overlay_lines(row, intent_names: list[str] | None) -> list[str]:
         "act " + " ".join(f"{n}={v:+.2f}" for n, v in zip(ACTION_NAMES, a, strict=True)),
     ]
     if KEY_INTENT in row and row[KEY_INTENT] is not None:
-        code = int(np.atleast_1d(row[KEY_INTENT])[0])
-        name = intent_names[code] if intent_names and 0 <= code < len(intent_names) else str(code)
-        lines.append(f"intent: {name}")
+        lines.append(f"agent intent: {describe_intent(row[KEY_INTENT], vocabulary)}")
     return lines
 
 
@@ -44,13 +55,13 @@ def export_episode(root: str | Path, episode: int, out: str | Path, upscale: int
     """Write ``out`` (mp4): both cameras side by side with the state overlaid, frame by frame."""
     root = Path(root)
     info = load_info(root)
-    names_file = root / "meta" / INTENT_NAMES_FILE
-    intent_names = json.loads(names_file.read_text()) if names_file.exists() else None
+    sidecar = root / "meta" / INTENTS_FILE
+    vocabulary = json.loads(sidecar.read_text()) if sidecar.exists() else None
     cams = [episode_frames(root, episode, image_key(c)) for c in CAMERA_NAMES if image_key(c) in info["features"]]
     table = episode_table(root, episode)
     n = min(len(table), *(len(c) for c in cams))
     with VideoWriter(out, fps=CONTROL_FPS) as writer:
         for i in tqdm(range(n), desc=f"episode {episode}", unit="frame"):
             frame = tile_cameras([c[i] for c in cams], upscale)
-            writer.write(draw_text(frame, overlay_lines(table.iloc[i], intent_names)))
+            writer.write(draw_text(frame, overlay_lines(table.iloc[i], vocabulary)))
     return Path(out)

@@ -8,6 +8,7 @@ from robolang.features import ACTION_NAMES, CAMERA_NAMES, KEY_ACTION, KEY_SCENE_
 
 KEY_INTENT = "debug.intent"  # the scripted agent's intent: evaluation of the captioner only, never a label
 PLAY_TASK = "play"  # unlabelled play frames carry this task
+INTENTS_FILE = "robolang_intents.json"  # meta/ sidecar: what the debug.intent indices mean
 
 
 def dataset_features(

@@ -12,6 +12,7 @@ swapped to it with an atomic rename. Whatever happens, ``root`` points at a data
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -50,12 +51,43 @@ def check_writable(folder: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
         )
 
 
-def recover(root: Path) -> Path | None:
+def acquire_lock(root: Path) -> int | None:
+    """Take the dataset's writer lock (``flock``, released by the OS even on SIGKILL).
+
+    Returns the lock's file descriptor, or None when another process holds it."""
+    vdir = versions_dir(root)
+    vdir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(vdir / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release_lock(fd: int | None) -> None:
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def recover(root: Path, locked: bool = False) -> Path | None:
     """Point ``root`` at its newest complete snapshot and delete incomplete or stale ones.
 
-    Returns the snapshot ``root`` resolves to, or None when there is no dataset yet.
+    Returns the snapshot ``root`` resolves to, or None when there is no dataset yet. Clean-up
+    happens only under the writer lock (``locked``: the caller holds it; otherwise it is taken
+    here if free), so a reader never deletes the snapshot a live recorder is writing.
     """
     vdir = versions_dir(root)
+    if not locked and vdir.is_dir():
+        fd = acquire_lock(root)
+        if fd is None:  # a recorder is running: report what root points to, touch nothing
+            return root.resolve() if root.exists() else None
+        try:
+            return recover(root, locked=True)
+        finally:
+            release_lock(fd)
     if root.is_symlink() and not root.exists():
         root.unlink()  # dangling: its snapshot was lost; fall back to the newest complete one
     if root.exists() and not root.is_symlink():
@@ -128,7 +160,12 @@ class EpisodeStore:
         self.min_free_bytes = min_free_bytes
         self.sidecars = dict(sidecars or {})  # extra files for meta/ (e.g. the intent vocabulary)
         check_writable(self.root.parent, min_free_bytes)
-        self.current = recover(self.root)
+        self._lock = acquire_lock(self.root)
+        if self._lock is None:
+            raise DatasetStoreError(
+                f"{self.root} is being recorded by another process; wait for it or choose another path"
+            )
+        self.current = recover(self.root, locked=True)
         if self.current is not None and not resume:
             raise DatasetStoreError(
                 f"{self.root} already holds a dataset; resume it (resume=true) or choose another path"
@@ -229,6 +266,17 @@ class EpisodeStore:
         if previous is not None:
             shutil.rmtree(previous, ignore_errors=True)
 
+    def close(self) -> None:
+        """Discard an episode still in progress and release the writer lock."""
+        self.discard_episode()
+        release_lock(self._lock)
+        self._lock = None
+
+    def __del__(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            release_lock(lock)
+
     def discard_episode(self) -> None:
         """Drop the episode in progress; the saved dataset is untouched."""
         if self._dataset is not None:
@@ -250,11 +298,21 @@ class EpisodeStore:
 def merge_into(root: str | os.PathLike, repo_id: str, sources: list[Path]) -> Path:
     """Append the datasets ``sources`` to the dataset at ``root`` (created if missing),
     crash-safely: the merged dataset is built as a new snapshot and swapped in atomically."""
-    from lerobot.datasets.aggregate import aggregate_datasets
-
     root = Path(root).absolute()
     check_writable(root.parent)
-    current = recover(root)
+    lock = acquire_lock(root)
+    if lock is None:
+        raise DatasetStoreError(f"{root} is being recorded by another process; cannot merge into it now")
+    try:
+        return _merge_locked(root, repo_id, sources)
+    finally:
+        release_lock(lock)
+
+
+def _merge_locked(root: Path, repo_id: str, sources: list[Path]) -> Path:
+    from lerobot.datasets.aggregate import aggregate_datasets
+
+    current = recover(root, locked=True)
     if current is not None and not root.is_symlink():
         vdir = versions_dir(root)
         vdir.mkdir(exist_ok=True)

@@ -6,6 +6,7 @@ needs arrives as plain data, so it pickles. Progress goes to ``progress(frames)`
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -15,12 +16,12 @@ import numpy as np
 
 from robolang.features import CAMERA_NAMES, CONTROL_FPS
 from robolang.health import HealthMonitor
-from robolang.recording.features import dataset_features
+from robolang.recording.features import INTENTS_FILE, dataset_features
 from robolang.recording.recorder import make_frame
 from robolang.recording.store import EpisodeStore
 
 PROGRESS_EVERY = 50  # frames between progress reports (a queue put per frame would cost more than it tells)
-MIN_EPISODE_FRAMES = 10  # an interrupted episode shorter than this (1 s) is discarded, not saved
+MIN_EPISODE_FRAMES = 10  # shorter interrupted episodes (< 1 s) are discarded: LeRobot writes 1-frame episode stats in a different parquet schema, which breaks loading
 
 
 @dataclass
@@ -70,9 +71,12 @@ def record_episodes(
     robot.connect()
     stats = WorkerStats()
     try:
-        agent_fields = instantiate(cfg.agent, robot=robot, seed=0).intent_fields
-        features = dataset_features(shapes, robot.scene_fields, agent_fields)
-        store = EpisodeStore(out, cfg.repo_id, CONTROL_FPS, features, robot.name, resume=resume, vcodec=cfg.vcodec)
+        probe = instantiate(cfg.agent, robot=robot, seed=0)
+        features = dataset_features(shapes, robot.scene_fields, probe.intent_fields)
+        sidecars = {INTENTS_FILE: json.dumps(probe.vocabulary(), indent=1)} if hasattr(probe, "vocabulary") else {}
+        store = EpisodeStore(
+            out, cfg.repo_id, CONTROL_FPS, features, robot.name, resume=resume, vcodec=cfg.vcodec, sidecars=sidecars
+        )
         monitor = robot.health_monitor()
         for e in range(episodes):
             seed = episode_seed(cfg.seed, run_offset, worker, e)
@@ -138,6 +142,7 @@ def _quiet_encoders() -> None:
     """SVT-AV1 logs its configuration per episode and datasets draws progress bars per save."""
     os.environ.setdefault("SVT_LOG", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     try:
         import datasets
 
