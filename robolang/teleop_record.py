@@ -18,7 +18,7 @@ from robolang.features import CAMERA_NAMES, CONTROL_FPS
 from robolang.recording.features import dataset_features
 from robolang.recording.recorder import make_frame
 from robolang.recording.store import EpisodeStore
-from robolang.recording.worker import MIN_EPISODE_FRAMES, episode_seed
+from robolang.recording.worker import MIN_EPISODE_FRAMES, quiet_encoders, episode_seed
 from robolang.teleop import TeleopEvent, run_teleop
 
 
@@ -80,6 +80,7 @@ def run(cfg: DictConfig) -> int:
     """Teleoperate and record as configured by ``configs/teleop.yaml``; returns episodes saved."""
     if cfg.device._target_.endswith("TerminalKeyboard") and not sys.stdin.isatty():
         raise ValueError("device=terminal needs an interactive terminal on stdin; run it from a terminal")
+    quiet_encoders()
     robot = instantiate(cfg.robot, _convert_="all")
     shapes = {cam: robot.observation_features[cam] for cam in CAMERA_NAMES}
     fields = getattr(robot, "scene_fields", None)

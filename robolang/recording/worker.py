@@ -64,7 +64,7 @@ def record_episodes(
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    _quiet_encoders()
+    quiet_encoders()
     cfg = OmegaConf.create(cfg)
     robot = instantiate(cfg.robot, _convert_="all")
     shapes = {cam: robot.observation_features[cam] for cam in CAMERA_NAMES}
@@ -138,7 +138,7 @@ def _close_episode(store: EpisodeStore, agent, stats: WorkerStats) -> None:
         stats.succeeded[record.behaviour] += int(record.success)
 
 
-def _quiet_encoders() -> None:
+def quiet_encoders() -> None:
     """SVT-AV1 logs its configuration per episode and datasets draws progress bars per save."""
     os.environ.setdefault("SVT_LOG", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
