@@ -9,16 +9,17 @@ episode in progress and finalizes.
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig
 
 from robolang.features import CAMERA_NAMES, CONTROL_FPS
-from robolang.recording.features import dataset_features
+from robolang.recording.features import SCENE_FILE, dataset_features
 from robolang.recording.recorder import make_frame
 from robolang.recording.store import EpisodeStore
-from robolang.recording.worker import MIN_EPISODE_FRAMES, quiet_encoders, episode_seed
+from robolang.recording.worker import MIN_EPISODE_FRAMES, episode_seed, quiet_encoders
 from robolang.teleop import TeleopEvent, run_teleop
 
 
@@ -84,14 +85,12 @@ def run(cfg: DictConfig) -> int:
     robot = instantiate(cfg.robot, _convert_="all")
     shapes = {cam: robot.observation_features[cam] for cam in CAMERA_NAMES}
     fields = getattr(robot, "scene_fields", None)
+    sidecars = (
+        {SCENE_FILE: json.dumps(robot.scene_description(), indent=1)} if hasattr(robot, "scene_description") else {}
+    )
+    features = dataset_features(shapes, fields)
     store = EpisodeStore(
-        cfg.out,
-        cfg.repo_id,
-        CONTROL_FPS,
-        dataset_features(shapes, fields),
-        robot.name,
-        resume=cfg.resume,
-        vcodec=cfg.vcodec,
+        cfg.out, cfg.repo_id, CONTROL_FPS, features, robot.name, resume=cfg.resume, vcodec=cfg.vcodec, sidecars=sidecars
     )
     robot.connect()
     recorder = TeleopRecorder(robot, store, cfg.seed, int(cfg.episode_seconds * CONTROL_FPS), store.episodes_saved)

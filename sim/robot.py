@@ -115,6 +115,23 @@ class PlayTableRobot(EEDeltaRobot):
         self._require_connected()
         return self.scene.scene_vector()
 
+    def scene_description(self) -> dict:
+        """What is in this world, for captioners: objects with colour, shape and size (m), and
+        the fixtures. Plain JSON-able data; recorded beside every dataset."""
+        objects = []
+        for o in assets.OBJECTS:
+            size = list(o.size) if o.size is not None else [2 * o.radius, 2 * o.radius, o.height]
+            objects.append({"name": o.name, "colour": o.colour, "shape": o.shape, "size": size, "mass": o.mass})
+        return {
+            "objects": objects,
+            "fixtures": {
+                "drawer": {"travel": assets.DRAWER_TRAVEL, "axis": "+y", "cabinet": list(assets.DRAWER_CABINET)},
+                "slider": {"travel": assets.SLIDER_TRAVEL, "axis": "+x", "cabinet": list(assets.SLIDER_CABINET)},
+                "button": {"travel": assets.BUTTON_TRAVEL, "position": list(assets.BUTTON_POS)},
+            },
+            "table": {"center": list(assets.TABLE_CENTER), "size": list(assets.TABLE_SIZE), "height": 0.0},
+        }
+
     def health_monitor(self) -> HealthMonitor:
         """A monitor for this table's bounds (flags NaN states and objects that left the table)."""
         return HealthMonitor.from_table(assets.TABLE_CENTER, assets.TABLE_SIZE)

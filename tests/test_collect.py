@@ -14,8 +14,8 @@ from lerobot.datasets.lerobot_dataset import LeRobotDataset
 from robolang import collect
 from robolang.config import load_config
 from robolang.dataset_tools import verify
-from robolang.recording.features import INTENTS_FILE
-from robolang.recording.store import DatasetStoreError
+from robolang.recording.features import BEHAVIOURS_FILE, INTENTS_FILE, SCENE_FILE
+from robolang.recording.store import DatasetStoreError, read_records
 from robolang.view import export_episode
 
 SMALL = [f"robot.config.{k}=32" for k in ("static_width", "static_height", "wrist_width", "wrist_height")]
@@ -56,6 +56,13 @@ def test_single_worker_records_resumes_and_views(tmp_path):
     assert ds.num_episodes == 3
     assert not np.array_equal(ds[40]["scene_state"].numpy(), first_ep0)  # a new seed, not a repeat
     assert verify(out).ok
+    assert {o["colour"] for o in __import__("json").loads((out / "meta" / SCENE_FILE).read_text())["objects"]} >= {
+        "red",
+        "blue",
+    }
+    behaviours = read_records(out / "meta" / BEHAVIOURS_FILE)
+    assert all({"episode_index", "behaviour", "success", "start_step", "end_step"} <= r.keys() for r in behaviours)
+    assert {r["episode_index"] for r in behaviours} <= {0, 1, 2}
     video = export_episode(out, 2, tmp_path / "ep2.mp4", upscale=2)
     assert video.stat().st_size > 0
 
@@ -71,6 +78,7 @@ def test_two_workers_merge_into_one_dataset(tmp_path, runner):
     starts = [ds[i * 20]["scene_state"].numpy() for i in range(4)]
     assert len({s.tobytes() for s in starts}) == 4  # distinct worker/episode seeds
     assert (out / "meta" / INTENTS_FILE).exists()
+    assert {r["episode_index"] for r in read_records(out / "meta" / BEHAVIOURS_FILE)} <= {0, 1, 2, 3}
     assert not (tmp_path / ".play.workers").exists()
     assert verify(out, decode_videos=False).ok
     if runner == "ray":

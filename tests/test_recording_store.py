@@ -14,7 +14,7 @@ from helpers import synthetic
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
 from robolang.dataset_tools import verify
-from robolang.recording.store import COMPLETE_MARK, DatasetStoreError, merge_into, recover, versions_dir
+from robolang.recording.store import COMPLETE_MARK, DatasetStoreError, merge_into, read_records, recover, versions_dir
 
 
 def load(root) -> LeRobotDataset:
@@ -120,10 +120,22 @@ def test_recover_drops_incomplete_snapshots_and_dangling_links(tmp_path):
 
 def test_merge_appends_worker_datasets(tmp_path):
     root, a, b = tmp_path / "play", tmp_path / "w0", tmp_path / "w1"
-    synthetic.record(synthetic.store(root), 1, 5)
+    st = synthetic.store(root)
+    st.begin_episode()
+    for _ in range(5):
+        st.add_frame(synthetic.frame(np.random.default_rng(0), 0))
+    st.end_episode({"robolang_log.jsonl": [{"what": "root"}]})
+    st.close()
     synthetic.record(synthetic.store(a, sidecars={"robolang_x.json": "[1]"}), 2, 4, seed=1)
-    synthetic.record(synthetic.store(b), 1, 3, seed=2)
+    st = synthetic.store(b)
+    st.begin_episode()
+    for _ in range(3):
+        st.add_frame(synthetic.frame(np.random.default_rng(2), 0))
+    st.end_episode({"robolang_log.jsonl": [{"what": "b0"}, {"what": "b0 again"}]})
+    st.close()
     merge_into(root, "test/play", [a, b])
+    rows = read_records(root / "meta" / "robolang_log.jsonl")
+    assert [(r["episode_index"], r["what"]) for r in rows] == [(0, "root"), (3, "b0"), (3, "b0 again")]
     ds = load(root)
     assert ds.num_episodes == 4 and len(ds) == 5 + 8 + 3
     assert (root / "meta" / "robolang_x.json").read_text() == "[1]"

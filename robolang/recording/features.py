@@ -9,6 +9,8 @@ from robolang.features import ACTION_NAMES, CAMERA_NAMES, KEY_ACTION, KEY_SCENE_
 KEY_INTENT = "debug.intent"  # the scripted agent's intent: evaluation of the captioner only, never a label
 PLAY_TASK = "play"  # unlabelled play frames carry this task
 INTENTS_FILE = "robolang_intents.json"  # meta/ sidecar: what the debug.intent indices mean
+BEHAVIOURS_FILE = "robolang_behaviours.jsonl"  # meta/ sidecar: the agent's finished behaviours, one per line
+SCENE_FILE = "robolang_scene.json"  # meta/ sidecar: objects (colour, shape, size) and fixtures of the world
 
 
 def dataset_features(

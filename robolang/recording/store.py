@@ -13,6 +13,7 @@ swapped to it with an atomic rename. Whatever happens, ``root`` points at a data
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -126,6 +127,20 @@ def _snapshot(src: Path, dst: Path) -> None:
             shutil.copy2(path, target)
 
 
+def append_records(path: Path, rows: list[dict]) -> None:
+    """Append rows to a JSON-lines file (the snapshot's own copy: older snapshots are untouched)."""
+    with open(path, "a") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+
+
+def read_records(path: Path) -> list[dict]:
+    """Rows of a JSON-lines sidecar ([] when absent)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def _freeze(snapshot: Path) -> None:
     """Make data and video files read-only, so a later writer fails loudly instead of
     modifying a file that older snapshots share through hard links."""
@@ -182,8 +197,6 @@ class EpisodeStore:
         """Episodes in the committed dataset."""
         if self.current is None:
             return 0
-        import json
-
         return int(json.loads((self.current / "meta" / "info.json").read_text())["total_episodes"])
 
     def _adopt(self) -> Path:
@@ -197,8 +210,6 @@ class EpisodeStore:
         return snapshot
 
     def _check_compatible(self) -> None:
-        import json
-
         info = json.loads((self.current / "meta" / "info.json").read_text())
         theirs = {k: (v["dtype"], tuple(v["shape"])) for k, v in info["features"].items() if k in self.features}
         ours = {k: (v["dtype"], tuple(v["shape"])) for k, v in self.features.items()}
@@ -240,16 +251,23 @@ class EpisodeStore:
             else int(self._dataset.episode_buffer["size"])
         )
 
-    def end_episode(self) -> None:
-        """Save the episode, then publish the new snapshot atomically."""
+    def end_episode(self, records: dict[str, list[dict]] | None = None) -> None:
+        """Save the episode, then publish the new snapshot atomically.
+
+        ``records``: per-episode rows for JSON-lines sidecars in meta/ (e.g. the agent's
+        behaviour log), appended with this episode's ``episode_index``.
+        """
         if self._dataset is None:
             raise DatasetStoreError("end_episode without begin_episode")
         staging, dataset = self._staging, self._dataset
         try:
+            episode_index = dataset.meta.total_episodes
             dataset.save_episode()
             dataset.finalize()
             for name, text in self.sidecars.items():
                 (staging / "meta" / name).write_text(text)
+            for name, rows in (records or {}).items():
+                append_records(staging / "meta" / name, [{"episode_index": episode_index, **r} for r in rows])
             (staging / COMPLETE_MARK).touch()
         except BaseException as exc:
             self._abandon()
@@ -327,10 +345,7 @@ def _merge_locked(root: Path, repo_id: str, sources: list[Path]) -> Path:
     staging = vdir / f"v{index:06d}"
     try:
         aggregate_datasets([repo_id] * len(parts), repo_id, roots=parts, aggr_root=staging)
-        for part in parts:  # robolang's meta/ sidecars (e.g. the intent vocabulary) are not LeRobot's
-            for sidecar in (part / "meta").glob("robolang_*"):
-                if not (staging / "meta" / sidecar.name).exists():
-                    shutil.copy2(sidecar, staging / "meta" / sidecar.name)
+        _merge_sidecars(parts, staging)
         (staging / COMPLETE_MARK).touch()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -340,3 +355,19 @@ def _merge_locked(root: Path, repo_id: str, sources: list[Path]) -> Path:
     if current is not None:
         shutil.rmtree(current, ignore_errors=True)
     return staging
+
+
+def _merge_sidecars(parts: list[Path], staging: Path) -> None:
+    """robolang's meta/ sidecars are not LeRobot's: JSON files are taken from the first part
+    that has them; JSON-lines files are concatenated with episode indices shifted as
+    ``aggregate_datasets`` shifts the episodes (parts in order)."""
+    offset = 0
+    for part in parts:
+        for sidecar in sorted((part / "meta").glob("robolang_*")):
+            target = staging / "meta" / sidecar.name
+            if sidecar.suffix == ".jsonl":
+                rows = read_records(sidecar)
+                append_records(target, [{**r, "episode_index": r["episode_index"] + offset} for r in rows])
+            elif not target.exists():
+                shutil.copy2(sidecar, target)
+        offset += int(json.loads((part / "meta" / "info.json").read_text())["total_episodes"])

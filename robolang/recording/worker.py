@@ -16,7 +16,7 @@ import numpy as np
 
 from robolang.features import CAMERA_NAMES, CONTROL_FPS
 from robolang.health import HealthMonitor
-from robolang.recording.features import INTENTS_FILE, dataset_features
+from robolang.recording.features import BEHAVIOURS_FILE, INTENTS_FILE, SCENE_FILE, dataset_features
 from robolang.recording.recorder import make_frame
 from robolang.recording.store import EpisodeStore
 
@@ -74,6 +74,8 @@ def record_episodes(
         probe = instantiate(cfg.agent, robot=robot, seed=0)
         features = dataset_features(shapes, robot.scene_fields, probe.intent_fields)
         sidecars = {INTENTS_FILE: json.dumps(probe.vocabulary(), indent=1)} if hasattr(probe, "vocabulary") else {}
+        if hasattr(robot, "scene_description"):
+            sidecars[SCENE_FILE] = json.dumps(robot.scene_description(), indent=1)
         store = EpisodeStore(
             out, cfg.repo_id, CONTROL_FPS, features, robot.name, resume=resume, vcodec=cfg.vcodec, sidecars=sidecars
         )
@@ -130,7 +132,9 @@ def _close_episode(store: EpisodeStore, agent, stats: WorkerStats) -> None:
     if frames < MIN_EPISODE_FRAMES:
         store.discard_episode()
         return
-    store.end_episode()
+    # The agent's behaviour log (with independently checked success) goes beside the data, to
+    # evaluate captioners; step indices are frame indices of this episode.
+    store.end_episode({BEHAVIOURS_FILE: [r.to_dict() if hasattr(r, "to_dict") else vars(r) for r in agent.history]})
     stats.episodes += 1
     stats.frames += frames
     for record in agent.history:
