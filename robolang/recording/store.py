@@ -131,7 +131,14 @@ def append_records(path: Path, rows: list[dict]) -> None:
     """Append rows to a JSON-lines file (the snapshot's own copy: older snapshots are untouched)."""
     with open(path, "a") as f:
         for row in rows:
-            f.write(json.dumps(row) + "\n")
+            f.write(json.dumps(row, default=_jsonable) + "\n")
+
+
+def _jsonable(value):
+    """numpy scalars and arrays (and tuples inside records) as plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def read_records(path: Path) -> list[dict]:
