@@ -378,3 +378,38 @@ def _merge_sidecars(parts: list[Path], staging: Path) -> None:
             elif not target.exists():
                 shutil.copy2(sidecar, target)
         offset += int(json.loads((part / "meta" / "info.json").read_text())["total_episodes"])
+
+
+def update_meta(root: str | os.PathLike, files: dict[str, bytes]) -> Path:
+    """Replace or add files in a dataset's meta/ folder crash-safely: a new snapshot (data and
+    videos hard-linked) with the new files is swapped in atomically. Returns the snapshot."""
+    root = Path(root).absolute()
+    if not root.exists():
+        raise FileNotFoundError(f"no dataset at {root}")
+    lock = acquire_lock(root)
+    if lock is None:
+        raise DatasetStoreError(f"{root} is being recorded by another process; try again when it is done")
+    try:
+        current = recover(root, locked=True)
+        if not root.is_symlink():  # a plain LeRobot folder: move it into the snapshot layout first
+            vdir = versions_dir(root)
+            (root / COMPLETE_MARK).touch()
+            os.replace(root, vdir / "v000000")
+            _point(root, vdir / "v000000")
+            current = vdir / "v000000"
+        vdir = versions_dir(root)
+        index = max((int(p.name[1:]) for p in vdir.glob("v*")), default=0) + 1
+        staging = vdir / f"v{index:06d}"
+        try:
+            _snapshot(current, staging)
+            for name, content in files.items():
+                (staging / "meta" / name).write_bytes(content)
+            (staging / COMPLETE_MARK).touch()
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _point(root, staging)
+        shutil.rmtree(current, ignore_errors=True)
+        return staging
+    finally:
+        release_lock(lock)

@@ -1,0 +1,112 @@
+"""Hindsight annotations: a table beside the dataset, one row per labelled segment (DESIGN.md).
+
+Stored as ``meta/robolang_annotations.parquet`` inside the dataset, written crash-safely
+(a new snapshot swapped in atomically, ``robolang.recording.store.update_meta``). Oracle
+captioning replaces only ``source == "oracle"`` rows; human and model labels are kept.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from robolang.recording.store import update_meta
+
+ANNOTATIONS_FILE = "robolang_annotations.parquet"
+SOURCES = ("oracle", "human", "model")
+SPLITS = ("train", "heldout_phrasing", "heldout_composition")
+# end_frame is exclusive: the segment is frames [start_frame, end_frame) of the episode.
+SCHEMA = pa.schema(
+    [
+        ("episode_index", pa.int64()),
+        ("start_frame", pa.int64()),
+        ("end_frame", pa.int64()),
+        ("task_id", pa.string()),
+        ("args", pa.string()),  # the task's object arguments, comma-separated ("" for fixture tasks)
+        ("instruction", pa.string()),
+        ("source", pa.string()),
+        ("split", pa.string()),
+        ("captioner_version", pa.string()),
+    ]
+)
+COLUMNS = tuple(SCHEMA.names)
+
+
+class AnnotationError(ValueError):
+    """Rows that cannot be stored; the message names the first bad row and why."""
+
+
+def empty() -> pd.DataFrame:
+    return SCHEMA.empty_table().to_pandas()
+
+
+def load(root: str | Path) -> pd.DataFrame:
+    """The dataset's annotations (an empty table when it has none)."""
+    path = Path(root) / "meta" / ANNOTATIONS_FILE
+    return pq.read_table(path).to_pandas() if path.exists() else empty()
+
+
+def validate(rows: pd.DataFrame, episode_lengths: dict[int, int] | None = None) -> pd.DataFrame:
+    """Check and normalise rows: required columns, known source and split, non-empty
+    instruction (whitespace-only is refused), 0 <= start < end <= episode length."""
+    missing = [c for c in COLUMNS if c not in rows.columns]
+    if missing:
+        raise AnnotationError(f"annotation rows lack columns {missing}")
+    rows = rows[list(COLUMNS)].copy()
+    for i, r in enumerate(rows.itertuples(index=False)):
+        where = f"row {i} (episode {r.episode_index}, frames {r.start_frame}-{r.end_frame}, task {r.task_id!r})"
+        if not isinstance(r.instruction, str) or not r.instruction.strip():
+            raise AnnotationError(f"{where}: empty or whitespace-only instruction")
+        if r.source not in SOURCES:
+            raise AnnotationError(f"{where}: source {r.source!r} is not one of {SOURCES}")
+        if r.split not in SPLITS:
+            raise AnnotationError(f"{where}: split {r.split!r} is not one of {SPLITS}")
+        if not 0 <= r.start_frame < r.end_frame:
+            raise AnnotationError(f"{where}: needs 0 <= start_frame < end_frame")
+        if episode_lengths is not None:
+            if r.episode_index not in episode_lengths:
+                raise AnnotationError(f"{where}: the dataset has no episode {r.episode_index}")
+            if r.end_frame > episode_lengths[r.episode_index]:
+                raise AnnotationError(f"{where}: ends after the episode's {episode_lengths[r.episode_index]} frames")
+    return rows
+
+
+def _to_bytes(rows: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    table = pa.Table.from_pandas(rows.reset_index(drop=True), schema=SCHEMA, preserve_index=False)
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def save(root: str | Path, rows: pd.DataFrame, episode_lengths: dict[int, int] | None = None) -> None:
+    """Write the whole annotation table (validated), crash-safely."""
+    rows = validate(rows, episode_lengths).sort_values(
+        ["episode_index", "start_frame", "task_id", "split"], kind="stable"
+    )
+    update_meta(root, {ANNOTATIONS_FILE: _to_bytes(rows)})
+
+
+def replace_source(
+    root: str | Path, new_rows: pd.DataFrame, source: str, episode_lengths: dict[int, int] | None = None
+) -> pd.DataFrame:
+    """Replace all rows of ``source`` (e.g. "oracle") with ``new_rows``; other sources are kept as they are."""
+    if source not in SOURCES:
+        raise AnnotationError(f"source {source!r} is not one of {SOURCES}")
+    if len(new_rows) and set(new_rows["source"]) != {source}:
+        raise AnnotationError(f"replacing {source!r} rows with rows of sources {sorted(set(new_rows['source']))}")
+    kept = load(root)
+    kept = kept[kept["source"] != source]
+    table = pd.concat([kept, new_rows[list(COLUMNS)]], ignore_index=True) if len(new_rows) else kept
+    save(root, table, episode_lengths)
+    return table
+
+
+def rows_from(records: Iterable[dict]) -> pd.DataFrame:
+    """A table from dicts with the ``COLUMNS`` keys."""
+    frame = pd.DataFrame(list(records), columns=list(COLUMNS))
+    return frame.astype({"episode_index": "int64", "start_frame": "int64", "end_frame": "int64"})
