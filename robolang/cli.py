@@ -69,9 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
         "target",
-        choices=["sim", "collect"],
+        choices=["sim", "collect", "agent"],
         help="sim: control steps/s with both cameras vs the stock-mesh reference; "
-        "collect: recording frames/s (1 and 2 workers) vs the bare step rate",
+        "collect: recording frames/s (1 and 2 workers) vs the bare step rate; "
+        "agent: scripted behaviour success per skill level",
     )
     bench.add_argument("overrides", nargs="*", help="hydra overrides for configs/bench_<target>.yaml, e.g. steps=500")
     show = sub.add_parser("config", help="print a composed config (with overrides applied)")
@@ -117,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"{r.name}: {r.steps_per_s:.1f} steps/s (physics {r.physics_ms:.2f} ms, render {r.render_ms:.2f} ms)"
                     )
                 print(f"figures written to {cfg.out}")
+            elif args.target == "agent":
+                from robolang import bench_agent
+
+                bench_agent.run(cfg)
+                print(f"figures written to {cfg.bench_out}")
             else:
                 from robolang import bench_collect
 

@@ -1,0 +1,372 @@
+"""The phrasing grammar: every instruction a labelled segment may carry, and its split.
+
+An instruction is a *template* (a politeness frame around a verb pattern, or a verb-less goal)
+filled with *descriptions* of the task's objects and fixtures. Everything is enumerable
+(STYLE.md rule 7): ``enumerate_phrasings`` lists every phrasing of a segment, ``choose`` picks
+one per split from a seed, and ``split_of`` says which split a phrasing belongs to.
+
+Task ids (the captioner's vocabulary; "X", "Y" are object arguments, in that order; directions
+are the robot's: left = +y, forward = away from the robot = +x):
+
+  one object X     lift, place_on_plate, remove_from_plate, put_in_drawer, take_from_drawer,
+                   push_left, push_right, push_forward (away from the robot), push_back (towards
+                   it), rotate_left (counter-clockwise seen from above), rotate_right,
+                   move_to_left_side, move_to_right_side, move_to_front (near the robot),
+                   move_to_back, put_down (held, ends resting on the table), grasp,
+                   topple (extra: a tall X, height >= 1.2x its narrower side such as a standing
+                   cylinder, knocked from upright, within 20 degrees, onto its side, more than
+                   60 degrees)
+  two objects X,Y  stack (X on Y), unstack (X off Y), place_next_to (X beside Y),
+                   place_in_front_of (extra: X put down next to Y on the robot's side of it),
+                   place_behind (extra: X put down next to Y on its far side)
+  fixtures         open_drawer, close_drawer, slide_door_left, slide_door_right (left/right as
+                   seen facing the door's cabinet, which is on the robot's left: right = +x),
+                   turn_on_light, turn_off_light, press_button, move_plate (the plate itself)
+
+The extras are the ones ``captioning/tasks.py`` detects (same ids; its predicates and the
+thresholds in ``captioning/config.py`` define them). Each task's one-line meaning is
+``TASKS[task_id].meaning``. Adding a task is adding a ``TaskTemplates`` entry to
+``grammar_tasks.TASKS``; the splits follow by hashing.
+
+Splits (``grammar_splits``): ``heldout_composition`` if the segment's task holds out one of its
+objects (takes precedence), else ``heldout_phrasing`` if the phrasing uses a verb or noun
+synonym held out of that task, else ``train``. ``choose(..., "heldout_composition", ...)``
+prefers phrasings in training vocabulary, so the pairing is the only thing new. The held-out
+pairs default to ``scene_heldout_pairs(scene)`` (every object task x every movable object); a
+captioner that knows which pairs can occur passes ``pairs=heldout_pairs(tasks, objects,
+possible=...)`` so no held-out pair is wasted on one that never happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+from robolang.captioning import grammar_describe, grammar_splits, grammar_vocab
+from robolang.captioning.grammar_describe import Description, describe, describe_fixture, is_movable
+from robolang.captioning.grammar_splits import (
+    check_task,
+    heldout_pairs,
+    heldout_vocabulary,
+    object_arity,
+    stable_fraction,
+    task_slots,
+)
+from robolang.captioning.grammar_tasks import TASKS
+from robolang.captioning.grammar_vocab import FRAMES, SLOT_KINDS
+
+__all__ = [
+    "SPLITS",
+    "TASK_IDS",
+    "VERSION",
+    "Description",
+    "Phrasing",
+    "choose",
+    "count_phrasings",
+    "coverage",
+    "coverage_table",
+    "describe",
+    "enumerate_phrasings",
+    "heldout_pairs",
+    "heldout_vocabulary",
+    "object_arity",
+    "scene_heldout_pairs",
+    "split_of",
+]
+
+SPLITS = ("train", "heldout_phrasing", "heldout_composition")
+TASK_IDS = tuple(TASKS)
+GRAMMAR_MAJOR = 1  # bump by hand for changes the digest below cannot see (e.g. in code)
+
+
+def _version() -> str:
+    """``caption-grammar/<major>+<digest>``: the digest covers every template, word and
+    threshold, so any change to the phrasings changes the version stored with annotations."""
+    parts = [repr(TASKS), repr(FRAMES)]
+    parts += [
+        repr(getattr(grammar_vocab, n)) for n in ("ALTERNATIVES", "SHAPE_NOUNS", "GENERIC_NOUNS", "FIXTURE_NOUNS")
+    ]
+    parts += [repr(getattr(grammar_vocab, n)) for n in ("PRONOUN", "LANDMARK_SHAPES", "COLOUR_VARIANTS")]
+    parts += [
+        repr(getattr(grammar_describe, n)) for n in ("SIZE_RATIO", "LONG_RATIO", "RELATIVE_MARGIN_M", "SIDE_MIN_Y_M")
+    ]
+    parts += [repr(getattr(grammar_splits, n)) for n in ("VERB_HOLDOUT", "NOUN_HOLDOUT", "COMPOSITION_HOLDOUT")]
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:10]
+    return f"caption-grammar/{GRAMMAR_MAJOR}+{digest}"
+
+
+VERSION = _version()
+
+
+class Phrasing(NamedTuple):
+    """One instruction and the grammar elements it was built from.
+
+    ``template_id`` is ``"<frame>:<pattern>"`` (or ``"goal:<statement>"``), ``verb`` the verb
+    synonym (None for verb-less goals), ``nouns`` and ``descriptions`` the noun synonym and
+    noun phrase filling each slot, ``heldout_pair`` whether the segment's (task, object) pair is
+    held out of training, and ``split`` the resulting split. (A named tuple: segments can have
+    hundreds of thousands of phrasings, and tuples are built fast.)
+    """
+
+    text: str
+    task_id: str
+    args: tuple[str, ...]
+    template_id: str
+    verb: str | None
+    nouns: tuple[str, ...]
+    descriptions: tuple[str, ...]
+    heldout_pair: bool
+    split: str
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A template with the candidate descriptions of each of its slots: a product of phrasings."""
+
+    template_id: str
+    form: str  # the template with {x}-style slots
+    verb: str | None
+    slots: tuple[str, ...]
+    fills: tuple[tuple[Description, ...], ...]
+    pieces: tuple[str, ...]  # the form split at its slots: literal, slot, literal, ...
+
+    def fill(self, combo: tuple[Description, ...]) -> str:
+        """The text with ``combo`` in the slots, in one pass (a description is never re-read)."""
+        texts = dict(zip(self.slots, (d.text for d in combo), strict=True))
+        return "".join(texts[p] if i % 2 else p for i, p in enumerate(self.pieces))
+
+    def size(self, heldout_nouns: frozenset[str] | None = None) -> int:
+        """All phrasings, or with ``heldout_nouns`` only those using none of them."""
+        if heldout_nouns is None:
+            return math.prod(len(f) for f in self.fills)
+        return math.prod(sum(d.noun not in heldout_nouns for d in f) for f in self.fills)
+
+
+@lru_cache(maxsize=64)
+def _heldout_pairs_for(objects: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    return frozenset(heldout_pairs([t for t in TASKS if object_arity(t)], objects))
+
+
+def scene_heldout_pairs(scene: Mapping) -> frozenset[tuple[str, str]]:
+    """The held-out (task, object) pairs for a scene: every object task x its movable objects."""
+    return _heldout_pairs_for(tuple(sorted(o["name"] for o in scene.get("objects", ()) if is_movable(o))))
+
+
+def _check_args(task_id: str, args: Sequence[str], scene: Mapping) -> tuple[str, ...]:
+    check_task(task_id)
+    args = (args,) if isinstance(args, str) else tuple(args or ())
+    arity = object_arity(task_id)
+    if len(args) != arity:
+        raise ValueError(f"task {task_id!r} takes {arity} object argument(s), got {list(args)}")
+    if len(set(args)) != len(args):
+        raise ValueError(f"task {task_id!r} needs distinct objects, got {list(args)}")
+    for a in args:
+        grammar_describe.find_object(scene, a)
+    return args
+
+
+def _blocks(task_id: str, args: tuple[str, ...], scene: Mapping, positions: Mapping | None) -> list[_Block]:
+    fills = {}
+    for slot in task_slots(task_id):
+        kind = SLOT_KINDS[slot]
+        if kind == "object":
+            fills[slot] = tuple(describe(args["xy".index(slot)], scene, positions))
+        else:
+            fills[slot] = tuple(describe_fixture(kind, scene))
+    t = TASKS[task_id]
+    forms = [
+        (f"{fid}:{p}", frame.replace("{c}", p), verb)
+        for verb, ps in t.verbs.items()
+        for p in ps
+        for fid, frame in FRAMES.items()
+    ]
+    forms += [(f"goal:{g}", g, None) for g in t.goals]
+    blocks = []
+    for template_id, form, verb in forms:
+        slots = tuple(s for s in SLOT_KINDS if "{" + s + "}" in form)
+        pieces = tuple(re.split(r"\{([a-z])\}", form))
+        blocks.append(_Block(template_id, form, verb, slots, tuple(fills[s] for s in slots), pieces))
+    return blocks
+
+
+def _split(task_id: str, verb: str | None, nouns: Iterable[str], heldout_pair: bool) -> str:
+    if heldout_pair:
+        return "heldout_composition"
+    held = heldout_vocabulary(task_id)
+    if verb in held.verbs or any(n in held.nouns for n in nouns):
+        return "heldout_phrasing"
+    return "train"
+
+
+def _phrasing(task_id, args, block: _Block, combo: tuple[Description, ...], heldout_pair: bool) -> Phrasing:
+    text = block.fill(combo)
+    nouns = tuple(d.noun for d in combo)
+    split = _split(task_id, block.verb, nouns, heldout_pair)
+    return Phrasing(
+        text, task_id, args, block.template_id, block.verb, nouns, tuple(d.text for d in combo), heldout_pair, split
+    )
+
+
+def _segment(task_id, args, scene, positions, pairs):
+    args = _check_args(task_id, args, scene)
+    pairs = scene_heldout_pairs(scene) if pairs is None else frozenset(pairs)
+    return args, any((task_id, a) in pairs for a in args), _blocks(task_id, args, scene, positions)
+
+
+def enumerate_phrasings(
+    task_id: str,
+    args: Sequence[str],
+    scene: Mapping,
+    positions: Mapping | None = None,
+    pairs: Iterable[tuple[str, str]] | None = None,
+) -> list[Phrasing]:
+    """Every phrasing of a segment (task ``task_id`` on objects ``args``, names from ``scene``),
+    in a fixed order, one per distinct text. ``positions`` (object name -> xy at the segment's
+    start) adds relative descriptions where they are unambiguous; ``pairs`` overrides the
+    held-out (task, object) pairs (see the module notes). ValueError for an unknown task
+    (listing the known ids) or arguments that do not fit it."""
+    args, heldout_pair, blocks = _segment(task_id, args, scene, positions, pairs)
+    held = heldout_vocabulary(task_id)
+    seen: dict[str, Phrasing] = {}
+    for b in blocks:
+        verb_held = b.verb in held.verbs
+        for combo in itertools.product(*b.fills):
+            text = b.fill(combo)
+            if text in seen:
+                continue
+            nouns = tuple(d.noun for d in combo)
+            if heldout_pair:
+                split = "heldout_composition"
+            elif verb_held or not held.nouns.isdisjoint(nouns):
+                split = "heldout_phrasing"
+            else:
+                split = "train"
+            descriptions = tuple(d.text for d in combo)
+            seen[text] = Phrasing(text, task_id, args, b.template_id, b.verb, nouns, descriptions, heldout_pair, split)
+    return list(seen.values())
+
+
+def count_phrasings(
+    task_id: str,
+    args: Sequence[str],
+    scene: Mapping,
+    positions: Mapping | None = None,
+    pairs: Iterable[tuple[str, str]] | None = None,
+) -> dict[str, int]:
+    """Phrasings of a segment per split, counted without building them (the grammar yields no
+    duplicate texts, which the tests check against ``enumerate_phrasings``)."""
+    args, heldout_pair, blocks = _segment(task_id, args, scene, positions, pairs)
+    counts = dict.fromkeys(SPLITS, 0)
+    held = heldout_vocabulary(task_id)
+    for b in blocks:
+        total = b.size()
+        clean = 0 if b.verb in held.verbs else b.size(held.nouns)
+        if heldout_pair:
+            counts["heldout_composition"] += total
+        else:
+            counts["train"] += clean
+            counts["heldout_phrasing"] += total - clean
+    return counts
+
+
+def split_of(
+    phrasing: Phrasing, task_id: str, args: Sequence[str], pairs: Iterable[tuple[str, str]] | None = None
+) -> str:
+    """The split of ``phrasing`` as a caption of ``task_id`` on ``args``. Held-out pairs come
+    from ``pairs`` if given, else from the scene the phrasing was enumerated for."""
+    args = (args,) if isinstance(args, str) else tuple(args or ())
+    check_task(task_id)
+    if (phrasing.task_id, phrasing.args) != (task_id, args):
+        raise ValueError(
+            f"phrasing {phrasing.text!r} was made for {phrasing.task_id}{list(phrasing.args)}, not {task_id}{list(args)}"
+        )
+    heldout_pair = phrasing.heldout_pair if pairs is None else any((task_id, a) in set(pairs) for a in args)
+    return _split(task_id, phrasing.verb, phrasing.nouns, heldout_pair)
+
+
+def _pick_in_block(rng: random.Random, block: _Block, task_id: str, want: str) -> tuple[Description, ...]:
+    held = heldout_vocabulary(task_id)
+    if want == "clean":  # training vocabulary only
+        fills = [[d for d in f if d.noun not in held.nouns] for f in block.fills]
+        return tuple(rng.choice(f) for f in fills)
+    if block.verb in held.verbs:  # every combination is novel already
+        return tuple(rng.choice(f) for f in block.fills)
+    novel = [c for c in itertools.product(*block.fills) if any(d.noun in held.nouns for d in c)]
+    return rng.choice(novel)
+
+
+def choose(
+    task_id: str,
+    args: Sequence[str],
+    scene: Mapping,
+    split: str,
+    seed: int | str,
+    positions: Mapping | None = None,
+    pairs: Iterable[tuple[str, str]] | None = None,
+) -> Phrasing | None:
+    """One phrasing of the segment in ``split``, the same for the same inputs and ``seed``
+    (uniform over the split's phrasings); None when the split has none for this segment (a
+    held-out pair has only ``heldout_composition`` phrasings, and only those)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; splits are {SPLITS}")
+    args, heldout_pair, blocks = _segment(task_id, args, scene, positions, pairs)
+    if heldout_pair != (split == "heldout_composition"):
+        return None
+    held = heldout_vocabulary(task_id)
+    clean = [0 if b.verb in held.verbs else b.size(held.nouns) for b in blocks]
+    if split == "heldout_phrasing":
+        weights, want = [b.size() - c for b, c in zip(blocks, clean, strict=True)], "novel"
+    else:
+        weights, want = clean, "clean"
+        if split == "heldout_composition" and not sum(clean):
+            weights, want = [b.size() for b in blocks], "novel"  # no training-vocabulary phrasing: take any
+    if not sum(weights):
+        return None
+    rng = random.Random(int(stable_fraction("choose", str(seed), task_id, *args, split) * 2**52))
+    block = rng.choices(blocks, weights=weights)[0]
+    if want == "novel" and split == "heldout_composition":
+        combo = tuple(rng.choice(f) for f in block.fills)
+    else:
+        combo = _pick_in_block(rng, block, task_id, want)
+    return _phrasing(task_id, args, block, combo, heldout_pair)
+
+
+def _arg_tuples(task_id: str, scene: Mapping) -> list[tuple[str, ...]]:
+    names = [o["name"] for o in scene.get("objects", ()) if is_movable(o)]
+    return list(itertools.permutations(names, object_arity(task_id)))
+
+
+def coverage(scene: Mapping, tasks: Iterable[str] | None = None, positions: Mapping | None = None) -> list[dict]:
+    """Per task: argument tuples over the scene's movable objects, phrasings of one segment
+    (the first tuple), and phrasings per split summed over all tuples."""
+    rows = []
+    for task_id in tasks if tasks is not None else TASK_IDS:
+        check_task(task_id)
+        combos = _arg_tuples(task_id, scene)
+        per_split = dict.fromkeys(SPLITS, 0)
+        first = None
+        for args in combos:
+            counts = count_phrasings(task_id, args, scene, positions)
+            first = sum(counts.values()) if first is None else first
+            per_split = {s: per_split[s] + counts[s] for s in SPLITS}
+        rows.append({"task": task_id, "arg_tuples": len(combos), "per_segment": first or 0, **per_split})
+    return rows
+
+
+def coverage_table(scene: Mapping, tasks: Iterable[str] | None = None, positions: Mapping | None = None) -> str:
+    """``coverage`` as a fixed-width table with a total row, headed by the grammar version."""
+    rows = coverage(scene, tasks, positions)
+    cols = ("task", "arg_tuples", "per_segment", *SPLITS)
+    total = {c: sum(r[c] for r in rows) for c in cols[1:]}
+    body = rows + [{"task": "TOTAL", **total}]
+    widths = {c: max(len(c), *(len(str(r[c])) for r in body)) for c in cols}
+    line = lambda r: "  ".join(str(r[c]).ljust(widths[c]) if c == "task" else str(r[c]).rjust(widths[c]) for c in cols)  # noqa: E731
+    header = line({c: c for c in cols})
+    return "\n".join([f"phrasing grammar {VERSION}", header, "-" * len(header), *map(line, body)])
