@@ -1,0 +1,135 @@
+"""Thresholds of the oracle captioner: task predicates and segmentation.
+
+Defaults live here, each with the reason for its value; ``configs/caption/default.yaml``
+mirrors them (a test keeps the two equal). All lengths are metres, angles degrees, times
+frames at the dataset's 10 Hz. The dataclasses are frozen, so a config is hashable and
+derived per-frame features can be cached per (episode, config).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+Box = tuple[tuple[float, float, float], tuple[float, float, float]]  # (low corner, high corner)
+
+
+@dataclass(frozen=True)
+class TaskThresholds:
+    """What counts as a task having happened between a start and an end state."""
+
+    # A move of 5 cm is clearly visible in a 128 px camera and is the scripted checks' bar
+    # (sim/play/checks.py MOVED_M): pushes, slides, lifts, drawer and door moves, carries; an
+    # object held 5 cm clear of where it rested is "in the air" (put_down starts there).
+    move_min_m: float = 0.05
+    # A push: < 2 cm sideways per 5 cm along the direction, so a diagonal shove is not "left".
+    push_sideways_ratio: float = 0.4
+    # A push never raises the object more than 1.5 cm above its rest height: a push, not a carry.
+    push_max_rise_m: float = 0.015
+    # A turn of 30 degrees or more is unmistakable (sim/play/checks.py TURNED_RAD).
+    rotate_min_deg: float = 30.0
+    # A rotation moves the object's centre less than 5 cm: a turn in place, not a carry.
+    rotate_max_shift_m: float = 0.05
+    # "On the table": centre within 1.2 cm of its resting height (lying cylinder: 0.5 cm off).
+    rest_tolerance_m: float = 0.012
+    # Held: touching the gripper with the fingers neither shut on nothing (< 4 mm) nor wide
+    # open (the open gripper is 8 cm, the widest graspable object 5.5 cm).
+    held_width_min_m: float = 0.004
+    held_width_max_m: float = 0.07
+    # Graspable: the narrower horizontal side fits between fingers held under 7 cm.
+    grasp_max_width_m: float = 0.07
+    # Fits in the drawer: the longer horizontal side under 12 cm (inside is 22 x 16.5 cm).
+    drawer_fit_max_m: float = 0.12
+    # Still: the centre moves less than 2 mm per frame (2 cm/s); resting objects sleep at 0.
+    still_m: float = 0.002
+    # On top of: centre higher by 70% of the two half heights (sim/play/checks.py resting_on),
+    # and within the base's footprint radius plus 1 cm.
+    stack_rise_ratio: float = 0.7
+    stack_margin_m: float = 0.01
+    # Table regions: outer thirds of the object region x 0.33-0.62, y -0.22-0.22 (sim/assets.py).
+    left_min_y: float = 0.07
+    right_max_y: float = -0.07
+    back_min_x: float = 0.52
+    front_max_x: float = 0.43
+    # Next to: the gap between the two footprint circles is under 5 cm (about a block's width).
+    next_to_gap_m: float = 0.05
+    # Topple: upright within 20 degrees at the start, tilted more than 60 at the end.
+    upright_max_deg: float = 20.0
+    toppled_min_deg: float = 60.0
+    # Tall enough to topple: height at least 1.2 times the narrower horizontal side.
+    tall_ratio: float = 1.2
+    # Button pressed: below 60% of its travel, the lamp's latch (sim/scene.py _update_button);
+    # released again above 30%.
+    press_fraction: float = 0.6
+    release_fraction: float = 0.3
+    # Drawer inside relative to its cabinet at joint 0 (sim/assets.py desk_urdf: inner faces of
+    # the drawer's sides, back and front; below the cabinet's top board).
+    drawer_inside: Box = ((-0.11, -0.08, 0.0), (0.11, 0.085, 0.125))
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """How task instances are found in continuous play and how their windows are trimmed."""
+
+    # Stays true 0.5 s: settles physics jitter and a release's bounce, not a passing state.
+    stay_frames: int = 5
+    # The robot acts on an object when the end-effector is within 10 cm of its footprint
+    # circle (hovering over it, about to grasp or push; transit height is 12 cm).
+    reach_m: float = 0.10
+    # A rest shorter than 0.3 s inside one interaction does not start a new one.
+    min_rest_frames: int = 3
+    # Lead-in: the end-effector's approach (its distance shrinking by >= 2 mm per frame) before
+    # it came within reach, at least 0.2 s and at most 3 s (a transit across the table).
+    approach_eps_m: float = 0.002
+    lead_in_min_frames: int = 2
+    lead_in_max_frames: int = 30
+    # Windows of 1 s to 20 s: the scripted behaviours take 1.3 s (a press) to 11 s (a slow
+    # carry with retries). Shorter windows are extended at the start; longer ones clipped
+    # at the start; either is dropped if the task no longer holds over the new window.
+    min_frames: int = 10
+    max_frames: int = 200
+    # How far after its start a task may complete (30 s), so the scan stays O(T).
+    search_frames: int = 300
+    # Fixture parts the robot touches, relative to their cabinet (button: its centre) at
+    # joint 0 (sim/assets.py desk_urdf): drawer front board and handle, door panel, button cap.
+    drawer_front: Box = ((-0.125, 0.085, 0.015), (0.125, 0.136, 0.125))
+    door_panel: Box = ((-0.145, -0.102, 0.015), (0.005, -0.09, 0.205))
+    button_cap: Box = ((-0.024, -0.024, 0.0), (0.024, 0.024, 0.05))
+
+
+@dataclass(frozen=True)
+class CaptionConfig:
+    """Everything the oracle captioner's detection needs."""
+
+    tasks: TaskThresholds = field(default_factory=TaskThresholds)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> CaptionConfig:
+        """Build from the ``tasks`` and ``segment`` sections of plain data (a yaml mapping, or a
+        hydra config as a dict). Other sections (the phrasing grammar's) are left to their
+        owners; unknown keys inside these two sections raise."""
+        data = dict(data or {})
+        return cls(_build(TaskThresholds, data.get("tasks")), _build(SegmentConfig, data.get("segment")))
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> CaptionConfig:
+        import yaml
+
+        return cls.from_dict(yaml.safe_load(Path(path).read_text()))
+
+
+def _build(kind, values: dict | None):
+    values = dict(values or {})
+    names = {f.name for f in fields(kind)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown {kind.__name__} keys {sorted(unknown)}; known: {sorted(names)}")
+    return kind(**{k: _freeze(v) for k, v in values.items()})
+
+
+def _freeze(value):
+    """Lists from yaml become tuples so the config stays hashable."""
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
