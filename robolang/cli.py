@@ -13,7 +13,9 @@ EPILOG = """examples:
   robolang collect hours=1 workers=2         # an hour of scripted play -> data/play (LeRobotDataset v3)
   robolang teleop device=terminal            # drive the arm from this terminal, recording -> data/teleop
   robolang dataset verify data/play          # integrity: parquet, frame counts, videos, timestamps
-  robolang view data/play --episode 0        # an episode as a video with the state drawn on it
+  robolang caption data/play                 # hindsight labels + coverage + precision/recall
+  robolang caption data/play --export data/labelled   # labelled windows as a LeRobotDataset
+  robolang view data/play --episode 0        # an episode as a video with state and captions drawn on it
   robolang play world=randomized steps=300 out=runs/rand.mp4
   robolang play render=high                  # stock Panda meshes and shadows (slower)
   robolang bench sim                         # steps/s on one core -> BENCHMARKS.md
@@ -49,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     teleop.add_argument(
         "overrides", nargs="*", help="hydra overrides for configs/teleop.yaml, e.g. device=terminal minutes=5"
     )
+    caption = sub.add_parser(
+        "caption", help="hindsight-caption a play dataset: labels beside it, coverage, precision/recall, export"
+    )
+    caption.add_argument("path", help="dataset folder recorded in simulation (oracle captioning reads its scene state)")
+    caption.add_argument(
+        "--export", metavar="OUT", help="also export the labelled windows as a LeRobotDataset (task = instruction)"
+    )
+    caption.add_argument("--splits", default="train", help="splits to export, comma-separated (default: train)")
+    caption.add_argument("--dry-run", action="store_true", help="print coverage and quality without storing labels")
     dataset = sub.add_parser("dataset", help="dataset tools")
     dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True, metavar="ACTION")
     verify = dataset_sub.add_parser(
@@ -97,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             from robolang import teleop_record
 
             teleop_record.run(load_config("teleop", args.overrides))
+        elif args.command == "caption":
+            from robolang import caption_cmd
+
+            caption_cmd.run(args.path, args.export, tuple(args.splits.split(",")), args.dry_run)
         elif args.command == "dataset":
             from robolang.dataset_tools import verify
 

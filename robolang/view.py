@@ -59,9 +59,34 @@ def export_episode(root: str | Path, episode: int, out: str | Path, upscale: int
     vocabulary = json.loads(sidecar.read_text()) if sidecar.exists() else None
     cams = [episode_frames(root, episode, image_key(c)) for c in CAMERA_NAMES if image_key(c) in info["features"]]
     table = episode_table(root, episode)
+    labels = _episode_captions(root, episode)
     n = min(len(table), *(len(c) for c in cams))
     with VideoWriter(out, fps=CONTROL_FPS) as writer:
         for i in tqdm(range(n), desc=f"episode {episode}", unit="frame"):
             frame = tile_cameras([c[i] for c in cams], upscale)
-            writer.write(draw_text(frame, overlay_lines(table.iloc[i], vocabulary)))
+            lines = overlay_lines(table.iloc[i], vocabulary) + caption_lines(labels, i)
+            writer.write(draw_text(frame, lines))
     return Path(out)
+
+
+MAX_CAPTION_LINES = 4  # a fixed band height keeps the video frame size constant
+
+
+def _episode_captions(root: Path, episode: int):
+    """This episode's train-split labels (one per segment), or None when it has none."""
+    from robolang.captioning.annotations import load
+
+    rows = load(root)
+    rows = rows[(rows["episode_index"] == episode) & (rows["split"] == "train")]
+    return rows.sort_values(["start_frame", "end_frame"]) if len(rows) else None
+
+
+def caption_lines(labels, frame: int) -> list[str]:
+    """Captions whose window covers ``frame`` (always ``MAX_CAPTION_LINES`` lines, padded)."""
+    lines = []
+    if labels is not None:
+        active = labels[(labels["start_frame"] <= frame) & (labels["end_frame"] > frame)]
+        lines = [f'"{r.instruction}" [{r.task_id} {r.start_frame}-{r.end_frame}]' for r in active.itertuples()]
+    if len(lines) > MAX_CAPTION_LINES:
+        lines = lines[: MAX_CAPTION_LINES - 1] + [f"(+{len(lines) - MAX_CAPTION_LINES + 1} more)"]
+    return lines + [""] * (MAX_CAPTION_LINES - len(lines))

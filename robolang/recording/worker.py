@@ -148,8 +148,10 @@ def quiet_encoders() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     try:
+        import av.logging
         import datasets
 
         datasets.disable_progress_bars()
+        av.logging.set_level(av.logging.ERROR)  # mp4 muxer chatter ("moving the moov atom")
     except ImportError:
         pass

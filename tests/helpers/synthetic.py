@@ -9,7 +9,7 @@ import numpy as np
 from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, STATE_NAMES
 from robolang.recording.features import dataset_features
 from robolang.recording.recorder import make_frame
-from robolang.recording.store import EpisodeStore
+from robolang.recording.store import EpisodeStore  # noqa: F401 (re-exported for tests)
 
 SHAPES = {cam: (32, 32, 3) for cam in CAMERA_NAMES}
 SCENE_FIELDS = ("a.x", "a.y")
