@@ -80,10 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
         "target",
-        choices=["sim", "collect", "agent"],
+        choices=["sim", "collect", "agent", "caption"],
         help="sim: control steps/s with both cameras vs the stock-mesh reference; "
         "collect: recording frames/s (1 and 2 workers) vs the bare step rate; "
-        "agent: scripted behaviour success per skill level",
+        "agent: scripted behaviour success per skill level; caption: captioning an hour of play on one core",
     )
     bench.add_argument("overrides", nargs="*", help="hydra overrides for configs/bench_<target>.yaml, e.g. steps=500")
     show = sub.add_parser("config", help="print a composed config (with overrides applied)")
@@ -133,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"{r.name}: {r.steps_per_s:.1f} steps/s (physics {r.physics_ms:.2f} ms, render {r.render_ms:.2f} ms)"
                     )
                 print(f"figures written to {cfg.out}")
+            elif args.target == "caption":
+                from robolang import bench_caption
+
+                result = bench_caption.run(cfg)
+                print(f"captioned at {result['per_hour_s']:.1f} s per hour of play; figures written to {cfg.bench_out}")
             elif args.target == "agent":
                 from robolang import bench_agent
 

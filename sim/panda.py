@@ -102,10 +102,12 @@ class PandaArm:
             EE_LINK,
             self.target_pos.tolist(),
             down_quaternion(self.target_yaw),
-            lowerLimits=self._lower,
-            upperLimits=self._upper,
-            jointRanges=self._ranges,
-            restPoses=list(HOME_JOINTS),
+            # pybullet uses null-space IK only when these lists cover every movable joint
+            # (7 arm + 2 fingers); with 7 it silently falls back to plain IK and the posture drifts.
+            lowerLimits=[*self._lower, 0.0, 0.0],
+            upperLimits=[*self._upper, FINGER_MAX, FINGER_MAX],
+            jointRanges=[*self._ranges, FINGER_MAX, FINGER_MAX],
+            restPoses=[*HOME_JOINTS, FINGER_MAX, FINGER_MAX],
             maxNumIterations=20,
             residualThreshold=1e-4,
             physicsClientId=self.client,

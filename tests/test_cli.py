@@ -100,3 +100,22 @@ def test_help_explains_commands(capsys):
         cli.main(["--help"])
     text = capsys.readouterr().out
     assert "play" in text and "bench" in text and "world=randomized" in text
+
+
+def test_bench_agent_reports_success_per_skill(tmp_path):
+    from robolang import bench_agent
+
+    out = tmp_path / "B.md"
+    cfg = load_config("bench_agent", ["seeds=1", "steps=150", "skills=[expert,sloppy]", f"bench_out={out}"])
+    results = bench_agent.run(cfg)
+    assert set(results) == {"expert", "sloppy"}
+    text = out.read_text()
+    assert "| behaviour | expert | sloppy |" in text and "Target at `expert`" in text
+
+
+def test_bench_collect_report_states_the_recording_cost():
+    from robolang.bench_collect import Rate, report
+
+    cfg = load_config("bench_collect")
+    text = report(cfg, [Rate("bare", 100, 1.0), Rate("collect 1", 80, 1.0), Rate("collect 2", 150, 1.0)])
+    assert "Recording cost with one worker: 20%" in text and "meets" in text

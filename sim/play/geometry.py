@@ -59,6 +59,7 @@ def fixture_boxes(state: dict) -> np.ndarray:
         ((dx - 0.12, dy - 0.09 + d, 0.015), (dx + 0.12, dy + 0.08 + d, 0.027)),  # drawer floor
         ((sx - 0.151, sy - 0.103, 0.0), (sx + 0.151, sy + 0.091, 0.221)),  # slider cabinet + door
         ((sx - 0.145 + s, sy - 0.103, 0.0), (sx + 0.005 + s, sy - 0.09, 0.206)),  # door
+        ((sx - 0.030 + s, sy - 0.139, 0.074), (sx - 0.010 + s, sy - 0.101, 0.166)),  # door handle
         ((bx - 0.041, by - 0.041, 0.0), (bx + 0.041, by + 0.041, 0.055)),  # button
     ]
     return np.asarray(boxes, dtype=np.float64)
