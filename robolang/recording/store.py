@@ -175,12 +175,14 @@ class EpisodeStore:
         vcodec: str = "libsvtav1",
         min_free_bytes: int = MIN_FREE_BYTES,
         sidecars: dict[str, str] | None = None,
+        encoder_threads: int | None = None,
     ):
         self.root = Path(root).absolute()
         self.repo_id, self.fps, self.features, self.robot_type = repo_id, fps, features, robot_type
         self.vcodec = vcodec
         self.min_free_bytes = min_free_bytes
         self.sidecars = dict(sidecars or {})  # extra files for meta/ (e.g. the intent vocabulary)
+        self.encoder_threads = encoder_threads  # per camera stream; None = the encoder's default
         check_writable(self.root.parent, min_free_bytes)
         self._lock = acquire_lock(self.root)
         if self._lock is None:
@@ -237,12 +239,16 @@ class EpisodeStore:
         if self.current is None:
             self._dataset = LeRobotDataset.create(
                 self.repo_id, self.fps, self.features, root=self._staging, robot_type=self.robot_type,
-                use_videos=True, vcodec=self.vcodec, streaming_encoding=True,
+                use_videos=True, vcodec=self.vcodec, streaming_encoding=True, encoder_threads=self.encoder_threads,
             )  # fmt: skip
         else:
             _snapshot(self.current, self._staging)
             self._dataset = LeRobotDataset(
-                self.repo_id, root=self._staging, vcodec=self.vcodec, streaming_encoding=True
+                self.repo_id,
+                root=self._staging,
+                vcodec=self.vcodec,
+                streaming_encoding=True,
+                encoder_threads=self.encoder_threads,
             )
 
     def add_frame(self, frame: dict) -> None:

@@ -77,23 +77,19 @@ def record_episodes(
         if hasattr(robot, "scene_description"):
             sidecars[SCENE_FILE] = json.dumps(robot.scene_description(), indent=1)
         store = EpisodeStore(
-            out, cfg.repo_id, CONTROL_FPS, features, robot.name, resume=resume, vcodec=cfg.vcodec, sidecars=sidecars
-        )
+            out, cfg.repo_id, CONTROL_FPS, features, robot.name, resume=resume, vcodec=cfg.vcodec, sidecars=sidecars,
+            encoder_threads=cfg.get("encoder_threads"),
+        )  # fmt: skip
         monitor = robot.health_monitor()
-        for e in range(episodes):
-            seed = episode_seed(cfg.seed, run_offset, worker, e)
-            if not _record_one(
-                robot,
-                instantiate(cfg.agent, robot=robot, seed=seed),
-                store,
-                monitor,
-                episode_steps,
-                seed,
-                stats,
-                progress,
-            ):
-                stats.interrupted = True
-                break
+        try:
+            for e in range(episodes):
+                seed = episode_seed(cfg.seed, run_offset, worker, e)
+                agent = instantiate(cfg.agent, robot=robot, seed=seed)
+                if not _record_one(robot, agent, store, monitor, episode_steps, seed, stats, progress):
+                    stats.interrupted = True
+                    break
+        finally:
+            store.close()
     finally:
         robot.disconnect()
     return stats
