@@ -81,3 +81,15 @@ def test_bench_caption_records_timing_and_quality(play, tmp_path):
     assert result["timing"]["frames"] == 900
     text = out.read_text()
     assert "per hour of play" in text and "recall" in text and "implied precision" in text
+
+
+def test_synthetic_play_table_description_matches_the_simulator():
+    """The captioner's test fixtures describe the same world the simulator records."""
+    from robolang.captioning.synthetic import PLAY_TABLE
+    from sim.robot import PlayTableRobot
+
+    recorded = PlayTableRobot.scene_description(None)
+    strip = lambda objs: [
+        {k: o[k] for k in ("name", "colour", "shape")} | {"size": [round(v, 4) for v in o["size"]]} for o in objs
+    ]  # noqa: E731
+    assert strip(PLAY_TABLE["objects"]) == strip(recorded["objects"])

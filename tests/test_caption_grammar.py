@@ -16,21 +16,9 @@ import pytest
 from robolang.captioning import grammar as g
 from robolang.captioning.grammar_tasks import TASKS
 from robolang.captioning.grammar_vocab import FRAMES
+from robolang.captioning.synthetic import PLAY_TABLE
 
-SCENE = {
-    "objects": [
-        {"name": "red_cube", "colour": "red", "shape": "cube", "size": [0.04, 0.04, 0.04]},
-        {"name": "green_cube", "colour": "green", "shape": "cube", "size": [0.055, 0.055, 0.055]},
-        {"name": "blue_bar", "colour": "blue", "shape": "bar", "size": [0.08, 0.035, 0.035]},
-        {"name": "yellow_cylinder", "colour": "yellow", "shape": "cylinder", "size": [0.04, 0.04, 0.05]},
-        {"name": "plate", "colour": "white", "shape": "plate", "size": [0.15, 0.15, 0.012]},
-    ],
-    "fixtures": {
-        "drawer": {"travel": 0.16, "axis": "+y", "cabinet": [0.55, -0.46]},
-        "slider": {"travel": 0.14, "axis": "+x", "cabinet": [0.55, 0.47]},
-        "button": {"travel": 0.012, "position": [0.7, 0.14]},
-    },
-}
+SCENE = PLAY_TABLE  # the play table's scene description (as recorded beside datasets)
 OBJECTS = ["red_cube", "green_cube", "blue_bar", "yellow_cylinder"]
 # The lead's 28 task ids; the grammar may add more.
 REQUIRED = [

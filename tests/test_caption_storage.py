@@ -86,3 +86,13 @@ def test_export_without_annotations_says_what_to_do(dataset, tmp_path):
     with pytest.raises(ValueError, match="robolang caption"):
         export_windows(dataset, tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_view_shows_the_captions_active_on_a_frame(dataset, tmp_path):
+    from robolang.view import MAX_CAPTION_LINES, _episode_captions, caption_lines, export_episode
+
+    annotations.save(dataset, annotations.rows_from([row(start=2, end=8, text="lift the red block")]))
+    labels = _episode_captions(dataset, 0)
+    assert caption_lines(labels, 5)[0].startswith('"lift the red block"')
+    assert caption_lines(labels, 9) == [""] * MAX_CAPTION_LINES
+    assert export_episode(dataset, 0, tmp_path / "v.mp4", upscale=1).stat().st_size > 0

@@ -214,15 +214,16 @@ class RobotConformanceSuite:
             self.assert_valid_applied(robot.send_action(dict(ZERO_ACTION)))
 
     # ---- connection --------------------------------------------------------------------------
+    @staticmethod
+    def _assert_unusable(robot) -> None:
+        for call in (robot.get_observation, lambda: robot.send_action(dict(ZERO_ACTION)), robot.disconnect):
+            with pytest.raises(RobotNotConnectedError):
+                call()
+
     def test_use_before_connect_raises(self):
         robot = self.make_robot()
         assert not robot.is_connected
-        with pytest.raises(RobotNotConnectedError):
-            robot.get_observation()
-        with pytest.raises(RobotNotConnectedError):
-            robot.send_action(dict(ZERO_ACTION))
-        with pytest.raises(RobotNotConnectedError):
-            robot.disconnect()
+        self._assert_unusable(robot)
 
     def test_use_after_disconnect_raises(self):
         robot = self.make_robot()
@@ -230,12 +231,7 @@ class RobotConformanceSuite:
         assert robot.is_connected
         robot.disconnect()
         assert not robot.is_connected
-        with pytest.raises(RobotNotConnectedError):
-            robot.get_observation()
-        with pytest.raises(RobotNotConnectedError):
-            robot.send_action(dict(ZERO_ACTION))
-        with pytest.raises(RobotNotConnectedError):
-            robot.disconnect()
+        self._assert_unusable(robot)
 
     def test_connect_twice_raises(self):
         with self.connected_robot() as robot:
