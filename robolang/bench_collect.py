@@ -105,5 +105,8 @@ def report(cfg: DictConfig, rates: list[Rate]) -> str:
     lines += [
         "",
         f"Recording cost with one worker: {cost:.0%} of the bare step rate (target <= {MAX_RECORDING_COST:.0%}: {verdict}).",
+        "What limits it: the video encoder threads (one per camera) share the machine's 2 cores with the "
+        "simulation, and TinyRenderer's frame time rises while they run; two workers use both cores for "
+        "simulation and encoding, which is why their total is higher but each is slower.",
     ]
     return "\n".join(lines)
