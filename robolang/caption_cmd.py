@@ -12,7 +12,6 @@ from robolang.captioning.export import export_windows
 from robolang.captioning.quality import format_quality, measure_dataset
 from robolang.dataset_tools import load_episodes
 from robolang.recording.features import BEHAVIOURS_FILE
-from robolang.recording.store import update_meta
 from robolang.recording.worker import quiet_encoders
 
 QUALITY_FILE = "robolang_caption_quality.md"
@@ -37,18 +36,15 @@ def run(path: str, export: str | None = None, splits: tuple[str, ...] = ("train"
         f"({timing['frames'] / 36000:.2f} h) in {time.perf_counter() - started:.1f} s; captioner {captioner.version}"
     )
     print(coverage(table).to_string())
-    if not dry_run:
-        kept = annotations.replace_source(root, table, "oracle", lengths)
-        print(
-            f"stored {len(table)} oracle labels ({len(kept) - len(table)} human/model labels kept) in {root}/meta/{annotations.ANNOTATIONS_FILE}"
-        )
+    report = None
     if (root / "meta" / BEHAVIOURS_FILE).exists():
         recall, precision = measure_dataset(root, table)
         report = format_quality(recall, precision)
         print("\ncaption quality against the scripted agent's successful behaviours:\n" + report)
-        if not dry_run:
-            update_meta(root, {QUALITY_FILE: (report + "\n").encode()})
-            print(f"quality tables written to {root}/meta/{QUALITY_FILE}")
+    if not dry_run:  # labels and quality report in one crash-safe snapshot
+        extra = {QUALITY_FILE: (report + "\n").encode()} if report else None
+        kept = annotations.replace_source(root, table, "oracle", lengths, extra)
+        print(f"stored {len(table)} oracle labels ({len(kept) - len(table)} human/model labels kept) in {root}/meta/")
     if export:
         n = export_windows(root, export, splits=splits)
         print(f"exported {n} labelled windows ({', '.join(splits)}) as a LeRobotDataset at {export}")

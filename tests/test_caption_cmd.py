@@ -89,7 +89,10 @@ def test_synthetic_play_table_description_matches_the_simulator():
     from sim.robot import PlayTableRobot
 
     recorded = PlayTableRobot.scene_description(None)
-    strip = lambda objs: [
-        {k: o[k] for k in ("name", "colour", "shape")} | {"size": [round(v, 4) for v in o["size"]]} for o in objs
-    ]  # noqa: E731
+
+    def strip(objs):
+        return [
+            {k: o[k] for k in ("name", "colour", "shape")} | {"size": [round(v, 4) for v in o["size"]]} for o in objs
+        ]
+
     assert strip(PLAY_TABLE["objects"]) == strip(recorded["objects"])

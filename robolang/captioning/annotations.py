@@ -83,16 +83,26 @@ def _to_bytes(rows: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def save(root: str | Path, rows: pd.DataFrame, episode_lengths: dict[int, int] | None = None) -> None:
-    """Write the whole annotation table (validated), crash-safely."""
+def save(
+    root: str | Path,
+    rows: pd.DataFrame,
+    episode_lengths: dict[int, int] | None = None,
+    extra_files: dict[str, bytes] | None = None,
+) -> None:
+    """Write the whole annotation table (validated), and any ``extra_files`` for meta/, in one
+    crash-safe snapshot."""
     rows = validate(rows, episode_lengths).sort_values(
         ["episode_index", "start_frame", "task_id", "split"], kind="stable"
     )
-    update_meta(root, {ANNOTATIONS_FILE: _to_bytes(rows)})
+    update_meta(root, {ANNOTATIONS_FILE: _to_bytes(rows), **(extra_files or {})})
 
 
 def replace_source(
-    root: str | Path, new_rows: pd.DataFrame, source: str, episode_lengths: dict[int, int] | None = None
+    root: str | Path,
+    new_rows: pd.DataFrame,
+    source: str,
+    episode_lengths: dict[int, int] | None = None,
+    extra_files: dict[str, bytes] | None = None,
 ) -> pd.DataFrame:
     """Replace all rows of ``source`` (e.g. "oracle") with ``new_rows``; other sources are kept as they are."""
     if source not in SOURCES:
@@ -102,7 +112,7 @@ def replace_source(
     kept = load(root)
     kept = kept[kept["source"] != source]
     table = pd.concat([kept, new_rows[list(COLUMNS)]], ignore_index=True) if len(new_rows) else kept
-    save(root, table, episode_lengths)
+    save(root, table, episode_lengths, extra_files)
     return table
 
 

@@ -38,6 +38,7 @@ never ``sim`` or ``hardware``.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import math
 from collections.abc import Iterator
@@ -78,13 +79,14 @@ def _is_float(value) -> bool:
     return isinstance(value, float | np.floating)
 
 
-class RobotConformanceSuite:
-    """The robot contract as pytest tests; subclasses (``Test...``) implement ``make_robot``."""
+class RobotConformanceSuite(abc.ABC):
+    """The robot contract as pytest tests; subclasses (``Test...``) implement ``make_robot``
+    (abstract: a subclass that forgets it cannot be instantiated, so its tests error out)."""
 
     # ---- what a backend's test class provides ------------------------------------------------
+    @abc.abstractmethod
     def make_robot(self) -> EEDeltaRobot:
         """A fresh robot that is not yet connected."""
-        raise NotImplementedError(f"{type(self).__name__} must implement make_robot()")
 
     def commands_sent(self, robot: EEDeltaRobot) -> int | None:
         """A counter that grows whenever anything reaches the robot (a mocked bus's write count,
