@@ -1,0 +1,39 @@
+"""The training batch contract, written once with shapes (STYLE.md 5).
+
+The data pipeline (``robolang.policy.data``) produces dicts with these keys; every policy's
+``compute_loss(batch)`` and ``forward`` consume them. ``B`` is the batch size, ``T`` is
+``n_obs_steps``, ``K`` is ``chunk_size``, ``L`` the instruction's token count, ``D_lang``
+the sentence encoder's width (384 for all-MiniLM-L6-v2).
+"""
+
+from __future__ import annotations
+
+from robolang.features import ACTION_DIM, CAMERA_NAMES, STATE_DIM, image_key
+
+# float32 in [0, 1], (B, T, 3, H, W), one per camera, after augmentation.
+IMAGE_KEYS: tuple[str, ...] = tuple(image_key(c) for c in CAMERA_NAMES)
+# float32, (B, T, STATE_DIM), normalized with the dataset's statistics (zero mean, unit std).
+STATE = "observation.state"
+# float32, (B, L, D_lang): the frozen encoder's token outputs for the instruction.
+LANG_TOKENS = "language.tokens"
+# bool, (B, L): True where a token is padding (ignored by attention).
+LANG_PAD = "language.is_pad"
+# float32, (B, D_lang): the pooled (mean, L2-normalized) sentence embedding.
+LANG_POOLED = "language.pooled"
+# float32, (B, K, ACTION_DIM): the future action chunk, already in [-1, 1] (actions are
+# normalized by the robot contract, so they need no statistics).
+ACTION = "action"
+# bool, (B, K): True where the chunk runs past the segment's end (masked out of the loss).
+ACTION_PAD = "action_is_pad"
+
+__all__ = [
+    "ACTION",
+    "ACTION_DIM",
+    "ACTION_PAD",
+    "IMAGE_KEYS",
+    "LANG_POOLED",
+    "LANG_PAD",
+    "LANG_TOKENS",
+    "STATE",
+    "STATE_DIM",
+]
