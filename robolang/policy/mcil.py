@@ -1,0 +1,69 @@
+"""A small non-transformer language-conditioned baseline, in the spirit of MCIL (Lynch & Sermanet 2021).
+
+The pooled sentence embedding conditions a convolutional image encoder (FiLM) per camera; the
+globally pooled image features, proprioception and the embedding are concatenated and an MLP
+predicts the action chunk. No attention anywhere: it measures what the transformer adds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from robolang.policy import batch as B
+from robolang.policy.model import FiLMImageEncoder, PolicyConfigBase, chunk_l1_loss
+
+
+@dataclass
+class MCILPolicyConfig(PolicyConfigBase):
+    """Sizes of the MLP baseline; the image encoder matches the transformer's for a fair comparison."""
+
+    n_obs_steps: int = 1
+    chunk_size: int = 10
+    cameras: tuple[str, ...] = B.IMAGE_KEYS
+    image_size: int = 128
+    state_dim: int = B.STATE_DIM
+    action_dim: int = B.ACTION_DIM
+    lang_dim: int = 384
+    conv_channels: tuple[int, ...] = (32, 64, 128)
+    feature_dim: int = 128  # per camera and step, after global average pooling
+    hidden_dim: int = 512
+    n_hidden: int = 2
+    dropout: float = 0.1
+
+
+class MCILPolicy(nn.Module):
+    """Pooled instruction embedding + FiLM conv features + proprioception -> MLP -> action chunk."""
+
+    def __init__(self, config: MCILPolicyConfig):
+        super().__init__()
+        self.config = c = config
+        self.image_encoders = nn.ModuleList(
+            FiLMImageEncoder(c.conv_channels, c.feature_dim, 1, c.lang_dim) for _ in c.cameras
+        )
+        width = c.n_obs_steps * (len(c.cameras) * c.feature_dim + c.state_dim) + c.lang_dim
+        layers: list[nn.Module] = []
+        for _ in range(c.n_hidden):
+            layers += [nn.Linear(width, c.hidden_dim), nn.GELU(), nn.Dropout(c.dropout)]
+            width = c.hidden_dim
+        layers.append(nn.Linear(width, c.chunk_size * c.action_dim))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        c = self.config
+        lang = batch[B.LANG_POOLED]  # (B, D_lang)
+        features = []
+        for key, encoder in zip(c.cameras, self.image_encoders, strict=True):
+            images = batch[key]  # (B, T, 3, H, W)
+            b, t = images.shape[:2]
+            flat = images.flatten(0, 1)
+            if flat.shape[-1] != c.image_size or flat.shape[-2] != c.image_size:
+                flat = nn.functional.interpolate(flat, size=(c.image_size, c.image_size), mode="bilinear")
+            features.append(encoder(flat, lang.repeat_interleave(t, dim=0)).view(b, -1))  # (B, T*F)
+        x = torch.cat([*features, batch[B.STATE].flatten(1), lang], dim=-1)
+        return self.mlp(x).view(-1, c.chunk_size, c.action_dim)  # (B, K, A)
+
+    def compute_loss(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        return chunk_l1_loss(self(batch), batch)

@@ -1,0 +1,176 @@
+"""The multimodal transformer policy: language tokens, FiLM-conditioned image tokens, proprioception.
+
+One sequence per sample, read by a pre-norm transformer encoder::
+
+    [ language tokens (L) | proprio (T) | camera c, step t, grid cell g (T * C * G^2) | action queries (K) ]
+
+The image encoder is a small convolutional net trained here; each block is modulated by the
+pooled instruction embedding (FiLM, Perez et al. 2018; as in RT-1's FiLM-EfficientNet), so
+what the camera tokens carry already depends on what was asked. The outputs at the K action
+query positions are read out as the action chunk (as ACT's decoder queries, here in one
+encoder stack because the sequence is short). Loss is L1 over the chunk, masked past the
+segment's end (ACT, Zhao et al. 2023).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+from robolang.policy import batch as B
+
+
+class PolicyConfigBase:
+    """to_dict / from_dict for policy config dataclasses (JSON has lists where they hold tuples)."""
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        tuples = {f.name for f in fields(cls) if isinstance(f.default, tuple)}
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no fields {unknown}")
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in d.items()})
+
+
+@dataclass
+class TransformerPolicyConfig(PolicyConfigBase):
+    """Sizes of the transformer policy. Defaults keep one chunk under 10 ms on 2 CPU cores."""
+
+    n_obs_steps: int = 1  # frames of history; the DESIGN's fixed vocabulary
+    chunk_size: int = 10  # future actions predicted per call (1 s at 10 Hz)
+    cameras: tuple[str, ...] = B.IMAGE_KEYS
+    image_size: int = 128  # square input side; images are resized to it when they differ
+    state_dim: int = B.STATE_DIM
+    action_dim: int = B.ACTION_DIM
+    lang_dim: int = 384  # all-MiniLM-L6-v2's width
+    max_lang_tokens: int = 32
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    ff_mult: int = 4
+    dropout: float = 0.1
+    conv_channels: tuple[int, ...] = (32, 64, 128)  # stem (stride 4) then two stride-2 blocks
+    token_grid: int = 6  # image tokens per camera and step = token_grid^2 (adaptive pooling of the 8x8 map)
+
+
+class FiLMBlock(nn.Module):
+    """conv -> group norm -> FiLM(language) -> GELU."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, lang_dim: int):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel, stride, padding=(kernel - stride + 1) // 2 if kernel > stride else 0)
+        self.norm = nn.GroupNorm(8, c_out)
+        self.film = nn.Linear(lang_dim, 2 * c_out)
+        nn.init.zeros_(self.film.weight)  # start as identity: gamma = 1, beta = 0
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor, lang: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.conv(x))  # (N, C, H, W)
+        gamma, beta = self.film(lang).chunk(2, dim=-1)  # (N, C) each
+        return nn.functional.gelu(x * (1 + gamma[..., None, None]) + beta[..., None, None])
+
+
+class FiLMImageEncoder(nn.Module):
+    """(N, 3, H, W) in [0, 1] + pooled language (N, D_lang) -> (N, G*G, d_model) tokens."""
+
+    def __init__(self, channels: tuple[int, ...], d_model: int, grid: int, lang_dim: int):
+        super().__init__()
+        blocks, c_in = [], 3
+        for i, c in enumerate(channels):
+            # A 4x4/4 patchify stem, then 3x3/2 convs: ~11 M MACs per 128^2 image.
+            blocks.append(FiLMBlock(c_in, c, 4 if i == 0 else 3, 4 if i == 0 else 2, lang_dim))
+            c_in = c
+        self.blocks = nn.ModuleList(blocks)
+        self.pool = nn.AdaptiveAvgPool2d(grid)
+        self.proj = nn.Linear(c_in, d_model)
+        # ImageNet-free normalisation: images are centred to [-1, 1].
+
+    def forward(self, images: torch.Tensor, lang: torch.Tensor) -> torch.Tensor:
+        x = images * 2 - 1
+        for block in self.blocks:
+            x = block(x, lang)
+        x = self.pool(x).flatten(2).transpose(1, 2)  # (N, G*G, C)
+        return self.proj(x)
+
+
+class TransformerPolicy(nn.Module):
+    """Language-conditioned transformer that predicts a chunk of future actions."""
+
+    def __init__(self, config: TransformerPolicyConfig):
+        super().__init__()
+        self.config = c = config
+        d = c.d_model
+        self.lang_proj = nn.Linear(c.lang_dim, d)
+        self.state_proj = nn.Linear(c.state_dim, d)
+        self.image_encoders = nn.ModuleList(
+            FiLMImageEncoder(c.conv_channels, d, c.token_grid, c.lang_dim) for _ in c.cameras
+        )
+        g2 = c.token_grid**2
+        self.lang_pos = nn.Parameter(torch.zeros(1, c.max_lang_tokens, d))
+        self.state_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, d))
+        self.image_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, len(c.cameras), g2, d))
+        self.action_queries = nn.Parameter(torch.zeros(1, c.chunk_size, d))
+        for p in (self.lang_pos, self.state_pos, self.image_pos, self.action_queries):
+            nn.init.normal_(p, std=0.02)
+        layer = nn.TransformerEncoderLayer(
+            d, c.n_heads, c.ff_mult * d, c.dropout, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.transformer = nn.TransformerEncoder(layer, c.n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, c.action_dim)
+
+    def image_tokens(self, batch: dict) -> torch.Tensor:
+        """(B, T*C*G^2, d) camera tokens, each camera through its own FiLM encoder."""
+        c = self.config
+        lang = batch[B.LANG_POOLED]  # (B, D_lang)
+        per_camera = []
+        for key, encoder in zip(c.cameras, self.image_encoders, strict=True):
+            images = batch[key]  # (B, T, 3, H, W)
+            b, t = images.shape[:2]
+            flat = images.flatten(0, 1)
+            if flat.shape[-1] != c.image_size or flat.shape[-2] != c.image_size:
+                flat = nn.functional.interpolate(flat, size=(c.image_size, c.image_size), mode="bilinear")
+            tokens = encoder(flat, lang.repeat_interleave(t, dim=0))  # (B*T, G^2, d)
+            per_camera.append(tokens.view(b, t, 1, *tokens.shape[1:]))
+        tokens = torch.cat(per_camera, dim=2) + self.image_pos  # (B, T, C, G^2, d)
+        return tokens.flatten(1, 3)
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        """Predicted action chunk, (B, K, action_dim), in the normalized [-1, 1] action space."""
+        c = self.config
+        lang_tokens = batch[B.LANG_TOKENS][:, : c.max_lang_tokens]  # (B, L, D_lang)
+        lang_pad = batch[B.LANG_PAD][:, : c.max_lang_tokens]  # (B, L)
+        n_lang = lang_tokens.shape[1]
+        lang = self.lang_proj(lang_tokens) + self.lang_pos[:, :n_lang]
+        state = self.state_proj(batch[B.STATE]) + self.state_pos  # (B, T, d)
+        images = self.image_tokens(batch)
+        b = lang.shape[0]
+        queries = self.action_queries.expand(b, -1, -1)
+        x = torch.cat([lang, state, images, queries], dim=1)  # (B, S, d)
+        pad = torch.zeros(b, x.shape[1], dtype=torch.bool, device=x.device)
+        pad[:, :n_lang] = lang_pad
+        x = self.transformer(x, src_key_padding_mask=pad)
+        return self.head(self.norm(x[:, -c.chunk_size :]))  # (B, K, action_dim)
+
+    def compute_loss(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        return chunk_l1_loss(self(batch), batch)
+
+
+def chunk_l1_loss(predicted: torch.Tensor, batch: dict) -> tuple[torch.Tensor, dict]:
+    """Mean L1 over valid (non-padded) chunk steps; also reports the gripper's share."""
+    valid = (~batch[B.ACTION_PAD]).unsqueeze(-1).to(predicted.dtype)  # (B, K, 1)
+    error = (predicted - batch[B.ACTION]).abs() * valid  # (B, K, A)
+    denominator = valid.sum().clamp(min=1) * predicted.shape[-1]
+    loss = error.sum() / denominator
+    gripper = error[..., -1].sum() / valid.sum().clamp(min=1)
+    return loss, {"l1": loss.detach().item(), "gripper_l1": gripper.detach().item()}
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
