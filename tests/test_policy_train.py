@@ -1,6 +1,10 @@
 """The training loop: losses fall, resume is exact, NaN stops cleanly, checkpoints load alone."""
 
 import json
+import os
+import socket
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -102,3 +106,36 @@ def test_checkpoint_loads_alone_and_checks_the_robot(tmp_path):
 def test_only_the_newest_checkpoints_are_kept(tmp_path):
     trainer(tmp_path, steps=12, keep_checkpoints=2).fit()
     assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*")) == ["step_0000009", "step_0000012"]
+
+
+def launch(out, steps, *extra):
+    """`accelerate launch` on 2 CPU processes (gloo); torchrun underneath, as on a multi-GPU node."""
+    helpers = Path(__file__).parent / "helpers"
+    cmd = ["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
+           str(helpers / "ddp_train.py"), str(out), str(steps), *extra]  # fmt: skip
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=helpers, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads((out / f"rank{r}_{steps}.json").read_text()) for r in (0, 1)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_through_accelerate_stay_in_sync_and_resume_exactly(tmp_path):
+    straight = launch(tmp_path / "a", 4)
+    assert [r["world"] for r in straight] == [2, 2] and straight[0]["backend"] == "gloo"
+    assert straight[0]["digest"] == straight[1]["digest"]  # gradients were all-reduced
+    assert straight[0]["losses"] != straight[1]["losses"]  # each rank drew its own batches
+    launch(tmp_path / "b", 2)
+    assert sorted(p.name for p in (tmp_path / "b" / "checkpoints" / "last" / "training").iterdir()) == [
+        "rank0.pt", "rank1.pt", "trainer.pt"
+    ]  # fmt: skip
+    resumed = launch(tmp_path / "b", 4, "resume")
+    for rank in (0, 1):
+        np.testing.assert_allclose(resumed[rank]["losses"], straight[rank]["losses"][2:], atol=1e-6)
+    assert resumed[0]["digest"] == straight[0]["digest"]
