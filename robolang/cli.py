@@ -18,7 +18,10 @@ EPILOG = """examples:
   robolang view data/play --episode 0        # an episode as a video with state and captions drawn on it
   robolang play world=randomized steps=300 out=runs/rand.mp4
   robolang play render=high                  # stock Panda meshes and shadows (slower)
+  robolang train dataset=data/play_hour out=runs/policy   # the transformer policy (resume=true continues)
   robolang bench sim                         # steps/s on one core -> BENCHMARKS.md
+  robolang baseline act dataset=data/labelled out=runs/act steps=20000   # LeRobot's ACT via LeRobot's API
+  robolang bench latency                     # ms per action chunk, ours beside LeRobot ACT
   robolang config play world=heldout         # print the composed config
 
 config groups: robot (play_table), world (default | randomized | heldout), render (fast | high)
@@ -77,15 +80,31 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument("--episode", type=int, default=0, help="episode index (default 0)")
     view.add_argument("--out", default=None, help="output mp4 (default: episode_<N>.mp4)")
     view.add_argument("--upscale", type=int, default=3, help="nearest-neighbour upscaling of the camera frames")
+    train = sub.add_parser(
+        "train",
+        help="clone a language-conditioned policy on a captioned dataset (exact resume; accelerate for many GPUs)",
+    )
+    train.add_argument(
+        "overrides",
+        nargs="*",
+        help="hydra overrides for configs/train.yaml, e.g. dataset=data/play_hour out=runs/policy policy=mcil "
+        "train.steps=2000 resume=true",
+    )
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
         "target",
-        choices=["sim", "collect", "agent", "caption"],
+        choices=["sim", "collect", "agent", "caption", "latency"],
         help="sim: control steps/s with both cameras vs the stock-mesh reference; "
         "collect: recording frames/s (1 and 2 workers) vs the bare step rate; "
-        "agent: scripted behaviour success per skill level; caption: captioning an hour of play on one core",
+        "agent: scripted behaviour success per skill level; caption: captioning an hour of play on one core; "
+        "latency: policy ms per action chunk beside LeRobot ACT",
     )
     bench.add_argument("overrides", nargs="*", help="hydra overrides for configs/bench_<target>.yaml, e.g. steps=500")
+    baseline = sub.add_parser("baseline", help="train a baseline on exported labelled windows")
+    baseline.add_argument("name", choices=["act"], help="act: LeRobot's ACT through LeRobot's API (language-blind)")
+    baseline.add_argument(
+        "overrides", nargs="*", help="hydra overrides for configs/baseline_<name>.yaml, e.g. steps=500"
+    )
     show = sub.add_parser("config", help="print a composed config (with overrides applied)")
     show.add_argument("name", help="config name in configs/, e.g. play or bench_sim")
     show.add_argument("overrides", nargs="*")
@@ -123,6 +142,15 @@ def main(argv: list[str] | None = None) -> int:
 
             out = args.out or f"episode_{args.episode}.mp4"
             print(f"video written to {export_episode(args.path, args.episode, out, args.upscale)}")
+        elif args.command == "train":
+            from robolang.policy import train_cmd
+            from robolang.policy.train import TrainingError
+
+            try:
+                print(f"policy checkpoint: {train_cmd.run(load_config('train', args.overrides))}")
+            except TrainingError as exc:
+                print(f"robolang train: stopped: {exc}", file=sys.stderr)
+                return 2
         elif args.command == "bench":
             cfg = load_config(f"bench_{args.target}", args.overrides)
             if args.target == "sim":
@@ -138,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
 
                 result = bench_caption.run(cfg)
                 print(f"captioned at {result['per_hour_s']:.1f} s per hour of play; figures written to {cfg.bench_out}")
+            elif args.target == "latency":
+                from robolang import bench_latency
+
+                bench_latency.run(cfg)
+                print(f"figures written to {cfg.bench_out}")
             elif args.target == "agent":
                 from robolang import bench_agent
 
@@ -149,11 +182,18 @@ def main(argv: list[str] | None = None) -> int:
                 for r in bench_collect.run(cfg):
                     print(f"{r.name}: {r.fps:.1f} frames/s")
                 print(f"figures written to {cfg.bench_out}")
+        elif args.command == "baseline":
+            from omegaconf import OmegaConf
+
+            from robolang.policy.act_baseline import train_act
+
+            kw = OmegaConf.to_container(load_config(f"baseline_{args.name}", args.overrides))
+            print(f"ACT written to {train_act(kw.pop('dataset'), kw.pop('out'), **kw)}")
         elif args.command == "config":
             from omegaconf import OmegaConf
 
             print(OmegaConf.to_yaml(load_config(args.name, args.overrides)))
-    except (ConfigError, ValueError, FileNotFoundError, PermissionError, DatasetStoreError) as exc:
+    except (ConfigError, ValueError, FileNotFoundError, FileExistsError, PermissionError, DatasetStoreError) as exc:
         print(f"robolang {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -16,6 +16,7 @@ from robolang.policy.train import TrainConfig, Trainer, TrainingError
 
 SPEC = {"images": {"observation.images.static": [16, 16, 3], "observation.images.wrist": [16, 16, 3]},
         "state_names": ["ee.x"], "action_names": ["dx"]}  # fmt: skip
+STATS = RandomBatches().stats_dict()
 
 
 def trainer(out, steps=6, policy="transformer", data=None, **kw):
@@ -23,7 +24,7 @@ def trainer(out, steps=6, policy="transformer", data=None, **kw):
                       checkpoint_every=3, **kw)  # fmt: skip
     settings = TINY_TRANSFORMER if policy == "transformer" else TINY_MCIL
     data = data or RandomBatches()
-    return Trainer(cfg, policy, settings, data, RandomBatches(), out, "test-encoder", SPEC)
+    return Trainer(cfg, policy, settings, data, RandomBatches(), out, "test-encoder", SPEC, STATS)
 
 
 class Stop(Exception):

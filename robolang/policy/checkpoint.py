@@ -59,10 +59,10 @@ class PolicyBundle:
     path: Path | None = None
 
 
-def observation_spec(config, image_shapes: dict[str, tuple[int, ...]]) -> dict:
-    """What the policy reads and writes, by name and shape; compared against a robot at load time."""
+def observation_spec(image_shapes: dict[str, tuple[int, ...]]) -> dict:
+    """What the policy reads and writes, by name and shape (images HWC); compared against a robot at load time."""
     return {
-        "images": {k: list(image_shapes[k]) for k in config.cameras},
+        "images": {k: list(shape) for k, shape in image_shapes.items()},
         "state_names": list(STATE_NAMES),
         "action_names": list(ACTION_NAMES),
     }

@@ -144,8 +144,10 @@ class TransformerPolicy(nn.Module):
     def forward(self, batch: dict) -> torch.Tensor:
         """Predicted action chunk, (B, K, action_dim), in the normalized [-1, 1] action space."""
         c = self.config
-        lang_tokens = batch[B.LANG_TOKENS][:, : c.max_lang_tokens]  # (B, L, D_lang)
-        lang_pad = batch[B.LANG_PAD][:, : c.max_lang_tokens]  # (B, L)
+        # Drop the padding columns that no sample in the batch uses: attention cost follows L.
+        used = min(int((~batch[B.LANG_PAD]).sum(1).max().clamp(min=1)), c.max_lang_tokens)
+        lang_tokens = batch[B.LANG_TOKENS][:, :used]  # (B, L, D_lang)
+        lang_pad = batch[B.LANG_PAD][:, :used]  # (B, L)
         n_lang = lang_tokens.shape[1]
         lang = self.lang_proj(lang_tokens) + self.lang_pos[:, :n_lang]
         state = self.state_proj(batch[B.STATE]) + self.state_pos  # (B, T, d)

@@ -110,8 +110,8 @@ class Trainer:
     """Trains one policy on a sampler; see the module docstring for the guarantees."""
 
     def __init__(self, cfg: TrainConfig, policy_type: str, policy_settings: dict, train_data, val_data, out: Path,
-                 encoder: str, observation_spec: dict, accelerator: Accelerator | None = None):  # fmt: skip
-        self.cfg, self.out = cfg, Path(out)
+                 encoder: str, observation_spec: dict, stats: dict, accelerator: Accelerator | None = None):  # fmt: skip
+        self.cfg, self.out, self.stats = cfg, Path(out), stats
         self.policy_type, self.encoder, self.observation_spec = policy_type, encoder, observation_spec
         self.train_data, self.val_data = train_data, val_data
         self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available())
@@ -155,7 +155,7 @@ class Trainer:
                 },
                 **{f"rank{r}": s for r, s in enumerate(rank_states)},
             }
-            bundle = PolicyBundle(policy, self.policy_type, self.train_data.stats_dict(), self.encoder,
+            bundle = PolicyBundle(policy, self.policy_type, self.stats, self.encoder,
                                   self.observation_spec, self.step)  # fmt: skip
             save_checkpoint(target, bundle, training)
             point_last(self.checkpoints, target)
