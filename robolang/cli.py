@@ -93,11 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
         "target",
-        choices=["sim", "collect", "agent", "caption", "latency"],
+        choices=["sim", "collect", "agent", "caption", "latency", "data"],
         help="sim: control steps/s with both cameras vs the stock-mesh reference; "
         "collect: recording frames/s (1 and 2 workers) vs the bare step rate; "
         "agent: scripted behaviour success per skill level; caption: captioning an hour of play on one core; "
-        "latency: policy ms per action chunk beside LeRobot ACT",
+        "latency: policy ms per action chunk beside LeRobot ACT; "
+        "data: training samples/s of the data pipeline beside LeRobotDataset's own loading",
     )
     bench.add_argument("overrides", nargs="*", help="hydra overrides for configs/bench_<target>.yaml, e.g. steps=500")
     baseline = sub.add_parser("baseline", help="train a baseline on exported labelled windows")
@@ -166,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
 
                 result = bench_caption.run(cfg)
                 print(f"captioned at {result['per_hour_s']:.1f} s per hour of play; figures written to {cfg.bench_out}")
+            elif args.target == "data":
+                from robolang import bench_data
+
+                for r in bench_data.run(cfg):
+                    print(f"{r.name}: {r.per_s:,.0f} samples/s ({r.per_cpu_s:,.0f} per CPU-second)")
+                print(f"figures written to {cfg.bench_out}")
             elif args.target == "latency":
                 from robolang import bench_latency
 

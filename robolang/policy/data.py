@@ -1,0 +1,368 @@
+"""Training batches from a captioned dataset: segments, train phrasings, windows, augmentation.
+
+``PolicyDataset(root, instructions, ...)`` serves the batch contract (``policy/batch.py``) from
+the frame cache (``frame_cache.py``). ``sample(batch_size, rng)`` draws everything from the
+``np.random.Generator`` it is given (the trainer owns and checkpoints it, which makes resume
+exact), with numpy fancy indexing only: no per-sample Python in the hot path.
+
+What one sample is:
+* a labelled **segment**: a (episode, start, end, task, args) that carries a ``train`` label
+  (rows of every source; ``heldout_phrasing`` and ``heldout_composition`` rows never train).
+  Segments split into train / val by time blocks (``split_segments``), so validation frames are
+  never trained on. Tasks are drawn with probability ~ n_task ** ``task_balance`` and segments
+  uniformly within a task: play is skewed (an hour: 282 ``grasp`` segments, 3 ``move_plate``),
+  uniform segments (1.0) rarely show the rare skills, uniform tasks (0.0) replay a handful of
+  rare segments until they are memorised; 0.5 is the square-root compromise of multilingual
+  language-model sampling (XLM, Conneau & Lample 2019, use 0.5 / 0.7);
+* an instruction: a random ``train`` phrasing of the segment's (task, args) from a pool of up
+  to ``phrasings_per_task`` drawn from the grammar (object descriptions without positions,
+  which hold anywhere in the segment), pre-encoded once; tasks the grammar cannot phrase (no
+  scene file, a hand-made task id) use the table's own train instructions;
+* a timestep t uniform in [start, end); observations t - n_obs_steps + 1 .. t, clamped at the
+  episode's first frame (repeated, as LeRobot does); actions t .. t + chunk_size - 1 with
+  ``action_is_pad`` past the segment's end, where the **last valid action is repeated** (the
+  segment's own final command; the frames after it belong to other behaviour).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+
+from robolang.captioning import annotations, grammar
+from robolang.captioning.states import SCENE_FILE
+from robolang.features import CAMERA_NAMES
+from robolang.policy import batch as B
+from robolang.policy.frame_cache import DatasetMissingError, FrameCache
+
+if TYPE_CHECKING:
+    from robolang.policy.language import InstructionCache
+
+SEGMENT_KEY = ["episode_index", "start_frame", "end_frame", "task_id", "args"]
+
+
+class DataPipelineError(ValueError):
+    """A dataset that cannot feed training; the message says what to run."""
+
+
+@dataclass(frozen=True)
+class NormStats:
+    """Per-dimension mean and std of ``observation.state`` (JSON-able; checkpoints store it)."""
+
+    state_mean: tuple[float, ...]
+    state_std: tuple[float, ...]
+
+    # Floor on std: a joint that never moves in the data must not blow up to 1/0 (1 mm or
+    # 1 mrad, below the arm's repeatability, so real variation is never flattened).
+    STD_FLOOR = 1e-3
+
+    @classmethod
+    def from_states(cls, states: np.ndarray) -> NormStats:
+        states = np.asarray(states, np.float64)  # (N, STATE_DIM)
+        std = np.maximum(states.std(0), cls.STD_FLOOR)
+        return cls(tuple(map(float, states.mean(0))), tuple(map(float, std)))
+
+    def to_dict(self) -> dict:
+        return {k: list(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NormStats:
+        return cls(tuple(map(float, d["state_mean"])), tuple(map(float, d["state_std"])))
+
+    def normalize(self, state: np.ndarray) -> np.ndarray:
+        """(..., STATE_DIM) -> zero mean, unit std, float32."""
+        mean, std = np.asarray(self.state_mean, np.float32), np.asarray(self.state_std, np.float32)
+        return ((state - mean) / std).astype(np.float32)
+
+
+class AugmentParams(NamedTuple):
+    """One camera's augmentation draw for a batch of B samples."""
+
+    dy: np.ndarray  # (B,) int, content shift down in pixels, -pad .. pad
+    dx: np.ndarray  # (B,) int, content shift right
+    brightness: np.ndarray  # (B,) factor
+    contrast: np.ndarray  # (B,) factor
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Batched image augmentation: random shift and per-sample brightness/contrast jitter.
+
+    Shift moves the image by up to ``shift`` x its side in each direction, edges replicated: DrQ's
+    pad-and-random-crop (Kostrikov et al. 2021: 4 px at 84x84); 4 px at 128x128 by default, which
+    is also the frame cache's border (``frame_cache.PAD_FRACTION``), so the shift happens in the
+    gather itself. One shift per sample and camera, shared by its ``n_obs_steps`` frames. Jitter
+    scales brightness by b and contrast by c, each uniform in [1 - x, 1 + x] (torchvision's
+    ColorJitter, fused into one affine map per frame). Parameters come from a ``torch.Generator``
+    (``params``); the pixel work (``jitter``) is numpy on the calling thread: torch's intra-op
+    thread pool stalled ~8 ms per op here when the 2 cores were busy.
+    """
+
+    shift: float = 4 / 128
+    brightness: float = 0.2
+    contrast: float = 0.2
+
+    def max_shift(self, size: int) -> int:
+        return round(self.shift * size)
+
+    def params(self, batch_size: int, size: int, generator: torch.Generator) -> AugmentParams:
+        pad = self.max_shift(size)
+        dy, dx = (torch.randint(-pad, pad + 1, (batch_size,), generator=generator).numpy() for _ in range(2))
+        bright, contrast = (
+            1 + x * (2 * torch.rand(batch_size, generator=generator, dtype=torch.float64).numpy() - 1)
+            for x in (self.brightness, self.contrast)
+        )
+        return AugmentParams(dy, dx, bright, contrast)
+
+    @staticmethod
+    def jitter(frames: np.ndarray, p: AugmentParams) -> torch.Tensor:
+        """uint8 (B, T, 3, H, W) -> float32 [0, 1] (B, T, 3, H, W), brightness and contrast applied."""
+        weights = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma, as torchvision
+        mean = frames[..., ::8, ::8].mean(axis=(3, 4), dtype=np.float32) @ weights  # (B, T), subsampled
+        gain = (p.brightness * p.contrast / 255).astype(np.float32)[:, None, None, None, None]
+        offset = p.brightness[:, None] * (1 - p.contrast[:, None]) * mean / 255
+        out = frames.astype(np.float32)
+        out *= gain
+        out += offset.astype(np.float32)[..., None, None, None]
+        np.clip(out, 0.0, 1.0, out=out)
+        return torch.from_numpy(out)
+
+
+def to_float(frames: np.ndarray) -> torch.Tensor:
+    """uint8 -> float32 in [0, 1], same shape (validation: no augmentation)."""
+    out = frames.astype(np.float32)
+    out *= np.float32(1 / 255)
+    return torch.from_numpy(out)
+
+
+class Draw(NamedTuple):
+    """The integer choices behind one batch (``PolicyDataset.draw``); indices are global frames."""
+
+    segment: np.ndarray  # (B,) into ``PolicyDataset.segments``
+    phrasing: np.ndarray  # (B,) into ``PolicyDataset.phrasings``
+    t: np.ndarray  # (B,) the current frame
+    obs_index: np.ndarray  # (B, T) frames t - T + 1 .. t, clamped at the episode start
+    action_index: np.ndarray  # (B, K) frames t .. t + K - 1, clamped at the segment's last frame
+    action_is_pad: np.ndarray  # (B, K) bool, True past the segment's end
+    augment_seed: int
+
+
+def load_segments(root: Path, episode_length: dict[int, int]) -> pd.DataFrame:
+    """Distinct segments carrying a ``train`` label, with a clear error when there are none."""
+    table = annotations.load(root)
+    if table.empty:
+        raise DataPipelineError(f"{root} has no annotations; run `robolang caption {root}` first")
+    train = table[table["split"] == "train"]
+    if train.empty:
+        raise DataPipelineError(f"{root} has annotations but none in the train split; run `robolang caption {root}`")
+    segments = train.drop_duplicates(SEGMENT_KEY)[SEGMENT_KEY].reset_index(drop=True)
+    lengths = segments["episode_index"].map(episode_length)
+    if lengths.isna().any() or (segments["end_frame"] > lengths).any():
+        raise DataPipelineError(
+            f"{root}: annotations name frames the dataset does not have (recorded again since captioning?); "
+            f"run `robolang caption {root}` again"
+        )
+    return segments
+
+
+def split_segments(
+    segments: pd.DataFrame, episode_length: dict[int, int], val_fraction: float, seed: int, block_frames: int
+) -> np.ndarray:
+    """Per segment "train", "val" or "" (dropped). Episodes are cut into ``block_frames``
+    blocks; the ``val_fraction`` of blocks with the lowest stable hash (at least one when the
+    fraction is positive) are validation. A segment inside validation blocks only is val, one
+    touching none is train, one straddling both is dropped: no frame is in both."""
+    episodes = sorted(episode_length)
+    n_blocks = [math.ceil(episode_length[e] / block_frames) for e in episodes]
+    first_block = dict(zip(episodes, np.cumsum([0, *n_blocks[:-1]]).tolist(), strict=True))
+    total = sum(n_blocks)
+    scores = [_stable(seed, e, k) for e, n in zip(episodes, n_blocks, strict=True) for k in range(n)]
+    n_val = 0 if val_fraction <= 0 else max(1, round(val_fraction * total))
+    is_val = np.zeros(total, bool)
+    is_val[np.argsort(scores, kind="stable")[:n_val]] = True
+    cum = np.concatenate([[0], np.cumsum(is_val)])
+    base = segments["episode_index"].map(first_block).to_numpy()
+    lo = base + segments["start_frame"].to_numpy() // block_frames
+    hi = base + (segments["end_frame"].to_numpy() - 1) // block_frames + 1
+    val_blocks = cum[hi] - cum[lo]
+    return np.where(val_blocks == 0, "train", np.where(val_blocks == hi - lo, "val", ""))
+
+
+def _stable(*parts) -> float:
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "little") / 2**64
+
+
+@lru_cache(maxsize=4096)
+def grammar_pool(task_id: str, args: str, scene_json: str, size: int) -> tuple[str, ...]:
+    """Up to ``size`` distinct train phrasings of (task, args), uniform over the grammar's (all
+    of them when it has no more), without positional descriptions. Empty if it cannot phrase it."""
+    scene = json.loads(scene_json)
+    arg_tuple = tuple(args.split(",")) if args else ()
+    try:
+        n = grammar.count_phrasings(task_id, arg_tuple, scene, pairs=())["train"]
+        if n <= size:
+            phrasings = grammar.enumerate_phrasings(task_id, arg_tuple, scene, pairs=())
+            return tuple(p.text for p in phrasings if p.split == "train")
+        texts: dict[str, None] = {}
+        for i in range(8 * size):  # duplicates are rare with n > size; bounded anyway
+            texts[grammar.choose(task_id, arg_tuple, scene, "train", f"pool-{i}", pairs=()).text] = None
+            if len(texts) == size:
+                break
+        return tuple(texts)
+    except ValueError:  # unknown task or objects the scene lacks: not the grammar's
+        return ()
+
+
+class PolicyDataset:
+    """Batches for ``policy.compute_loss`` from a captioned dataset (see the module notes).
+
+    ``subset`` is "train" or "val" (held-out time blocks, no augmentation). ``stats`` defaults
+    to the statistics of the whole dataset's states (pass the train set's ``stats`` to val).
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        instructions: InstructionCache,
+        n_obs_steps: int = 1,
+        chunk_size: int = 10,
+        subset: str = "train",
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        augment: Augment | None = Augment(),
+        cache_dir: str | Path | None = None,
+        max_lang_tokens: int = 32,
+        phrasings_per_task: int = 32,
+        task_balance: float = 0.5,
+        val_block_frames: int = 600,  # 1 min at 10 Hz: long against segments (median 3.5 s)
+        stats: NormStats | None = None,
+        threads: int = 2,  # one per camera; numpy's copies and casts release the GIL
+        prefault: bool = True,
+        progress: bool = True,
+    ):
+        if subset not in ("train", "val"):
+            raise ValueError(f"subset must be 'train' or 'val', got {subset!r}")
+        if n_obs_steps < 1 or chunk_size < 1:
+            raise ValueError(f"n_obs_steps and chunk_size must be >= 1, got {n_obs_steps}, {chunk_size}")
+        self.root = Path(root)
+        if not (self.root / "meta" / "info.json").exists():
+            raise DatasetMissingError(f"no dataset at {self.root}; record one with `robolang collect out={self.root}`")
+        self.n_obs_steps, self.chunk_size, self.max_lang_tokens = n_obs_steps, chunk_size, max_lang_tokens
+        self.augment = augment if subset == "train" else None
+        self.frames = FrameCache.open(self.root, cache_dir, progress)
+        if prefault:
+            self.frames.prefault()
+        self._image_size = self.frames.images[CAMERA_NAMES[0]].shape[-2]
+        if self.augment is not None and self.augment.max_shift(self._image_size) > self.frames.pad:
+            raise ValueError(
+                f"augment.shift={self.augment.shift} moves images by more than the frame cache's border "
+                f"({self.frames.pad} px at {self._image_size} px)"
+            )
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="policy-data") if threads > 1 else None
+        self.stats = stats or NormStats.from_states(self.frames.state)
+        segments = load_segments(self.root, self.frames.episode_length)
+        split = split_segments(segments, self.frames.episode_length, val_fraction, seed, val_block_frames)
+        self.segments = segments[split == subset].reset_index(drop=True)
+        if self.segments.empty:
+            raise DataPipelineError(f"{self.root}: no {subset} segments (val_fraction={val_fraction})")
+        self._index_segments(task_balance)
+        self._encode_pools(instructions, phrasings_per_task)
+
+    def _index_segments(self, task_balance: float) -> None:
+        s = self.segments
+        episode_start = s["episode_index"].map(self.frames.episode_start).to_numpy(np.int64)
+        self._episode_start = episode_start  # (S,) global index of each segment's episode's frame 0
+        self._start = episode_start + s["start_frame"].to_numpy(np.int64)  # (S,)
+        self._end = episode_start + s["end_frame"].to_numpy(np.int64)  # (S,) exclusive
+        per_task = s.groupby("task_id")["task_id"].transform("size").to_numpy(np.float64)
+        weights = per_task**task_balance / per_task
+        self._cdf = np.cumsum(weights / weights.sum())
+
+    def _encode_pools(self, instructions: InstructionCache, size: int) -> None:
+        scene_path = self.root / "meta" / SCENE_FILE
+        scene_json = scene_path.read_text() if scene_path.exists() else None
+        table = annotations.load(self.root)
+        own = table[table["split"] == "train"].groupby(["task_id", "args"])["instruction"].unique()
+        keys = list(dict.fromkeys(zip(self.segments["task_id"], self.segments["args"], strict=True)))
+        texts, offsets, counts = [], {}, {}
+        for key in keys:
+            pool = grammar_pool(*key, scene_json, size) if scene_json else ()
+            pool = pool or tuple(sorted(own[key]))[:size]
+            offsets[key], counts[key] = len(texts), len(pool)
+            texts += pool
+        self.phrasings: list[str] = texts
+        seg_keys = list(zip(self.segments["task_id"], self.segments["args"], strict=True))
+        self._pool_offset = np.array([offsets[k] for k in seg_keys], np.int64)  # (S,)
+        self._pool_count = np.array([counts[k] for k in seg_keys], np.int64)  # (S,)
+        encoded = instructions.encode(texts, length=self.max_lang_tokens)
+        width = int((~encoded.is_pad).sum(1).max())  # store only the longest phrasing's tokens
+        # numpy, not torch: sampling must not wait on torch's intra-op threads, which cost ~8 ms
+        # per op when the 2 cores are busy (measured); numpy gathers run on the calling thread.
+        self._tokens = encoded.tokens[:, :width].numpy().copy()  # (P, l, D)
+        self._is_pad = encoded.is_pad[:, :width].numpy().copy()  # (P, l)
+        self._pooled = encoded.pooled.numpy().copy()  # (P, D)
+
+    @property
+    def num_frames(self) -> int:
+        """Frames covered by this subset's segments (counted with overlaps)."""
+        return int((self._end - self._start).sum())
+
+    def draw(self, batch_size: int, rng: np.random.Generator) -> Draw:
+        """The batch's integer choices, all from ``rng`` in a fixed order."""
+        seg = np.minimum(np.searchsorted(self._cdf, rng.random(batch_size), side="right"), len(self._cdf) - 1)
+        phrasing = self._pool_offset[seg] + (rng.random(batch_size) * self._pool_count[seg]).astype(np.int64)
+        start, end = self._start[seg], self._end[seg]
+        t = start + (rng.random(batch_size) * (end - start)).astype(np.int64)  # (B,)
+        obs = np.maximum(t[:, None] - np.arange(self.n_obs_steps - 1, -1, -1), self._episode_start[seg][:, None])
+        ahead = t[:, None] + np.arange(self.chunk_size)  # (B, K)
+        pad = ahead >= end[:, None]
+        action = np.minimum(ahead, end[:, None] - 1)
+        return Draw(seg, phrasing, t, obs, action, pad, int(rng.integers(2**63)))
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """A batch in the contract of ``policy/batch.py``, fully determined by ``rng``."""
+        return self.collate(self.draw(batch_size, rng))
+
+    def collate(self, d: Draw) -> dict[str, torch.Tensor]:
+        """The batch of a draw (a pure function of it: threads cannot change the result)."""
+        b = len(d.t)
+        params = [None] * len(CAMERA_NAMES)
+        if self.augment is not None:  # every random number drawn here, in camera order
+            generator = torch.Generator().manual_seed(d.augment_seed)
+            params = [self.augment.params(b, self._image_size, generator) for _ in CAMERA_NAMES]
+        jobs = [(c, d.obs_index, p) for c, p in zip(CAMERA_NAMES, params, strict=True)]
+        images = (self._pool.map if self._pool else map)(self._images, *zip(*jobs, strict=True))
+        out = dict(zip(B.IMAGE_KEYS, images, strict=True))  # each (B, T, 3, H, W)
+        out[B.STATE] = torch.from_numpy(self.stats.normalize(self.frames.state[d.obs_index]))  # (B, T, STATE_DIM)
+        n_tok, dim = self._tokens.shape[1:]
+        tokens = np.zeros((b, self.max_lang_tokens, dim), np.float32)  # (B, L, D)
+        is_pad = np.ones((b, self.max_lang_tokens), bool)  # (B, L)
+        tokens[:, :n_tok], is_pad[:, :n_tok] = self._tokens[d.phrasing], self._is_pad[d.phrasing]
+        out[B.LANG_TOKENS], out[B.LANG_PAD] = torch.from_numpy(tokens), torch.from_numpy(is_pad)
+        out[B.LANG_POOLED] = torch.from_numpy(self._pooled[d.phrasing])  # (B, D)
+        out[B.ACTION] = torch.from_numpy(self.frames.action[d.action_index])  # (B, K, ACTION_DIM)
+        out[B.ACTION_PAD] = torch.from_numpy(d.action_is_pad)  # (B, K)
+        return out
+
+    def _images(self, camera: str, obs_index: np.ndarray, params: AugmentParams | None) -> torch.Tensor:
+        b, t = obs_index.shape
+        if params is None:
+            frames = self.frames.gather(camera, obs_index.reshape(-1))  # (B*T, 3, H, W) uint8
+            return to_float(frames.reshape(b, t, *frames.shape[1:]))
+        dy, dx = np.repeat(params.dy, t), np.repeat(params.dx, t)  # one shift per sample
+        frames = self.frames.gather(camera, obs_index.reshape(-1), dy, dx)
+        return Augment.jitter(frames.reshape(b, t, *frames.shape[1:]), params)
+
+    def instructions_of(self, d: Draw) -> list[str]:
+        """The instruction text of each sample of a draw (for inspection and tests)."""
+        return [self.phrasings[i] for i in d.phrasing]
