@@ -26,6 +26,7 @@ What one sample is:
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import math
@@ -49,6 +50,20 @@ if TYPE_CHECKING:
     from robolang.policy.language import InstructionCache
 
 SEGMENT_KEY = ["episode_index", "start_frame", "end_frame", "task_id", "args"]
+
+
+def retain_batch_memory() -> bool:
+    """Ask glibc to keep freed batch-sized blocks instead of handing them back to the kernel.
+
+    By default a freed block over ~32 MB at the top of the heap is returned to the kernel, and the
+    next batch's arrays fault their pages back in (1,000-1,500 faults and ~3 ms of kernel time per
+    batch of 64, measured here). Process-wide and idempotent: allocations up to 32 MB stay on the
+    heap, and up to 256 MB of free heap is kept. A no-op where glibc's ``mallopt`` is absent."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, 32 << 20) and libc.mallopt(-1, 256 << 20))  # M_MMAP_, M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        return False
 
 
 class DataPipelineError(ValueError):
@@ -268,6 +283,7 @@ class PolicyDataset:
                 f"augment.shift={self.augment.shift} moves images by more than the frame cache's border "
                 f"({self.frames.pad} px at {self._image_size} px)"
             )
+        retain_batch_memory()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="policy-data") if threads > 1 else None
         self.stats = stats or NormStats.from_states(self.frames.state)
         segments = load_segments(self.root, self.frames.episode_length)
