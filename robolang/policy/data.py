@@ -13,7 +13,7 @@ What one sample is:
   uniformly within a task: play is skewed (an hour: 282 ``grasp`` segments, 3 ``move_plate``),
   uniform segments (1.0) rarely show the rare skills, uniform tasks (0.0) replay a handful of
   rare segments until they are memorised; 0.5 is the square-root compromise of multilingual
-  language-model sampling (XLM, Conneau & Lample 2019, use 0.5 / 0.7);
+  language-model sampling (XLM, Conneau & Lample 2019: languages drawn ~ size^0.5);
 * an instruction: a random ``train`` phrasing of the segment's (task, args) from a pool of up
   to ``phrasings_per_task`` drawn from the grammar (object descriptions without positions,
   which hold anywhere in the segment), pre-encoded once; tasks the grammar cannot phrase (no
