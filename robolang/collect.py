@@ -8,9 +8,7 @@ straight into ``out``. Ctrl-C saves the episodes in progress and merges what was
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from robolang.features import CONTROL_FPS
+from robolang.parallel import run_jobs
 from robolang.recording.store import DatasetStoreError, check_writable, merge_into, recover
 from robolang.recording.worker import WorkerStats, record_episodes
 
@@ -102,10 +101,9 @@ def _run_parallel(cfg, plain, out: Path, per_worker, episode_steps, existing, ba
     folder.mkdir(parents=True, exist_ok=True)
     outs = [str(folder / f"w{i}") for i in range(len(per_worker))]
     jobs = [(plain, outs[i], i, n, episode_steps, existing) for i, n in enumerate(per_worker)]
-    runner = _run_ray if cfg.ray_address else _run_processes
     stats = WorkerStats()
     try:
-        for s in runner(cfg, jobs, _progress(bar, started)):
+        for s in run_jobs(_process_job, jobs, _progress(bar, started), cfg.ray_address):
             stats.merge(s)
     finally:
         recorded = [Path(o) for o in outs if recover(Path(o)) is not None]
@@ -116,54 +114,8 @@ def _run_parallel(cfg, plain, out: Path, per_worker, episode_steps, existing, ba
     return stats
 
 
-def _run_processes(cfg, jobs, progress) -> list[WorkerStats]:
-    ctx = mp.get_context("spawn")  # pybullet and torch do not survive fork safely
-    with ctx.Manager() as manager:
-        queue = manager.Queue()  # a proxy: picklable into pool tasks
-        stop = threading.Event()
-        pump = threading.Thread(target=_pump, args=(queue.get, progress, stop), daemon=True)
-        pump.start()
-        try:
-            with ctx.Pool(len(jobs)) as pool:
-                results = [pool.apply_async(_process_job, (*job, queue)) for job in jobs]
-                return [r.get() for r in results]
-        finally:
-            stop.set()
-            pump.join(timeout=2)
-
-
-def _process_job(plain, out, worker, episodes, episode_steps, existing, queue) -> WorkerStats:
-    return record_episodes(plain, out, worker, episodes, episode_steps, existing, False, queue.put)
-
-
-def _pump(get, progress, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            progress(get(timeout=0.2))
-        except Exception:  # queue.Empty and friends: poll again
-            continue
-
-
-def _run_ray(cfg, jobs, progress) -> list[WorkerStats]:
-    import ray
-    from ray.util.queue import Queue
-
-    if not ray.is_initialized():
-        address = None if cfg.ray_address == "local" else cfg.ray_address
-        ray.init(address=address, num_cpus=None if address else len(jobs), include_dashboard=False, log_to_driver=False)
-    queue = Queue()
-    remote = ray.remote(num_cpus=1)(_process_job)
-    refs = [remote.remote(*job, queue) for job in jobs]
-    stop = threading.Event()
-    pump = threading.Thread(
-        target=_pump, args=(lambda timeout: queue.get(timeout=timeout), progress, stop), daemon=True
-    )
-    pump.start()
-    try:
-        return ray.get(refs)
-    finally:
-        stop.set()
-        pump.join(timeout=2)
+def _process_job(plain, out, worker, episodes, episode_steps, existing, report) -> WorkerStats:
+    return record_episodes(plain, out, worker, episodes, episode_steps, existing, False, report)
 
 
 def summary(stats: WorkerStats, seconds: float, out: Path) -> str:

@@ -1,0 +1,215 @@
+"""Rollouts: a controller acts on a robot until the captioner's predicate says the task is done.
+
+A ``Controller`` is anything with ``reset()`` and ``act(observation, instruction) -> (5,)``.
+It sees only ``robot.get_observation()`` (camera images and proprioception), never the
+privileged scene state; the judge (``TaskJudge``) reads that state, as the captioner does. The
+adapters here wrap our policy (``PolicyController``; MCIL checkpoints too), LeRobot's ACT
+(``ActController``: chunks executed open-loop), the zero action (lower bound) and the scripted
+expert (``ScriptedController``, the upper bound: privileged by design, it is told the task
+through ``begin_task`` and acts on the sim directly; its class lives in ``sim/`` and is built
+from a hydra config, so this module never imports the simulator).
+
+``run_episode`` resets the scene from a seed (optionally restoring a prepared start state),
+then ``run_instruction`` steps until success or ``max_steps``: success is judged every step by
+the task's predicate from the start state to the current one, and the episode stops as soon as
+it holds. ``frames=True`` keeps annotated frames (both cameras, instruction, step counter).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from robolang.captioning.config import CaptionConfig
+from robolang.captioning.states import EpisodeStates, SceneInfo
+from robolang.captioning.tasks import BY_ID
+from robolang.features import CAMERA_NAMES, STATE_NAMES
+
+
+@runtime_checkable
+class Controller(Protocol):
+    """What a rollout drives: ``act`` gets the robot's observation and the instruction."""
+
+    def reset(self) -> None: ...
+
+    def act(self, observation: dict, instruction: str) -> np.ndarray: ...
+
+
+class PolicyController:
+    """A ``LanguagePolicy`` (ours or the MCIL baseline): ``select_action`` per step."""
+
+    needs_observation = True
+
+    def __init__(self, policy):
+        self.policy = policy
+
+    def reset(self) -> None:
+        self.policy.reset()
+
+    def act(self, observation: dict, instruction: str) -> np.ndarray:
+        return self.policy.select_action(observation, instruction)
+
+
+class ActController:
+    """LeRobot's ACT (``ActRunner``): predicts a chunk, executes ``actions_per_chunk`` of it open-loop."""
+
+    needs_observation = True
+
+    def __init__(self, runner, actions_per_chunk: int | None = None):
+        self.runner, self.actions_per_chunk = runner, actions_per_chunk or runner.chunk_size
+        self.queue: deque[np.ndarray] = deque()
+
+    def reset(self) -> None:
+        self.queue.clear()
+
+    def act(self, observation: dict, instruction: str) -> np.ndarray:
+        if not self.queue:
+            obs = {c: observation[c] for c in CAMERA_NAMES}
+            obs["state"] = np.array([observation[n] for n in STATE_NAMES], np.float32)
+            self.queue.extend(self.runner.predict(obs, instruction)[: self.actions_per_chunk])
+        return np.clip(self.queue.popleft(), -1.0, 1.0)
+
+
+class ZeroController:
+    """The lower bound: the all-zero action every step (no motion; gripper command 0, half open)."""
+
+    needs_observation = False
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, observation: dict, instruction: str) -> np.ndarray:
+        return np.zeros(5, np.float32)
+
+
+class ScriptedController:
+    """The upper bound: the sim's scripted expert, told the task (privileged, on purpose).
+
+    ``make_expert(robot)`` builds the sim-side expert (hydra ``instantiate`` of
+    ``configs/eval.yaml: expert``); one is kept per robot.
+    """
+
+    needs_observation = False
+
+    def __init__(self, make_expert: Callable):
+        self.make_expert, self.experts, self.expert = make_expert, {}, None
+
+    def reset(self) -> None:
+        pass
+
+    def begin_task(self, robot, task_id: str | None, args: tuple[str, ...], seed: int) -> None:
+        key = id(robot)
+        if key not in self.experts:
+            self.experts[key] = self.make_expert(robot)
+        self.expert = self.experts[key]
+        self.expert.begin(task_id, tuple(args), seed)
+
+    def act(self, observation: dict, instruction: str) -> np.ndarray:
+        return self.expert.act()
+
+
+class TaskJudge:
+    """The captioner's predicate for (task, args), from the first recorded state to the last."""
+
+    def __init__(self, task_id: str, args, fields, scene: SceneInfo, cfg: CaptionConfig = CaptionConfig()):
+        if task_id not in BY_ID:
+            raise ValueError(f"unknown task {task_id!r}")
+        self.task, self.args, self.fields, self.scene, self.cfg = BY_ID[task_id], tuple(args), fields, scene, cfg
+        self.rows: list[np.ndarray] = []
+
+    def add(self, vector: np.ndarray) -> bool:
+        """Record the state after a step; whether the task is done from the start to now."""
+        self.rows.append(np.asarray(vector, np.float32))
+        if len(self.rows) < 2:
+            return False
+        states = EpisodeStates(np.stack(self.rows), self.fields, self.scene)
+        return bool(self.task.holds(states, 0, len(self.rows) - 1, self.args, self.cfg))
+
+
+@dataclass
+class EpisodeResult:
+    """One instruction's outcome: success (None when unjudged), control steps taken, frames."""
+
+    success: bool | None
+    steps: int
+    judged: bool
+    frames: list[np.ndarray] | None = field(default=None, repr=False)
+
+
+def run_episode(
+    robot,
+    controller,
+    instruction: str,
+    task_id: str | None,
+    args,
+    seed: int,
+    max_steps: int,
+    frames: bool = False,
+    start_state: dict | None = None,
+    label: str = "",
+) -> EpisodeResult:
+    """Reset the scene from ``seed`` (then restore ``start_state`` if given) and run one instruction."""
+    robot.reset(seed)
+    if start_state is not None:
+        robot.set_state(start_state)
+    controller.reset()
+    return run_instruction(robot, controller, instruction, task_id, args, seed, max_steps, frames, label)
+
+
+def run_instruction(
+    robot, controller, instruction, task_id, args, seed, max_steps, frames=False, label=""
+) -> EpisodeResult:
+    """Run ``instruction`` from the scene as it is; ``task_id`` None runs unjudged to ``max_steps``."""
+    if max_steps < 1:
+        raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    judge = None
+    if task_id is not None:
+        scene = SceneInfo.from_description(robot.scene_description())
+        judge = TaskJudge(task_id, args, robot.scene_fields, scene)
+        judge.add(robot.scene_vector())
+    if hasattr(controller, "begin_task"):
+        controller.begin_task(robot, task_id, tuple(args or ()), seed)
+    watch = frames or getattr(controller, "needs_observation", True)
+    kept = [] if frames else None
+    obs = robot.get_observation() if watch else {}
+    for step in range(1, max_steps + 1):
+        robot.send_action(np.asarray(controller.act(policy_view(obs), instruction), np.float32))
+        done = judge is not None and judge.add(robot.scene_vector())
+        if kept is not None:
+            kept.append(annotate(obs, instruction, step, max_steps, label))
+        if done:
+            return EpisodeResult(True, step, True, kept)
+        obs = robot.get_observation() if watch else {}
+    return EpisodeResult(False if judge is not None else None, max_steps, judge is not None, kept)
+
+
+def policy_view(observation: dict) -> dict:
+    """What a controller may see: the cameras and proprioception of the robot contract, nothing else."""
+    allowed = (*CAMERA_NAMES, *STATE_NAMES)
+    return {k: observation[k] for k in allowed if k in observation}
+
+
+def annotate(observation: dict, instruction: str, step: int, max_steps: int, label: str = "") -> np.ndarray:
+    """Both cameras side by side (upscaled to >= 256 px tall) with the instruction and step counter under them."""
+    from robolang.video import tile_cameras
+    from robolang.view import draw_text
+
+    images = [observation[c] for c in CAMERA_NAMES if c in observation]
+    upscale = max(1, 256 // max(img.shape[0] for img in images))
+    frame = tile_cameras(images, upscale)
+    lines = [f'"{instruction}"', f"step {step}/{max_steps}" + (f"  {label}" if label else "")]
+    return draw_text(frame, _fit(lines, frame.shape[1]))
+
+
+def _fit(lines: list[str], width: int, rows: int = 3) -> list[str]:
+    """Wrap to the frame's width, always ``rows`` lines (a video's frame size must not change)."""
+    chars = max(20, width // 7)  # cv2's 0.4-scale font is ~7 px per character
+    out = []
+    for line in lines:
+        out += [line[i : i + chars] for i in range(0, max(len(line), 1), chars)]
+    out = out[:rows] if len(out) <= rows else [*out[: rows - 1], lines[-1][:chars]]
+    return out + [""] * (rows - len(out))

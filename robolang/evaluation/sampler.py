@@ -1,0 +1,98 @@
+"""Which episode a seed gives: a (task, objects) feasible in that start state, and an instruction.
+
+Feasibility is decided on the sim side by the scripted expert (``sim/play/expert.py``, built
+from ``configs/eval.yaml: expert``), from the privileged scene state and the play agent's own
+``feasible_choices``; the policy never sees any of it. A task whose precondition a fresh scene
+lacks (put X down needs X in the hand, unstack needs a stack, turn off the light needs it on)
+is *set up*: the expert plays the prerequisite behaviour first (``expert.prepare``), and the
+episode's start state is taken after that. A seed whose scene offers nothing suitable, or
+whose set-up fails, is skipped for the next derived seed (up to ``max_tries``).
+
+Instructions come from the phrasing grammar in the requested split, with the same held-out
+(task, object) pairs the captioner uses (``HindsightCaptioner``), so "heldout_composition"
+means exactly the pairs no training caption had.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from robolang.captioning import grammar
+from robolang.captioning.config import CaptionConfig
+from robolang.captioning.states import EpisodeStates, SceneInfo
+from robolang.captioning.tasks import instances
+
+
+def derive_seed(*parts) -> int:
+    """A 31-bit seed fixed by ``parts`` (ints and strings), the same on every machine."""
+    words = [p if isinstance(p, int) else int(grammar.stable_fraction(str(p)) * 2**31) for p in parts]
+    return int(np.random.SeedSequence(words).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A sampled instruction: what to do, in which words, from which seed."""
+
+    seed: int
+    task_id: str
+    args: tuple[str, ...]
+    split: str
+    instruction: str
+
+
+class TaskSampler:
+    """Feasible (task, args) per seed on ``robot`` (a connected sim robot), judged by ``expert``."""
+
+    def __init__(self, robot, expert, max_tries: int = 20, cfg: CaptionConfig = CaptionConfig()):
+        self.robot, self.expert, self.max_tries = robot, expert, max_tries
+        self.scene = robot.scene_description()
+        info = SceneInfo.from_description(self.scene)
+        possible = {(t.id, a) for t, args in instances(info, cfg) for a in args}
+        self.pairs = grammar.heldout_pairs(grammar.TASK_IDS, [o.name for o in info.objects], possible=possible)
+
+    def in_split(self, task_id: str, args, split: str) -> bool:
+        """A held-out (task, object) pair is phrased only in ``heldout_composition``, any other only outside it."""
+        held = any((task_id, a) in self.pairs for a in args)
+        return held == (split == "heldout_composition")
+
+    def sample(self, seed: int, split: str, task_id: str | None = None) -> tuple[Pick, dict] | None:
+        """Reset to a seed derived from ``seed``, set the task up, and return the pick with the
+        start state (``robot.get_state()``); None if ``max_tries`` seeds offered nothing."""
+        tasks = None if task_id is None else [task_id]
+        for k in range(self.max_tries):
+            s = derive_seed(seed, k)
+            self.robot.reset(s)
+            options = [c for c in self.expert.candidates(True, tasks) if self.in_split(*c, split)]
+            if not options:
+                continue
+            task, args = choose_task(options, random.Random(s))
+            if not self.expert.prepare(task, args):
+                continue
+            pick = self._phrase(s, task, args, split)
+            if pick is not None:
+                return pick, self.robot.get_state()
+        return None
+
+    def next(self, seed: int, split: str, previous: str | None = None) -> Pick | None:
+        """A task feasible from the scene as it is now (no set-up), not the ``previous`` one."""
+        options = [c for c in self.expert.candidates(False) if self.in_split(*c, split) and c[0] != previous]
+        if not options:
+            return None
+        task, args = choose_task(options, random.Random(seed))
+        return self._phrase(seed, task, args, split)
+
+    def _phrase(self, seed: int, task: str, args, split: str) -> Pick | None:
+        states = EpisodeStates(self.robot.scene_vector()[None], self.robot.scene_fields)
+        positions = {o: tuple(float(v) for v in states.pos(o)[0]) for o in states.objects}
+        p = grammar.choose(task, args, self.scene, split, seed, positions=positions, pairs=self.pairs)
+        return None if p is None else Pick(seed, task, tuple(args), split, p.text)
+
+
+def choose_task(options: list[tuple[str, tuple[str, ...]]], rng: random.Random) -> tuple[str, tuple[str, ...]]:
+    """Uniform over task ids, then over their argument tuples (so tasks with many objects do not dominate)."""
+    tasks = sorted({t for t, _ in options})
+    task = rng.choice(tasks)
+    return task, rng.choice(sorted(a for t, a in options if t == task))

@@ -1,0 +1,215 @@
+"""The evaluation's scripted expert (upper bound): executes one requested caption task.
+
+``ScriptedTaskExpert(robot)`` is reached from the core through a hydra ``_target_``
+(``configs/eval.yaml: expert``), so ``robolang/`` never imports the simulator. It maps a caption
+task and its objects (``robolang/captioning/tasks.py``) to a play behaviour (the reverse of
+``robolang/captioning/quality.py: expected_tasks``), decides feasibility with the play agent's
+own ``feasible_choices`` on the privileged scene state, and plays the behaviour out.
+
+Feasibility is decided here, on the sim side, in two steps:
+
+* ``direct``: a behaviour that does the task can start now (``feasible_choices``, plus the
+  task's start condition: the lamp off for "turn on", the object outside the region for
+  "move to the left side", ...).
+* ``setup``: some tasks are never possible in a freshly reset scene (put X down needs X in the
+  hand; take X out of the drawer needs X in it). ``prepare`` first plays other behaviours that
+  bring the scene there (``SETUP``), and only then is the episode's start state taken.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robolang.captioning.states import SceneInfo
+from robolang.captioning.tasks import BY_ID, instances
+from sim.play import checks
+from sim.play.behaviours import PLANS
+from sim.play.checks import in_drawer, resting_on
+from sim.play.choices import feasible_choices
+from sim.play.expert_plans import EXTRA_PLANS, REGIONS, SIDES, beside, beside_spot, in_region, region_spot
+from sim.play.motion import Abort, Motion
+from sim.play.skill import skill_profile
+from sim.play.vocab import DIRECTIONS, Choice
+from sim.play.world import held_object
+
+ALL_PLANS = {**PLANS, **EXTRA_PLANS}
+SETUP_STEPS = 600  # one prerequisite behaviour may take this many control steps (60 s)
+PUSHES = {f"push_{d}": d for d in DIRECTIONS}
+ROTATIONS = {"rotate_left": "left", "rotate_right": "right"}
+SIDE_TASKS = {"move_to_left_side": "left", "move_to_right_side": "right", "move_to_front": "front"}
+SIDE_TASKS["move_to_back"] = "back"
+# The door moves along +x ("forward"); facing its cabinet that is to the right (quality.py).
+DOOR = {"slide_door_right": "forward", "slide_door_left": "back"}
+
+
+def _wanted(task: str, args: tuple[str, ...], state: dict) -> list[Choice]:
+    """Behaviours that would do ``task`` on ``args`` from ``state`` (feasible or not)."""
+    x = args[0] if args else "none"
+    light = bool(state["light_on"])
+    if task in ("lift", "grasp", "place_on_plate", "put_in_drawer"):
+        return [Choice(task, x)]
+    if task in ("stack", "unstack"):
+        return [Choice(task, x, args[1])] if task == "stack" or resting_on(state, x, args[1]) else []
+    if task in PUSHES:
+        return [Choice("push", x, PUSHES[task])]
+    if task in ROTATIONS:
+        return [Choice("rotate", x, ROTATIONS[task])]
+    if task in SIDE_TASKS:
+        inside = in_region(checks.pos(state, x)[:2], SIDE_TASKS[task])
+        return [] if inside else [Choice("carry_to", x, SIDE_TASKS[task])]
+    if task in SIDES:
+        return [] if beside(state, x, args[1], SIDES[task]) else [Choice(task, x, args[1])]
+    if task in ("open_drawer", "close_drawer"):
+        return [Choice(task, "drawer")]
+    if task in DOOR:
+        return [Choice("slide_door", "door", DOOR[task])]
+    if task in ("press_button", "turn_on_light", "turn_off_light"):
+        ready = task == "press_button" or task == ("turn_off_light" if light else "turn_on_light")
+        return [Choice("press_button", "button")] if ready else []
+    if task in ("topple", "move_plate"):
+        return [Choice("topple" if task == "topple" else "push", x if args else "plate", d) for d in DIRECTIONS]
+    starts = {
+        "put_down": lambda: held_object(state) == x,
+        "remove_from_plate": lambda: resting_on(state, x, "plate"),
+        "take_from_drawer": lambda: in_drawer(state, x),
+    }
+    return [Choice("carry", x)] if task in starts and starts[task]() else []
+
+
+def _setup(task: str, args: tuple[str, ...]) -> list[Choice]:
+    """Prerequisite behaviours, in order of preference: the first feasible one is played."""
+    x = args[0] if args else "none"
+    table = {
+        "put_down": [Choice("lift", x)],
+        "remove_from_plate": [Choice("place_on_plate", x)],
+        "take_from_drawer": [Choice("put_in_drawer", x), Choice("open_drawer", "drawer")],
+        "unstack": [Choice("stack", x, args[1])] if len(args) > 1 else [],
+        "put_in_drawer": [Choice("open_drawer", "drawer")],
+        "close_drawer": [Choice("open_drawer", "drawer")],
+        "open_drawer": [Choice("close_drawer", "drawer")],
+        "turn_on_light": [Choice("press_button", "button")],
+        "turn_off_light": [Choice("press_button", "button")],
+        "slide_door_left": [Choice("slide_door", "door", "forward")],
+        "slide_door_right": [Choice("slide_door", "door", "back")],
+    }
+    return table.get(task, [])
+
+
+class ScriptedTaskExpert:
+    """Plays the behaviour that does a requested (task, args) on a connected ``PlayTableRobot``.
+
+    It reads the privileged scene state, so it is the upper bound of an evaluation, never a
+    policy. ``seed`` seeds its random choices (speed, spots, grasp details).
+    """
+
+    def __init__(self, robot, skill: str | float = "expert", seed: int = 0, attempts: int = 2):
+        self.robot, self.profile, self.attempts = robot, skill_profile(skill), attempts
+        self.scene_info = SceneInfo.from_description(robot.scene_description())
+        self.begin(None, (), seed)
+
+    # ---- feasibility -----------------------------------------------------------------------
+    def feasible(self, task: str, args: tuple[str, ...], state: dict | None = None, allowed=None) -> list[Choice]:
+        """Behaviours that do ``task`` on ``args`` and can start now (``allowed``: the state's
+        ``feasible_choices``, when already computed)."""
+        state = state or self.robot.scene_state()
+        wanted = _wanted(task, tuple(args), state)
+        if not wanted:
+            return []
+        allowed = set(feasible_choices(state)) if allowed is None else allowed
+        out = []
+        for c in wanted:
+            if c.behaviour in EXTRA_PLANS:
+                pickable = Choice("carry", c.target) in allowed
+                if pickable and self._spot(state, c) is not None:
+                    out.append(c)
+            elif c in allowed and c.behaviour in ALL_PLANS:
+                out.append(c)
+        return out
+
+    def candidates(self, setup: bool = True, tasks=None) -> list[tuple[str, tuple[str, ...]]]:
+        """Every (task, args) of the captioner's vocabulary (or of the task ids ``tasks``) feasible
+        now, or (``setup``) after a prerequisite behaviour that can start now."""
+        state = self.robot.scene_state()
+        allowed = set(feasible_choices(state))
+        chosen = None if tasks is None else [BY_ID[t] for t in tasks]
+        out = []
+        for task, args in instances(self.scene_info, _thresholds(), chosen):
+            later = setup and any(c in allowed for c in _setup(task.id, args))
+            if later or self.feasible(task.id, args, state, allowed):
+                out.append((task.id, tuple(args)))
+        return out
+
+    def prepare(self, task: str, args: tuple[str, ...], rounds: int = 3) -> bool:
+        """Play prerequisite behaviours on the robot until ``task`` is feasible; False if it
+        cannot be made so (a prerequisite failed or none can start)."""
+        for _ in range(rounds):
+            state = self.robot.scene_state()
+            if self.feasible(task, args, state):
+                return True
+            allowed = set(feasible_choices(state))
+            steps = [c for c in _setup(task, tuple(args)) if c in allowed]
+            if not steps or not self._play(steps[0]):
+                return False
+        return bool(self.feasible(task, args))
+
+    # ---- acting ----------------------------------------------------------------------------
+    def begin(self, task: str | None, args: tuple[str, ...] = (), seed: int = 0) -> None:
+        """Start working on ``task`` (None: idle). The same seed gives the same actions."""
+        self.task, self.args, self.tries = task, tuple(args), 0
+        self.rng = np.random.default_rng(seed)
+        self.motion = Motion(self.robot.scene, self.robot.limits, self.profile, self.rng)
+        self._plan = None
+
+    def act(self) -> np.ndarray:
+        """The next normalized action (5,) float32 in [-1, 1]; holds still once out of plans."""
+        state = self.robot.scene_state()
+        self.motion.state = state
+        for _ in range(2):
+            if self._plan is None and not self._next_plan(state):
+                break
+            try:
+                return np.clip(next(self._plan), -1.0, 1.0).astype(np.float32)
+            except (StopIteration, Abort):
+                self._plan = None
+        return np.clip(self.motion.action(), -1.0, 1.0).astype(np.float32)
+
+    def _next_plan(self, state: dict) -> bool:
+        if self.task is None or self.tries >= self.attempts:
+            return False
+        choices = self.feasible(self.task, self.args, state)
+        if not choices:
+            return False
+        self.tries += 1
+        choice = choices[int(self.rng.integers(len(choices)))]
+        self.motion.phase, self.motion.retry = "approach", 0
+        self.motion.speed = float(self.rng.uniform(*self.profile.speed))
+        self._plan = ALL_PLANS[choice.behaviour](self.motion, choice)
+        return True
+
+    def _play(self, choice: Choice) -> bool:
+        """Run one behaviour to its end on the robot; whether its independent check passed."""
+        start = self.robot.scene_state()
+        self.motion.state = start
+        plan = ALL_PLANS[choice.behaviour](self.motion, choice)
+        try:
+            for _ in range(SETUP_STEPS):
+                self.robot.send_action(np.clip(next(plan), -1.0, 1.0))
+                self.motion.state = self.robot.scene_state()
+        except (StopIteration, Abort):
+            pass
+        return checks.check(choice.behaviour, start, self.robot.scene_state(), choice.target, choice.arg)
+
+    def _spot(self, state: dict, c: Choice):
+        rng = np.random.default_rng(0)  # feasibility must not consume the acting RNG
+        if c.behaviour == "carry_to":
+            return region_spot(state, rng, c.target, c.arg)
+        return beside_spot(state, rng, c.target, c.arg, SIDES[c.behaviour])
+
+
+def _thresholds():
+    from robolang.captioning.config import CaptionConfig
+
+    return CaptionConfig()
+
+
+__all__ = ["REGIONS", "ScriptedTaskExpert"]
