@@ -130,7 +130,7 @@ def _write(cfg, root, cache, reuse_s, construct_s, ours, refs, backend, loads) -
         "## Data pipeline (`robolang bench data`)",
         "",
         provenance(),
-        f"Dataset `{root.name}`: {frames} frames, {len(cache.images)} cameras at "
+        f"Dataset `{root}`: {frames} frames, {len(cache.images)} cameras at "
         f"{cache.images['static'].shape[-1]} px; batch {cfg.batch_size}, chunk {cfg.chunk_size}, "
         f"augmentation on (shift 4 px, brightness/contrast 0.2), instruction tokens gathered from pre-encoded pools. "
         f"Load average {loads[0]:.1f} at the start and {loads[1]:.1f} at the end (other processes share the 2 cores).",
@@ -152,6 +152,6 @@ def _write(cfg, root, cache, reuse_s, construct_s, ours, refs, backend, loads) -
         f"wall-clock in this run (slowest configuration {best:,.0f}/s); per CPU-second of this process, which "
         f"other processes' load does not inflate, the slowest configuration gives {cpu_best:,.0f}/s. "
         f"Reference: LeRobotDataset with its default `{backend}` video backend, same dataset, same run "
-        f"({ref:,.0f}/s; DESIGN.md measured {DESIGN_REFERENCE}/s on another dataset).",
+        f"({ref:,.0f}/s; DESIGN.md's figure: {DESIGN_REFERENCE}/s).",
     ]
     write_section(cfg.bench_out, "data", "\n".join(lines))
