@@ -1,0 +1,45 @@
+"""Matching a person's instruction to a known task, so `ask` can judge success (or say it can't)."""
+
+import pytest
+
+from robolang.captioning import grammar
+from robolang.captioning.synthetic import PLAY_TABLE
+from robolang.policy.language import InstructionCache, LanguageError, SentenceEncoder
+from robolang.task_match import TaskMatcher, contradicts, usable
+
+TASKS = ("open_drawer", "close_drawer", "turn_on_light", "turn_off_light", "push_left", "push_right", "lift")
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return TaskMatcher(PLAY_TABLE, InstructionCache(SentenceEncoder()), tasks=TASKS)
+
+
+def test_grammar_phrasings_of_every_split_match_back_to_their_task(matcher):
+    for task, args in (("open_drawer", ()), ("push_left", ("blue_bar",)), ("turn_off_light", ())):
+        for split in grammar.SPLITS:
+            p = grammar.choose(task, args, PLAY_TABLE, split, seed=99)
+            if p is None:
+                continue
+            m = matcher.match(p.text)
+            assert (m.task_id, m.args) in ((task, args), (None, ())), (p.text, m)
+
+
+def test_polar_words_are_never_matched_to_their_opposite(matcher):
+    for text, wrong in (("switch the light off", "turn_on_light"), ("shut the drawer", "open_drawer"),
+                        ("shove the blue bar to the right", "push_left")):  # fmt: skip
+        assert matcher.match(text).task_id != wrong
+    assert contradicts({"turn", "light", "off"}, {"turn", "the", "lamp", "on"})
+    assert not contradicts({"turn", "light", "off"}, {"switch", "lamp", "off"})
+
+
+def test_colours_pick_the_object_and_unrelated_requests_are_unjudged(matcher):
+    m = matcher.match("please lift the yellow cylinder up")
+    assert m.task_id in ("lift", None) and (m.task_id is None or m.args == ("yellow_cylinder",))
+    assert not matcher.match("make me a cup of tea").judged
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "?!", "12 34", None])
+def test_unusable_instructions_get_a_clear_message(bad):
+    with pytest.raises(LanguageError):
+        usable(bad)
