@@ -19,6 +19,7 @@ EPILOG = """examples:
   robolang play world=randomized steps=300 out=runs/rand.mp4
   robolang play render=high                  # stock Panda meshes and shadows (slower)
   robolang train dataset=data/play_hour out=runs/policy   # the transformer policy (resume=true continues)
+  robolang eval checkpoint=runs/policy       # success per task/split/world, chains, vs scripted + zero -> runs/eval/report.html
   robolang bench sim                         # steps/s on one core -> BENCHMARKS.md
   robolang baseline act dataset=data/labelled out=runs/act steps=20000   # LeRobot's ACT via LeRobot's API
   robolang bench latency                     # ms per action chunk, ours beside LeRobot ACT
@@ -90,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
         help="hydra overrides for configs/train.yaml, e.g. dataset=data/play_hour out=runs/policy policy=mcil "
         "train.steps=2000 resume=true",
     )
+    evaluate = sub.add_parser(
+        "eval",
+        help="evaluate policies on every task, split and world, with chains; compare them with the scripted "
+        "expert and the zero action on the same episodes; JSON + HTML report with videos",
+    )
+    evaluate.add_argument(
+        "overrides",
+        nargs="*",
+        help="hydra overrides for configs/eval.yaml, e.g. checkpoint=runs/policy mcil=runs/mcil episodes=5 workers=2",
+    )
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
         "target",
@@ -152,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
             except TrainingError as exc:
                 print(f"robolang train: stopped: {exc}", file=sys.stderr)
                 return 2
+        elif args.command == "eval":
+            from robolang.evaluation import suite
+
+            suite.run(load_config("eval", args.overrides))
         elif args.command == "bench":
             cfg = load_config(f"bench_{args.target}", args.overrides)
             if args.target == "sim":

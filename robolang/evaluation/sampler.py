@@ -23,7 +23,7 @@ import numpy as np
 from robolang.captioning import grammar
 from robolang.captioning.config import CaptionConfig
 from robolang.captioning.states import EpisodeStates, SceneInfo
-from robolang.captioning.tasks import instances
+from robolang.captioning.tasks import BY_ID, instances
 
 
 def derive_seed(*parts) -> int:
@@ -43,15 +43,30 @@ class Pick:
     instruction: str
 
 
+def scene_pairs(scene: dict, cfg: CaptionConfig = CaptionConfig()) -> set[tuple[str, str]]:
+    """The held-out (task, object) pairs of a scene, computed as ``HindsightCaptioner`` does."""
+    info = SceneInfo.from_description(scene)
+    possible = {(t.id, a) for t, args in instances(info, cfg) for a in args}
+    return grammar.heldout_pairs(grammar.TASK_IDS, [o.name for o in info.objects], possible=possible)
+
+
+def phrasable(task_id: str, split: str, scene: dict, pairs, cfg: CaptionConfig = CaptionConfig()) -> bool:
+    """Whether any instance of the task in this scene has a phrasing in ``split`` (a fixture
+    task has no held-out composition; a task may hold out no object at all)."""
+    info = SceneInfo.from_description(scene)
+    for task, args in instances(info, cfg, [BY_ID[task_id]]):
+        if grammar.count_phrasings(task.id, args, scene, pairs=pairs)[split] > 0:
+            return True
+    return False
+
+
 class TaskSampler:
     """Feasible (task, args) per seed on ``robot`` (a connected sim robot), judged by ``expert``."""
 
     def __init__(self, robot, expert, max_tries: int = 20, cfg: CaptionConfig = CaptionConfig()):
         self.robot, self.expert, self.max_tries = robot, expert, max_tries
         self.scene = robot.scene_description()
-        info = SceneInfo.from_description(self.scene)
-        possible = {(t.id, a) for t, args in instances(info, cfg) for a in args}
-        self.pairs = grammar.heldout_pairs(grammar.TASK_IDS, [o.name for o in info.objects], possible=possible)
+        self.pairs = scene_pairs(self.scene, cfg)
 
     def in_split(self, task_id: str, args, split: str) -> bool:
         """A held-out (task, object) pair is phrased only in ``heldout_composition``, any other only outside it."""

