@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from robolang.config import ConfigError, load_config
@@ -20,6 +21,7 @@ EPILOG = """examples:
   robolang play render=high                  # stock Panda meshes and shadows (slower)
   robolang train dataset=data/play_hour out=runs/policy   # the transformer policy (resume=true continues)
   robolang eval checkpoint=runs/policy       # success per task/split/world, chains, vs scripted + zero -> runs/eval/report.html
+  robolang ask "put the red block in the drawer" --checkpoint runs/policy   # -> ask.mp4 + success
   robolang bench sim                         # steps/s on one core -> BENCHMARKS.md
   robolang baseline act dataset=data/labelled out=runs/act steps=20000   # LeRobot's ACT via LeRobot's API
   robolang bench latency                     # ms per action chunk, ours beside LeRobot ACT
@@ -101,6 +103,18 @@ def _parser() -> argparse.ArgumentParser:
         nargs="*",
         help="hydra overrides for configs/eval.yaml, e.g. checkpoint=runs/policy mcil=runs/mcil episodes=5 workers=2",
     )
+    ask = sub.add_parser(
+        "ask", help="ask a trained policy to do something in your own words; writes a video and judges success"
+    )
+    ask.add_argument(
+        "words",
+        nargs="*",
+        metavar="INSTRUCTION [OVERRIDES]",
+        help='what to do, quoted ("put the red block in the drawer"), then hydra overrides for configs/ask.yaml '
+        "(seed=3 world=heldout max_steps=200)",
+    )
+    ask.add_argument("--checkpoint", required=True, help="a policy checkpoint or training run folder")
+    ask.add_argument("--interactive", action="store_true", help="then read more instructions, same scene")
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
         "target",
@@ -123,8 +137,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_override(word: str) -> bool:
+    """``key=value`` (hydra) rather than words of an instruction."""
+    return re.match(r"^[+~]{0,2}[\w.]+=", word) is not None and " " not in word.split("=", 1)[0]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "ask":  # overrides after --checkpoint DIR
+        args.words += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "play":
             from robolang import play
@@ -167,6 +191,14 @@ def main(argv: list[str] | None = None) -> int:
             from robolang.evaluation import suite
 
             suite.run(load_config("eval", args.overrides))
+        elif args.command == "ask":
+            from robolang import ask
+
+            overrides = [w for w in args.words if _is_override(w)]
+            said = [w for w in args.words if not _is_override(w)]
+            instruction = " ".join(said) if said else None
+            answers = ask.run(load_config("ask", overrides), args.checkpoint, instruction, args.interactive)
+            return 0 if answers else 2
         elif args.command == "bench":
             cfg = load_config(f"bench_{args.target}", args.overrides)
             if args.target == "sim":

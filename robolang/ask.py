@@ -1,0 +1,126 @@
+"""``robolang ask``: give a trained policy an instruction in your own words and watch it.
+
+The scene is reset from a seed, the policy acts until the task is achieved or the time limit,
+and a video (both cameras, the instruction and a step counter drawn on it) is written.
+Success is judged by the captioner's predicate when the instruction maps to a known task
+(``robolang.task_match``); otherwise the run is reported as "unjudged". In interactive mode
+one instruction follows another in the same scene, each with its own video.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from robolang.evaluation.rollout import PolicyController, run_instruction
+from robolang.features import CONTROL_FPS
+from robolang.policy.checkpoint import load_checkpoint
+from robolang.policy.inference import LanguagePolicy
+from robolang.policy.language import InstructionCache, LanguageError, SentenceEncoder
+from robolang.task_match import TaskMatcher, usable
+from robolang.video import VideoWriter
+
+CACHE = Path("~/.cache/robolang/instructions")  # encoder outputs for the matcher's phrasings
+
+
+@dataclass
+class Answer:
+    """What happened for one instruction."""
+
+    instruction: str
+    success: bool | None  # None: unjudged
+    task: str | None
+    steps: int
+    video: Path
+    nearest: str
+
+    def summary(self) -> str:
+        seconds = self.steps / CONTROL_FPS
+        if self.success is None:
+            verdict = f"unjudged (no known task matches; the closest known instruction is {self.nearest!r})"
+        else:
+            verdict = ("success" if self.success else "failure") + f" (task {self.task})"
+        return f"{self.instruction!r}: {verdict}, {self.steps} steps ({seconds:.1f} s); video: {self.video}"
+
+
+def _display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def build(cfg: DictConfig, checkpoint: str | Path):
+    """The policy, the robot (connected, checked against the policy) and the task matcher."""
+    bundle = load_checkpoint(checkpoint)
+    encoder = SentenceEncoder(bundle.encoder, max_length=getattr(bundle.policy.config, "max_lang_tokens", 32))
+    key = Path(encoder.reference).name.replace("/", "_")
+    instructions = InstructionCache(encoder, CACHE.expanduser() / f"{key}.pt")
+    policy = LanguagePolicy(bundle, instructions, execution=cfg.execution, actions_per_chunk=cfg.actions_per_chunk)
+    gui = cfg.gui if cfg.gui != "auto" else _display()
+    robot_cfg = OmegaConf.to_container(cfg.robot, resolve=True)
+    robot_cfg["config"]["gui"] = bool(gui)
+    robot = instantiate(robot_cfg, _convert_="all")
+    robot.connect()
+    try:
+        policy.check_robot(robot.observation_features)
+        tasks = list(cfg.match_tasks) if cfg.match_tasks else None
+        matcher = TaskMatcher(robot.scene_description(), instructions, tasks=tasks)
+        instructions.save()
+    except BaseException:
+        robot.disconnect()
+        raise
+    return policy, robot, matcher
+
+
+def ask(policy, robot, matcher, instructions: Iterable[str], cfg: DictConfig, out: Path,
+        on_answer: Callable[[Answer], None] | None = None) -> list[Answer]:  # fmt: skip
+    """Run each instruction in turn in one scene (reset once from ``cfg.seed``)."""
+    robot.reset(cfg.seed)
+    controller = PolicyController(policy)
+    controller.reset()
+    answers = []
+    for n, text in enumerate(instructions, 1):
+        try:
+            text = usable(text)
+        except LanguageError as e:
+            print(f"not run: {e}")
+            continue
+        match = matcher.match(text)
+        result = run_instruction(robot, controller, text, match.task_id, match.args, cfg.seed, cfg.max_steps, True)
+        video = out if n == 1 else out.with_name(f"{out.stem}_{n}{out.suffix}")
+        with VideoWriter(video, CONTROL_FPS) as writer:
+            for frame in result.frames:
+                writer.write(frame)
+        answer = Answer(text, result.success, match.task_id, result.steps, video, match.nearest)
+        (on_answer or (lambda a: print(a.summary(), flush=True)))(answer)
+        answers.append(answer)
+    return answers
+
+
+def prompts() -> Iterable[str]:
+    """Instructions typed at a prompt until an empty line, 'quit' or end of input."""
+    while True:
+        try:
+            line = input("instruction (empty to quit)> ").strip()
+        except EOFError:
+            return
+        if not line or line.lower() in ("quit", "exit", "q"):
+            return
+        yield line
+
+
+def run(cfg: DictConfig, checkpoint: str | Path, instruction: str | None, interactive: bool) -> list[Answer]:
+    if not interactive and instruction is None:
+        raise LanguageError('say what the robot should do, e.g. robolang ask "open the drawer" --checkpoint DIR')
+    if instruction is not None:
+        usable(instruction)  # refuse before loading anything
+    policy, robot, matcher = build(cfg, checkpoint)
+    try:
+        first = [instruction] if instruction is not None else []
+        stream = [*first, *prompts()] if interactive else first
+        return ask(policy, robot, matcher, stream, cfg, Path(cfg.out))
+    finally:
+        robot.disconnect()

@@ -1,0 +1,63 @@
+"""`robolang ask`: an instruction in, a video and a judged (or unjudged) outcome out."""
+
+import pytest
+from test_train_cmd import labelled, train  # noqa: F401 (fixture)
+
+from robolang import ask, cli
+from robolang.dataset_tools import count_frames
+
+SMALL = [f"robot.config.{k}=32" for k in ("static_width", "static_height", "wrist_width", "wrist_height")]
+FAST = [*SMALL, "max_steps=4", "match_tasks=[open_drawer,close_drawer,turn_on_light,turn_off_light]", "gui=false"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(labelled, tmp_path_factory):  # noqa: F811
+    out = tmp_path_factory.mktemp("ask") / "run"
+    assert train(labelled, out, "train.steps=1", "policy.d_model=32", "policy.n_layers=1", "policy.n_heads=2") == 0
+    return out
+
+
+def test_a_known_instruction_is_judged_and_filmed(checkpoint, tmp_path, capsys):
+    video = tmp_path / "ask.mp4"
+    assert cli.main(["ask", "open the drawer", "--checkpoint", str(checkpoint), f"out={video}", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "'open the drawer': failure (task open_drawer), 4 steps" in out  # an untrained policy
+    assert count_frames(video, 0, 10) == 4
+
+
+def test_an_unknown_instruction_runs_unjudged(checkpoint, tmp_path, capsys):
+    assert (
+        cli.main(["ask", "make me a cup of tea", "--checkpoint", str(checkpoint), f"out={tmp_path / 'a.mp4'}", *FAST])
+        == 0
+    )
+    assert "unjudged" in capsys.readouterr().out
+
+
+def test_interactive_mode_takes_instructions_in_the_same_scene(checkpoint, tmp_path, monkeypatch, capsys):
+    typed = iter(["turn on the lamp", "   ", "quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(typed))
+    video = tmp_path / "i.mp4"
+    args = ["ask", "open the drawer", "--interactive", "--checkpoint", str(checkpoint), f"out={video}", *FAST]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "open_drawer" in out and "turn_on_light" in out
+    assert video.exists() and (tmp_path / "i_2.mp4").exists()
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "?!"])
+def test_unusable_instructions_are_refused_before_anything_runs(checkpoint, bad, tmp_path, capsys):
+    assert cli.main(["ask", bad, "--checkpoint", str(checkpoint), f"out={tmp_path / 'x.mp4'}", *FAST]) == 2
+    assert "robolang ask: error" in capsys.readouterr().err
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_policy_that_does_not_fit_the_robot_is_refused(checkpoint, capsys):
+    args = ["ask", "open the drawer", "--checkpoint", str(checkpoint), *FAST, "robot.config.wrist_width=64"]
+    assert cli.main(args) == 2
+    assert "does not fit the robot" in capsys.readouterr().err
+
+
+def test_a_missing_checkpoint_says_what_is_expected(tmp_path, capsys):
+    assert cli.main(["ask", "open the drawer", "--checkpoint", str(tmp_path / "none"), *FAST]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    assert isinstance(ask.CACHE.name, str)
