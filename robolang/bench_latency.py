@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 
 from robolang.benchmarks import provenance, write_section
 from robolang.features import KEY_STATE, STATE_DIM
-from robolang.policy.bench_latency import THREADS, act_paths, measure_latency, observation_maker
+from robolang.policy.bench_latency import THREADS, act_paths, measure_interleaved, observation_maker
 
 TARGET_P50_MS = 10.0
 INSTRUCTION = "put the red block on the plate"  # any phrasing; encoded once and cached, as in a control loop
@@ -89,19 +89,19 @@ def run(cfg: DictConfig) -> list[dict]:
         raise ValueError(f"unknown latency subjects {unknown}; known: {sorted(LATENCY_SUBJECTS)}")
     torch.set_num_threads(cfg.threads)
     load_before = os.getloadavg()[0]
-    rows = []
+    subjects, rows = {}, []
     for name in cfg.subjects:
-        checkpoint = (cfg.checkpoints or {}).get(name)
         try:
-            subject = LATENCY_SUBJECTS[name](checkpoint, cfg.image_size)
+            subjects[name] = LATENCY_SUBJECTS[name]((cfg.checkpoints or {}).get(name), cfg.image_size)
         except SubjectUnavailable as exc:
             print(f"{name}: skipped: {exc}")
             rows.append({"name": name, "skipped": str(exc)})
-            continue
-        for path, (fn, make) in subject.paths.items():
-            result = measure_latency(fn, make, cfg.n_warmup, cfg.n_runs, cfg.threads)
-            rows.append({"name": name, "subject": subject, "path": path, **result})
-            print(f"{subject.label}, {path}: p50 {result['p50_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms")
+    calls = {(name, path): call for name, s in subjects.items() for path, call in s.paths.items()}
+    results = measure_interleaved(calls, cfg.n_warmup, cfg.n_runs, cfg.threads)
+    for (name, path), result in results.items():
+        subject = subjects[name]
+        rows.append({"name": name, "subject": subject, "path": path, **result})
+        print(f"{subject.label}, {path}: p50 {result['p50_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms")
     load = (load_before, os.getloadavg()[0])
     write_section(cfg.bench_out, "latency", _report(cfg, rows, load))
     return rows
@@ -114,7 +114,8 @@ def _report(cfg: DictConfig, rows: list[dict], load: tuple[float, float]) -> str
         provenance(),
         f"Batch 1, two {cfg.image_size}x{cfg.image_size} uint8 images and the (12,) state, torch on "
         f"{cfg.threads} threads (the target's 2 cores), {cfg.n_warmup} warm-up calls then {cfg.n_runs} timed calls, "
-        "a fresh random observation per call made outside the timing. "
+        "a fresh random observation per call made outside the timing; the calls of all rows take turns "
+        "(round-robin), so every row sees the same load. "
         f"1-minute load average {load[0]:.1f} before, {load[1]:.1f} after, on {os.cpu_count()} cores: "
         "other work on a shared machine slows every row, the min column least.",
         "",

@@ -11,7 +11,7 @@ from robolang import bench_latency, cli
 from robolang.captioning import annotations
 from robolang.captioning.export import export_windows
 from robolang.policy.act_baseline import LOSS_LOG, PRETRAINED_DIR, ActRunner, build_act, train_act
-from robolang.policy.bench_latency import measure_latency
+from robolang.policy.bench_latency import measure_interleaved, measure_latency
 
 TINY_ACT = {"dim_model": 32, "n_heads": 2, "dim_feedforward": 64, "n_encoder_layers": 1, "n_vae_encoder_layers": 1}
 CHUNK = 4
@@ -101,3 +101,10 @@ def test_latency_helper_reports_percentiles():
     result = measure_latency(lambda obs: calls.append(obs), lambda: {"x": 1}, n_warmup=2, n_runs=10)
     assert len(calls) == 12
     assert 0 <= result["p50_ms"] <= result["p90_ms"] and result["mean_ms"] >= 0 and result["runs"] == 10
+
+
+def test_interleaved_timing_takes_turns():
+    order = []
+    calls = {name: (order.append, lambda name=name: name) for name in ("a", "b")}
+    results = measure_interleaved(calls, n_warmup=1, n_runs=3)
+    assert order == ["a", "b"] + ["a", "b"] * 3 and set(results) == {"a", "b"}

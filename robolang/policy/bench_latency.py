@@ -31,26 +31,42 @@ def measure_latency(
     """Wall-clock time of ``predict_fn(observation)``, one fresh observation per call (made outside
     the timed region). Returns ``p50_ms``, ``p90_ms``, ``mean_ms``, ``min_ms`` (the least disturbed
     call, telling on a shared machine) and ``runs``."""
+    return measure_interleaved({"fn": (predict_fn, make_observation)}, n_warmup, n_runs, threads)["fn"]
+
+
+def measure_interleaved(
+    calls: dict[str, tuple[Callable, Callable[[], object]]],
+    n_warmup: int = 10,
+    n_runs: int = 100,
+    threads: int = THREADS,
+) -> dict[str, dict[str, float]]:
+    """``measure_latency`` for several ``name -> (fn, make_input)`` at once, round-robin: run i of
+    every call comes before run i + 1 of any, so on a shared machine all see the same load."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
+    times = {name: np.empty(n_runs) for name in calls}
     try:
-        for _ in range(n_warmup):
-            predict_fn(make_observation())
-        times = np.empty(n_runs)
+        for fn, make in calls.values():
+            for _ in range(n_warmup):
+                fn(make())
         for i in range(n_runs):
-            obs = make_observation()
-            started = time.perf_counter()
-            predict_fn(obs)
-            times[i] = time.perf_counter() - started
+            for name, (fn, make) in calls.items():
+                obs = make()
+                started = time.perf_counter()
+                fn(obs)
+                times[name][i] = time.perf_counter() - started
     finally:
         torch.set_num_threads(previous)
-    ms = times * 1e3
+    return {name: _summary(t * 1e3) for name, t in times.items()}
+
+
+def _summary(ms: np.ndarray) -> dict[str, float]:
     return {
         "p50_ms": float(np.percentile(ms, 50)),
         "p90_ms": float(np.percentile(ms, 90)),
         "mean_ms": float(ms.mean()),
         "min_ms": float(ms.min()),
-        "runs": n_runs,
+        "runs": len(ms),
     }
 
 
@@ -91,5 +107,5 @@ def act_reference(image_size: int = IMAGE_SIZE, n_warmup: int = 10, n_runs: int 
 
     torch.set_num_threads(THREADS)
     runner = build_act(image_size=image_size)
-    timings = {name: measure_latency(fn, make, n_warmup, n_runs) for name, (fn, make) in act_paths(runner).items()}
+    timings = measure_interleaved(act_paths(runner, image_size), n_warmup, n_runs)
     return {"params": count_parameters(runner), "chunk_size": runner.chunk_size, "timings": timings}
