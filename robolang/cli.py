@@ -22,6 +22,7 @@ EPILOG = """examples:
   robolang train dataset=data/play_hour out=runs/policy   # the transformer policy (resume=true continues)
   robolang eval checkpoint=runs/policy       # success per task/split/world, chains, vs scripted + zero -> runs/eval/report.html
   robolang ask "put the red block in the drawer" --checkpoint runs/policy   # -> ask.mp4 + success
+  robolang demo                              # collect, caption, train, evaluate -> runs/demo/eval/report.html
   robolang bench sim                         # steps/s on one core -> BENCHMARKS.md
   robolang baseline act dataset=data/labelled out=runs/act steps=20000   # LeRobot's ACT via LeRobot's API
   robolang bench latency                     # ms per action chunk, ours beside LeRobot ACT
@@ -115,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--checkpoint", required=True, help="a policy checkpoint or training run folder")
     ask.add_argument("--interactive", action="store_true", help="then read more instructions, same scene")
+    demo = sub.add_parser(
+        "demo",
+        help="the whole pipeline at a small default: collect, caption, train, evaluate, report (~30 min, 2 cores)",
+    )
+    demo.add_argument(
+        "overrides", nargs="*", help="hydra overrides for configs/demo.yaml, e.g. out=runs/demo2 collect.hours=1"
+    )
+    demo.add_argument("--config-name", default="demo", help="demo (default) or experiment/full")
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
         "target",
@@ -199,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             instruction = " ".join(said) if said else None
             answers = ask.run(load_config("ask", overrides), args.checkpoint, instruction, args.interactive)
             return 0 if answers else 2
+        elif args.command == "demo":
+            from robolang import demo
+
+            demo.run(load_config(args.config_name, args.overrides))
         elif args.command == "bench":
             cfg = load_config(f"bench_{args.target}", args.overrides)
             if args.target == "sim":

@@ -172,11 +172,16 @@ class Draw(NamedTuple):
     augment_seed: int
 
 
-def load_segments(root: Path, episode_length: dict[int, int]) -> pd.DataFrame:
-    """Distinct segments carrying a ``train`` label, with a clear error when there are none."""
+def load_segments(root: Path, episode_length: dict[int, int], tasks=None) -> pd.DataFrame:
+    """Distinct segments carrying a ``train`` label (of ``tasks`` only, when given), with a clear
+    error when there are none."""
     table = annotations.load(root)
     if table.empty:
         raise DataPipelineError(f"{root} has no annotations; run `robolang caption {root}` first")
+    if tasks is not None:
+        table = table[table["task_id"].isin(list(tasks))]
+        if table.empty:
+            raise DataPipelineError(f"{root} has no labelled segments of the tasks {list(tasks)}")
     train = table[table["split"] == "train"]
     if train.empty:
         raise DataPipelineError(f"{root} has annotations but none in the train split; run `robolang caption {root}`")
@@ -259,6 +264,7 @@ class PolicyDataset:
         max_lang_tokens: int = 32,
         phrasings_per_task: int = 32,
         task_balance: float = 0.5,
+        tasks: tuple[str, ...] | None = None,  # train on these task ids only (None: all)
         val_block_frames: int = 600,  # 1 min at 10 Hz: long against segments (median 3.5 s)
         stats: NormStats | None = None,
         threads: int = 2,  # one per camera; numpy's copies and casts release the GIL
@@ -286,7 +292,7 @@ class PolicyDataset:
         retain_batch_memory()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="policy-data") if threads > 1 else None
         self.stats = stats or NormStats.from_states(self.frames.state)
-        segments = load_segments(self.root, self.frames.episode_length)
+        segments = load_segments(self.root, self.frames.episode_length, tasks)
         split = split_segments(segments, self.frames.episode_length, val_fraction, seed, val_block_frames)
         self.segments = segments[split == subset].reset_index(drop=True)
         if self.segments.empty:

@@ -46,6 +46,7 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None) -> Tr
         max_lang_tokens=settings.get("max_lang_tokens", 32),
         phrasings_per_task=cfg.data.phrasings_per_task,
         task_balance=cfg.data.task_balance,
+        tasks=tuple(cfg.data.tasks) if cfg.data.tasks else None,
         progress=accelerator.is_main_process,
     )
     with accelerator.main_process_first():  # the main process builds the frame cache, the others reuse it

@@ -1,0 +1,108 @@
+"""``robolang demo``: the whole pipeline at a small embedded default, end to end.
+
+collect scripted play -> hindsight-caption it -> train the transformer policy -> evaluate it
+beside the scripted agent (upper bound) and the zero action (lower bound) -> an HTML report.
+Every stage is one of the ordinary commands with overrides (nothing here is special-cased),
+and each skips work already done in ``out``, so an interrupted demo continues where it
+stopped. ``configs/demo.yaml`` holds the small default (sized for ~30 min on 2 CPU cores);
+``configs/experiment/full.yaml`` the larger run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from robolang.config import load_config
+
+
+def _side(cfg: DictConfig) -> list[str]:
+    keys = ("static_width", "static_height", "wrist_width", "wrist_height")
+    return [f"robot.config.{k}={cfg.image_size}" for k in keys]
+
+
+def _list(values) -> str:
+    return "[" + ",".join(str(v) for v in values) + "]"
+
+
+def overrides_of(section) -> list[str]:
+    """A nested config section as hydra overrides: {"train": {"steps": 5}} -> ["train.steps=5"]."""
+    plain = OmegaConf.to_container(section, resolve=True) if not isinstance(section, dict) else section
+    out = []
+    for key, value in plain.items():
+        if isinstance(value, dict):
+            out += [f"{key}.{o}" for o in overrides_of(value)]
+        elif isinstance(value, list):
+            out.append(f"{key}={_list(value)}")
+        else:
+            out.append(f"{key}={'null' if value is None else value}")
+    return out
+
+
+def _stage(name: str, seconds: dict, work) -> None:
+    print(f"== {name} ==", flush=True)
+    start = time.perf_counter()
+    work()
+    seconds[name] = round(time.perf_counter() - start, 1)
+    print(f"== {name}: {seconds[name]:.0f} s ==", flush=True)
+
+
+def collect(cfg: DictConfig, play: Path) -> None:
+    if (play / "meta" / "info.json").exists():
+        print(f"{play} exists: reusing it")
+        return
+    from robolang import collect as collect_cmd
+
+    overrides = [f"out={play}", f"hours={cfg.collect.hours}", f"workers={cfg.workers}", f"seed={cfg.seed}",
+                 f"episode_seconds={cfg.collect.episode_seconds}", *_side(cfg)]  # fmt: skip
+    collect_cmd.run(load_config("collect", overrides))
+
+
+def caption(play: Path) -> None:
+    from robolang import caption_cmd
+    from robolang.captioning import annotations
+
+    if not annotations.load(play).empty:
+        print(f"{play} is captioned: reusing its labels")
+        return
+    caption_cmd.run(str(play), None, ("train",), False)
+
+
+def train(cfg: DictConfig, play: Path, run: Path) -> None:
+    from robolang.policy import train_cmd
+
+    overrides = [f"dataset={play}", f"out={run}", f"policy.image_size={cfg.image_size}", f"data.tasks={_list(cfg.tasks)}",
+                 *overrides_of(cfg.train)]  # fmt: skip
+    if (run / "checkpoints" / "last").exists():
+        overrides.append("resume=true")
+    train_cmd.run(load_config("train", overrides))
+
+
+def evaluate(cfg: DictConfig, run: Path, out: Path) -> dict:
+    from robolang.evaluation import suite
+
+    overrides = [f"checkpoint={run}", f"out={out}", f"tasks={_list(cfg.tasks)}", f"seed={cfg.seed}",
+                 f"workers={cfg.workers}", *overrides_of(cfg.eval), *_side(cfg)]  # fmt: skip
+    return suite.run(load_config("eval", overrides))
+
+
+def run(cfg: DictConfig) -> Path:
+    """Run every stage; returns the report's path."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "demo.yaml").write_text(OmegaConf.to_yaml(cfg))
+    play, policy, evaluation = out / "play", out / "policy", out / "eval"
+    seconds: dict[str, float] = {}
+    _stage("collect", seconds, lambda: collect(cfg, play))
+    _stage("caption", seconds, lambda: caption(play))
+    _stage("train", seconds, lambda: train(cfg, play, policy))
+    _stage("evaluate", seconds, lambda: evaluate(cfg, policy, evaluation))
+    (out / "timing.json").write_text(json.dumps(seconds, indent=2))
+    total = sum(seconds.values())
+    report = evaluation / "report.html"
+    print(f"demo done in {total / 60:.1f} min ({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())})")
+    print(f"report: {report.resolve()}")
+    return report
