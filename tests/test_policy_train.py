@@ -140,3 +140,21 @@ def test_two_processes_through_accelerate_stay_in_sync_and_resume_exactly(tmp_pa
     for rank in (0, 1):
         np.testing.assert_allclose(resumed[rank]["losses"], straight[rank]["losses"][2:], atol=1e-6)
     assert resumed[0]["digest"] == straight[0]["digest"]
+
+
+def test_a_pretrained_backbone_loads_from_a_local_weights_file(tmp_path):
+    import torchvision
+
+    from robolang.policy.model import TransformerPolicy, TransformerPolicyConfig
+
+    reference = torchvision.models.resnet18(weights=None)
+    torch.save(reference.state_dict(), tmp_path / "resnet18.pth")
+    cfg = TransformerPolicyConfig(**TINY_TRANSFORMER, backbone_weights=str(tmp_path / "resnet18.pth"))
+    policy = TransformerPolicy(cfg)
+    assert torch.equal(policy.image_encoders[0].trunk[0].weight, reference.conv1.weight)
+    batch = RandomBatches(side=32).sample(2, np.random.default_rng(0))
+    loss, _ = policy.compute_loss(batch)
+    loss.backward()
+    assert policy.image_encoders[0].trunk[0].weight.grad is not None
+    with pytest.raises(FileNotFoundError, match="backbone_weights"):
+        TransformerPolicy(TransformerPolicyConfig(**TINY_TRANSFORMER, backbone_weights=str(tmp_path / "none.pth")))

@@ -57,6 +57,9 @@ class TransformerPolicyConfig(PolicyConfigBase):
     dropout: float = 0.1
     conv_channels: tuple[int, ...] = (32, 64, 128)  # stem (stride 4) then two stride-2 blocks
     token_grid: int = 6  # image tokens per camera and step = token_grid^2 (adaptive pooling of the 8x8 map)
+    # Optional pretrained vision: a local torchvision ResNet-18 state dict (.pth / .safetensors).
+    # None trains the conv net above from scratch; nothing is ever downloaded.
+    backbone_weights: str | None = None
 
 
 class FiLMBlock(nn.Module):
@@ -99,6 +102,48 @@ class FiLMImageEncoder(nn.Module):
         return self.proj(x)
 
 
+class ResNetImageEncoder(nn.Module):
+    """A pretrained ResNet-18 trunk (to layer3, stride 16) from local weights, FiLM on its output.
+
+    ImageNet normalisation is applied, as the weights expect. The trunk is fine-tuned with the
+    rest; FiLM conditions its 256-channel output on the instruction.
+    """
+
+    def __init__(self, weights: str, d_model: int, grid: int, lang_dim: int):
+        super().__init__()
+        import torchvision
+
+        net = torchvision.models.resnet18(weights=None)
+        net.load_state_dict(_load_state_dict(weights), strict=False)
+        self.trunk = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3)
+        self.film = nn.Linear(lang_dim, 2 * 256)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+        self.pool = nn.AdaptiveAvgPool2d(grid)
+        self.proj = nn.Linear(256, d_model)
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def forward(self, images: torch.Tensor, lang: torch.Tensor) -> torch.Tensor:
+        x = self.trunk((images - self.mean) / self.std)  # (N, 256, H/16, W/16)
+        gamma, beta = self.film(lang).chunk(2, dim=-1)
+        x = x * (1 + gamma[..., None, None]) + beta[..., None, None]
+        return self.proj(self.pool(x).flatten(2).transpose(1, 2))  # (N, G*G, d)
+
+
+def _load_state_dict(path: str) -> dict:
+    from pathlib import Path
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(f"backbone_weights {file} does not exist (a local ResNet-18 state dict is expected)")
+    if file.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(file)
+    return torch.load(file, map_location="cpu", weights_only=True)
+
+
 class TransformerPolicy(nn.Module):
     """Language-conditioned transformer that predicts a chunk of future actions."""
 
@@ -109,7 +154,10 @@ class TransformerPolicy(nn.Module):
         self.lang_proj = nn.Linear(c.lang_dim, d)
         self.state_proj = nn.Linear(c.state_dim, d)
         self.image_encoders = nn.ModuleList(
-            FiLMImageEncoder(c.conv_channels, d, c.token_grid, c.lang_dim) for _ in c.cameras
+            FiLMImageEncoder(c.conv_channels, d, c.token_grid, c.lang_dim)
+            if c.backbone_weights is None
+            else ResNetImageEncoder(c.backbone_weights, d, c.token_grid, c.lang_dim)
+            for _ in c.cameras
         )
         g2 = c.token_grid**2
         self.lang_pos = nn.Parameter(torch.zeros(1, c.max_lang_tokens, d))
