@@ -18,6 +18,8 @@ Feasibility is decided here, on the sim side, in two steps:
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from robolang.captioning.states import SceneInfo
@@ -29,9 +31,10 @@ from sim.play.checks import in_drawer, resting_on
 from sim.play.choices import feasible_choices
 from sim.play.expert_plans import EXTRA_PLANS, REGIONS, SIDES, beside, beside_spot, in_region, region_spot
 from sim.play.motion import Abort, Motion
+from sim.play.primitives import GRIP_CLOSED, GRIP_OPEN
 from sim.play.skill import skill_profile
 from sim.play.vocab import DIRECTIONS, Choice
-from sim.play.world import held_object
+from sim.play.world import held_object, transit_height
 
 ALL_PLANS = {**PLANS, **EXTRA_PLANS}
 SETUP_STEPS = 600  # one prerequisite behaviour may take this many control steps (60 s)
@@ -209,8 +212,18 @@ class ScriptedTaskExpert:
         choice = choices[int(self.rng.integers(len(choices)))]
         self.motion.phase, self.motion.retry = "approach", 0
         self.motion.speed = float(self.rng.uniform(*self.profile.speed))
-        self._plan = ALL_PLANS[choice.behaviour](self.motion, choice)
+        plan = ALL_PLANS[choice.behaviour](self.motion, choice)
+        self._plan = itertools.chain(self._clear(state), plan) if self.tries == 1 else plan
         return True
+
+    def _clear(self, state: dict):
+        """Rise 4 cm with the grip as it is before a new task starts low: in a chain the next
+        instruction starts the moment the previous one succeeded, often with the open fingers
+        still around the object, and the next plan's first (closed-gripper) move would grab it."""
+        if self.motion.target_pos[2] >= transit_height(state):
+            return
+        grip = GRIP_CLOSED if held_object(state) else GRIP_OPEN
+        yield from self.motion.move(self.motion.target_pos + [0.0, 0.0, 0.04], None, grip, tol=0.02, arrive=False)
 
     def _play(self, choice: Choice) -> bool:
         """Run one behaviour to its end on the robot; whether its independent check passed."""

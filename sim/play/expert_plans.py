@@ -25,6 +25,7 @@ REGION_MARGIN_M = 0.03  # aim this far inside a region's boundary
 BESIDE_GAP_M = (0.015, 0.035)  # aimed gap to the other object; the predicate allows up to 5 cm
 SPOT_CLEARANCE_M = 0.03  # to every object not involved (as free play's free_spot)
 MIN_CARRY_M = 0.08  # the predicates need 5 cm of travel
+RELEASE_YAWS = tuple(np.linspace(-YAW_LIMIT, YAW_LIMIT, 7))
 
 # task id -> (axis, sign, bound name): the region is sign * xy[axis] >= sign * bound.
 REGIONS = {
@@ -53,8 +54,7 @@ def beside(state: dict, name: str, other: str, side=None) -> bool:
 
 
 def _release_yaw(state: dict, name: str, xy, ignore: tuple[str, ...] = ()) -> float | None:
-    """A hand yaw at which ``name`` can be let go of at ``xy`` (the current one, else a quarter or
-    half turn from it within the wrist's range), or None when the spot is not free."""
+    """A hand yaw at which ``name`` can be let go of at ``xy``, or None when the spot is not free."""
     r = footprint(name)
     if np.any(xy - r < PLAY_LOW) or np.any(xy + r > PLAY_HIGH):
         return None
@@ -67,10 +67,11 @@ def _release_yaw(state: dict, name: str, xy, ignore: tuple[str, ...] = ()) -> fl
             return None
     if np.linalg.norm(xy - pos(state, name)[:2]) < MIN_CARRY_M:
         return None
-    yaw = state["robot"]["ee_yaw"]
-    for turn in (0.0, np.pi / 2, -np.pi / 2, np.pi, -np.pi):
-        if abs(yaw + turn) <= YAW_LIMIT and room_at(state, xy, name, yaw + turn):
-            return float(yaw + turn)
+    # Any wrist yaw will do (what is carried turns with the hand), nearest the current one
+    # first; a fixed set, so a spot found before the grasp is still found after it.
+    for yaw in sorted(RELEASE_YAWS, key=lambda y: abs(y - state["robot"]["ee_yaw"])):
+        if room_at(state, xy, name, yaw):
+            return float(yaw)
     return None
 
 
