@@ -127,12 +127,13 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure performance and record it in BENCHMARKS.md")
     bench.add_argument(
         "target",
-        choices=["sim", "collect", "agent", "caption", "latency", "data"],
+        choices=["sim", "collect", "agent", "caption", "latency", "data", "eval"],
         help="sim: control steps/s with both cameras vs the stock-mesh reference; "
         "collect: recording frames/s (1 and 2 workers) vs the bare step rate; "
         "agent: scripted behaviour success per skill level; caption: captioning an hour of play on one core; "
         "latency: policy ms per action chunk beside LeRobot ACT; "
-        "data: training samples/s of the data pipeline beside LeRobotDataset's own loading",
+        "data: training samples/s of the data pipeline beside LeRobotDataset's own loading; "
+        "eval: a small evaluation of the scripted expert vs the zero action, timed",
     )
     bench.add_argument("overrides", nargs="*", help="hydra overrides for configs/bench_<target>.yaml, e.g. steps=500")
     baseline = sub.add_parser("baseline", help="train a baseline on exported labelled windows")
@@ -233,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
                 for r in bench_data.run(cfg):
                     print(f"{r.name}: {r.per_s:,.0f} samples/s ({r.per_cpu_s:,.0f} per CPU-second)")
                 print(f"figures written to {cfg.bench_out}")
+            elif args.target == "eval":
+                from robolang import bench_eval
+
+                result = bench_eval.run(cfg)
+                print(
+                    f"{result['steps_per_s']:.0f} steps/s in {result['seconds']:.0f} s; figures written to {cfg.bench_out}"
+                )
             elif args.target == "latency":
                 from robolang import bench_latency
 
