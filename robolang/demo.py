@@ -71,20 +71,20 @@ def caption(play: Path) -> None:
     caption_cmd.run(str(play), None, ("train",), False)
 
 
-def train(cfg: DictConfig, play: Path, run: Path) -> None:
+def train(cfg: DictConfig, play: Path, run: Path, section=None, policy: str = "transformer") -> None:
     from robolang.policy import train_cmd
 
-    overrides = [f"dataset={play}", f"out={run}", f"policy.image_size={cfg.image_size}", f"data.tasks={_list(cfg.tasks)}",
-                 *overrides_of(cfg.train)]  # fmt: skip
+    overrides = [f"policy={policy}", f"dataset={play}", f"out={run}", f"policy.image_size={cfg.image_size}",
+                 f"data.tasks={_list(cfg.tasks)}", *overrides_of(section if section is not None else cfg.train)]  # fmt: skip
     if (run / "checkpoints" / "last").exists():
         overrides.append("resume=true")
     train_cmd.run(load_config("train", overrides))
 
 
-def evaluate(cfg: DictConfig, run: Path, out: Path) -> dict:
+def evaluate(cfg: DictConfig, run: Path, out: Path, baselines: dict[str, Path]) -> dict:
     from robolang.evaluation import suite
 
-    overrides = [f"checkpoint={run}", f"out={out}", f"tasks={_list(cfg.tasks)}", f"seed={cfg.seed}",
+    overrides = [f"checkpoint={run}", *[f"{k}={v}" for k, v in baselines.items()], f"out={out}", f"tasks={_list(cfg.tasks)}", f"seed={cfg.seed}",
                  f"workers={cfg.workers}", *overrides_of(cfg.eval), *_side(cfg)]  # fmt: skip
     return suite.run(load_config("eval", overrides))
 
@@ -99,7 +99,11 @@ def run(cfg: DictConfig) -> Path:
     _stage("collect", seconds, lambda: collect(cfg, play))
     _stage("caption", seconds, lambda: caption(play))
     _stage("train", seconds, lambda: train(cfg, play, policy))
-    _stage("evaluate", seconds, lambda: evaluate(cfg, policy, evaluation))
+    baselines = {}
+    for name, section in (cfg.baselines or {}).items():  # e.g. mcil: trained in the same harness
+        baselines[name] = out / name
+        _stage(f"train {name}", seconds, lambda n=name, s=section: train(cfg, play, out / n, s, policy=n))
+    _stage("evaluate", seconds, lambda: evaluate(cfg, policy, evaluation, baselines))
     (out / "timing.json").write_text(json.dumps(seconds, indent=2))
     total = sum(seconds.values())
     report = evaluation / "report.html"
