@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from robolang.benchmarks import provenance, write_section
 from robolang.evaluation import suite
-from robolang.evaluation.stats import comparison_rows, fmt_rate
+from robolang.evaluation.stats import comparison_rows, fmt_rate, format_unavailable
 
 
 def bare_steps_per_s(cfg: DictConfig) -> float:
@@ -72,6 +72,9 @@ def run(cfg: DictConfig) -> dict:
         *_per_task(summary, "scripted", splits),
     ]
     if summary["unavailable"]:
-        lines += ["", "No feasible start state found for: " + ", ".join("/".join(u) for u in summary["unavailable"])]
+        lines += [
+            "",
+            "Episodes without a feasible start state (not counted): " + format_unavailable(summary["unavailable"]),
+        ]
     write_section(cfg.bench_out, "eval", "\n".join(lines))
     return {"reference_steps_per_s": reference, "steps_per_s": steps / seconds, "seconds": seconds}

@@ -7,7 +7,7 @@ import base64
 from html import escape
 from pathlib import Path
 
-from robolang.evaluation.stats import comparison_rows, fmt_rate
+from robolang.evaluation.stats import comparison_rows, fmt_rate, format_unavailable
 from robolang.evaluation.svg import grouped_bars
 
 STYLE = """
@@ -116,8 +116,8 @@ def write_html(out: Path, results: dict, videos: list[dict]) -> Path:
         "</div>",
     ]
     if summary["unavailable"]:
-        missing = ", ".join(f"{w}/{t}/{s}" for w, t, s in summary["unavailable"])
-        parts.append(f"<p>No feasible start state was found for: {escape(missing)}.</p>")
+        missing = format_unavailable(summary["unavailable"])
+        parts.append(f"<p>Episodes for which no feasible start state was found (not counted): {escape(missing)}.</p>")
     parts.append("</body></html>")
     path = out / "report.html"
     path.write_text("\n".join(parts))

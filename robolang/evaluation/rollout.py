@@ -17,6 +17,7 @@ it holds. ``frames=True`` keeps annotated frames (both cameras, instruction, ste
 
 from __future__ import annotations
 
+import textwrap
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -208,8 +209,6 @@ def annotate(observation: dict, instruction: str, step: int, max_steps: int, lab
 def _fit(lines: list[str], width: int, rows: int = 3) -> list[str]:
     """Wrap to the frame's width, always ``rows`` lines (a video's frame size must not change)."""
     chars = max(20, width // 7)  # cv2's 0.4-scale font is ~7 px per character
-    out = []
-    for line in lines:
-        out += [line[i : i + chars] for i in range(0, max(len(line), 1), chars)]
+    out = [part for line in lines for part in (textwrap.wrap(line, chars) or [""])]
     out = out[:rows] if len(out) <= rows else [*out[: rows - 1], lines[-1][:chars]]
     return out + [""] * (rows - len(out))

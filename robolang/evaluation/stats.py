@@ -53,6 +53,22 @@ def _nest(flat: dict) -> dict:
     return out
 
 
+def _unavailable(records: list[dict]) -> list[list]:
+    """[world, task, split, episodes without a feasible start state, episodes planned] per key with any."""
+    planned = _group([r for r in records if r["kind"] == "single"], "world", "task", "split")
+    out = []
+    for key, group in sorted(planned.items()):
+        missing = sum(1 for r in group if r.get("unavailable"))
+        if missing:
+            out.append([*key, missing, len({r["index"] for r in group})])
+    return out
+
+
+def format_unavailable(rows: list[list]) -> str:
+    """``world/task/split (k of n)`` for each key with episodes that found no feasible start state."""
+    return ", ".join(f"{w}/{t}/{s} ({k} of {n})" for w, t, s, k, n in rows)
+
+
 def summarize(records: list[dict], controllers: list[str], chain_length: int) -> dict:
     """The evaluation's tables: success per controller and split (all worlds and tasks pooled),
     per world, per task; chains: average completed and the histogram of completed counts."""
@@ -69,7 +85,7 @@ def summarize(records: list[dict], controllers: list[str], chain_length: int) ->
         "by_task": rates("controller", "split", "task"),
         "overall": {c: rate([r["success"] for r in singles if r["controller"] == c]) for c in controllers},
         "chains": {},
-        "unavailable": sorted({(r["world"], r["task"], r["split"]) for r in records if r.get("unavailable")}, key=str),
+        "unavailable": _unavailable(records),
     }
     for (c, split), group in _group(chains, "controller", "split").items():
         done = [r["completed"] for r in group]

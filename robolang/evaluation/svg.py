@@ -24,7 +24,8 @@ def grouped_bars(
     group_w = bar * len(names) + gap
     rotate = max((len(c) for c in categories), default=0) > group_w / 6
     bottom = 110 if rotate else 40
-    width = left + group_w * len(categories) + 20
+    legend_w = left + 150 * min(len(names), 4)
+    width = max(left + group_w * len(categories) + 20, legend_w, left + 8 * len(title), 320)
     legend_h = 18 * ((len(names) + 3) // 4)
     total_h = top + height + bottom + legend_h
     y = lambda v: top + height * (1 - min(max(v / ymax, 0.0), 1.0))  # noqa: E731
