@@ -4,6 +4,7 @@ measured in the same run (one process, zero action, no cameras rendered)."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from hydra.utils import instantiate
@@ -42,7 +43,9 @@ def _per_task(summary: dict, controller: str, splits: list[str]) -> list[str]:
 
 def run(cfg: DictConfig) -> dict:
     reference = bare_steps_per_s(cfg)
+    load_before = os.getloadavg()[0]
     results = suite.run(cfg)
+    load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores; other jobs count)"
     summary, conf = results["summary"], results["config"]
     splits, chain_splits = list(conf["splits"]), list(conf["chain_splits"])
     episodes = results["episodes"]
@@ -65,7 +68,7 @@ def run(cfg: DictConfig) -> dict:
         f"({steps / seconds:.0f} steps/s, {seconds / max(rollouts, 1):.2f} s per rollout; sampling start states, "
         f"set-ups and judging included, report videos not). Reference, same run: the bare simulation "
         f"(zero action, no rendering, one process) steps at {reference:.0f} steps/s. Neither bound renders "
-        "cameras during its rollouts (a policy does: about 7 ms per step more, `robolang bench sim`).",
+        f"cameras during its rollouts (a policy does: about 7 ms per step more, `robolang bench sim`). Machine {load}.",
         "",
         "Scripted expert (upper bound) per task, worlds pooled:",
         "",
