@@ -51,6 +51,10 @@ class ObjectSpec:
     size: tuple[float, float, float] | None = None
     radius: float = 0.0
     height: float = 0.0
+    # Rolling resistance (m, pybullet's rollingFriction; the table's friction 0.5 scales it).
+    # Only what can roll needs it: without it a cylinder knocked onto its side rolls 0.3-1 m,
+    # off the play region and often off the table (measured).
+    rolling_friction: float = 0.0
 
     @property
     def half_height(self) -> float:
@@ -62,7 +66,18 @@ OBJECTS: tuple[ObjectSpec, ...] = (
     ObjectSpec("red_cube", "red", "cube", (0.85, 0.12, 0.10, 1), 0.08, size=(0.04, 0.04, 0.04)),
     ObjectSpec("green_cube", "green", "cube", (0.15, 0.65, 0.20, 1), 0.12, size=(0.055, 0.055, 0.055)),
     ObjectSpec("blue_bar", "blue", "bar", (0.15, 0.30, 0.85, 1), 0.10, size=(0.08, 0.035, 0.035)),
-    ObjectSpec("yellow_cylinder", "yellow", "cylinder", (0.95, 0.80, 0.10, 1), 0.08, radius=0.02, height=0.05),
+    # 0.002 stops it within a centimetre or two of where it lands or is let go (measured; 0.001
+    # lets a pushed one roll on 2-6 cm), the feel of a wooden cylinder on a felt-topped table.
+    ObjectSpec(
+        "yellow_cylinder",
+        "yellow",
+        "cylinder",
+        (0.95, 0.80, 0.10, 1),
+        0.08,
+        radius=0.02,
+        height=0.05,
+        rolling_friction=0.002,
+    ),
     ObjectSpec("plate", "white", "plate", (0.92, 0.92, 0.90, 1), 0.30, radius=0.075, height=0.012),
 )
 

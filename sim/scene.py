@@ -137,7 +137,9 @@ class PlayTableScene:
         self.arm = PandaArm(c, self.robot, self.config.workspace)
         # Couple the fingers (as pybullet's Panda example does): uncoupled, a held object
         # floats up to 2 cm between them along the closing axis (measured).
-        gear = pb.createConstraint(self.robot, 9, self.robot, 10, pb.JOINT_GEAR, [1, 0, 0], [0, 0, 0], [0, 0, 0], physicsClientId=c)
+        gear = pb.createConstraint(
+            self.robot, 9, self.robot, 10, pb.JOINT_GEAR, [1, 0, 0], [0, 0, 0], [0, 0, 0], physicsClientId=c
+        )
         pb.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50, physicsClientId=c)
         self._entity_names = {(self.desk, link): name for name, link in self.desk_links.items()}
         self._entity_names.update({(b, -2): name for name, b in self.bodies.items()})
@@ -237,6 +239,7 @@ class PlayTableScene:
                 body,
                 -1,
                 lateralFriction=world.friction.get(spec.name, 1.0),
+                rollingFriction=spec.rolling_friction,
                 mass=self._base_mass[spec.name] * world.mass_scale.get(spec.name, 1.0),
                 physicsClientId=c,
             )

@@ -96,3 +96,23 @@ def test_synthetic_play_table_description_matches_the_simulator():
         ]
 
     assert strip(PLAY_TABLE["objects"]) == strip(recorded["objects"])
+
+
+def test_quality_finds_a_topple_and_counts_its_push_as_implied():
+    import pandas as pd
+
+    from robolang.captioning.quality import measure
+
+    record = {"episode_index": 0, "behaviour": "topple", "target": "yellow_cylinder", "args": {"direction": "back"},
+              "start_step": 10, "end_step": 40, "success": True}  # fmt: skip
+    labels = pd.DataFrame(
+        [
+            {"episode_index": 0, "start_frame": 12, "end_frame": 38, "task_id": "topple", "args": "yellow_cylinder"},
+            {"episode_index": 0, "start_frame": 12, "end_frame": 36, "task_id": "push_back", "args": "yellow_cylinder"},
+        ]
+    )
+    recall, precision = measure(labels, [record])
+    assert recall.set_index("behaviour").loc["topple back", "recall"] == 1.0
+    p = precision.set_index("task")
+    assert p.loc["topple", "strict_precision"] == 1.0
+    assert p.loc["push_back", "strict_precision"] == 0.0 and p.loc["push_back", "implied_precision"] == 1.0

@@ -8,6 +8,7 @@ import pybullet as pb
 import pytest
 
 from robolang.robot import EEDeltaLimits
+from sim import assets
 from sim.play import (
     BEHAVIOURS,
     DIRECTIONS,
@@ -21,7 +22,9 @@ from sim.play import (
     measure_success,
     skill_profile,
 )
+from sim.play import agent as agent_module
 from sim.play.agent import MAX_BEHAVIOUR_STEPS
+from sim.play.choices import feasible_choices
 from sim.play.measure import MEASURE_SCENE, merge, run_agent
 from sim.play.vocab import ARGS, behaviour_of_code
 from sim.scene import PlayTableScene
@@ -237,6 +240,12 @@ def state(objects=None, contacts=(), drawer=0.0, slider=0.0, light=False, ee=(0.
     }
 
 
+def tilted(s: dict, name: str = "yellow_cylinder", deg: float = 90.0) -> dict:
+    """``s`` with ``name`` turned ``deg`` about the x axis (90: lying on its side)."""
+    s["objects"][name]["quat"] = tuple(pb.getQuaternionFromEuler((np.deg2rad(deg), 0, 0)))
+    return s
+
+
 ON_PLATE = (0.49, 0.01, 0.012 + OBJ_Z["red_cube"])
 ON_GREEN = (0.405, 0.15, 0.055 + OBJ_Z["red_cube"])
 HELD_HIGH = (0.45, 0.0, 0.15)
@@ -315,6 +324,20 @@ CASES = [
     ("wander", state(), state(ee=(0.45, 0.2, 0.25)), "none", "none", True),
     ("wander", state(), state({"red_cube": (0.40, -0.10, 0.02)}, ee=(0.45, 0.2, 0.25)), "none", "none", False),
     ("wander", state(), state(ee=(0.45, 0.02, 0.3)), "none", "none", False),
+    ("topple", state(), tilted(state()), "yellow_cylinder", "left", True),
+    ("topple", state(), tilted(state(), deg=65), "yellow_cylinder", "left", True),
+    ("topple", tilted(state(), deg=180), tilted(state()), "yellow_cylinder", "left", True),  # stood on its top
+    ("topple", state(), tilted(state(), deg=40), "yellow_cylinder", "left", False),  # leaning, not lying
+    ("topple", tilted(state(), deg=30), tilted(state()), "yellow_cylinder", "left", False),  # was not standing
+    ("topple", tilted(state()), tilted(state()), "yellow_cylinder", "left", False),  # already lying
+    (
+        "topple",
+        state(),
+        tilted(state(contacts=[("gripper", "yellow_cylinder")], width=0.04)),
+        "yellow_cylinder",
+        "left",
+        False,
+    ),  # held
 ]
 
 
@@ -326,3 +349,67 @@ def test_success_checks(behaviour, start, end, target, arg, expected):
 def test_every_behaviour_has_a_check_and_every_direction_a_vector():
     assert set(checks.CHECKS) == set(BEHAVIOURS) - {"none"}
     assert all(np.isclose(np.linalg.norm(v), 1.0) for v in DIRECTIONS.values())
+
+
+# ---- toppling ---------------------------------------------------------------------------------------
+def topple_first(monkeypatch) -> None:
+    """Make the agent choose a topple whenever one is feasible."""
+    plain = agent_module.choose
+
+    def choose(choices, rng, previous=None):
+        topples = [c for c in choices if c.behaviour == "topple"]
+        return topples[int(rng.integers(len(topples)))] if topples else plain(choices, rng, previous)
+
+    monkeypatch.setattr(agent_module, "choose", choose)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 10, 16])  # falls left, back, forward, right
+def test_a_seeded_topple_knocks_the_cylinder_over_and_the_captioner_agrees(monkeypatch, seed):
+    from robolang.captioning.config import CaptionConfig
+    from robolang.captioning.states import EpisodeStates, SceneInfo
+    from robolang.captioning.tasks import BY_ID
+    from sim.robot import PlayTableRobot
+    from sim.state import SceneVector
+
+    topple_first(monkeypatch)
+    scene = PlayTableScene(MEASURE_SCENE)
+    try:
+        scene.reset(seed)
+        assert any(c.behaviour == "topple" for c in feasible_choices(scene.scene_state()))
+        agent = ScriptedPlayAgent(scene, "expert", seed=seed)
+        fields = SceneVector(tuple(o.name for o in assets.OBJECTS)).fields
+        frames, intents = [scene.scene_vector()], []
+        while not agent.history:
+            scene.step(LIMITS.scale(agent.act()))
+            frames.append(scene.scene_vector())
+            intents.append(agent.intent)
+        for _ in range(10):  # let it lie still: the captioner asks for an object at rest
+            scene.step(LIMITS.scale(agent.act()))
+            frames.append(scene.scene_vector())
+    finally:
+        scene.close()
+    record = agent.history[0]
+    assert (record.behaviour, record.target, record.success) == ("topple", "yellow_cylinder", True)
+    assert record.args["direction"] in DIRECTIONS
+    during = intents[record.start_step : record.end_step - 1]
+    assert {i.behaviour for i in during} == {"topple"} and "push" in {i.phase for i in during}
+    # The captioner's predicate, on the recorded scene states, sees the same topple.
+    states = EpisodeStates(np.stack(frames), fields, SceneInfo.from_description(PlayTableRobot().scene_description()))
+    topple, cfg, args = BY_ID["topple"], CaptionConfig(), ("yellow_cylinder",)
+    assert topple.holds(states, record.start_step, len(frames) - 1, args, cfg)
+    assert not topple.holds(states, record.start_step, record.start_step + 1, args, cfg)
+
+
+def test_a_lying_cylinder_is_never_toppled_and_play_goes_on(scene):
+    """After a topple nothing stands the cylinder up again: it is played with lying down."""
+    c = scene.client
+    cylinder = scene.bodies["yellow_cylinder"]
+    p, _ = pb.getBasePositionAndOrientation(cylinder, physicsClientId=c)
+    lying = pb.getQuaternionFromEuler((np.pi / 2, 0, 0))
+    pb.resetBasePositionAndOrientation(cylinder, [p[0], p[1], 0.021], lying, physicsClientId=c)
+    assert not any(ch.behaviour == "topple" for ch in feasible_choices(scene.scene_state()))
+    agent = ScriptedPlayAgent(scene, "expert", seed=3)
+    play(scene, agent, 1200)
+    history = agent.history
+    assert len(history) >= 10 and all(r.behaviour != "topple" for r in history)
+    assert sum(r.success for r in history) >= 0.85 * len(history)

@@ -44,12 +44,13 @@ def expected_tasks(record: dict) -> tuple[str, ...]:
         # The door moves along +x ("forward"); facing its cabinet that is to the right.
         "slide_door": ("slide_door_right" if direction == "forward" else "slide_door_left",),
         "press_button": ("press_button", "turn_on_light", "turn_off_light"),
+        "topple": ("topple",),
     }
     return table.get(b, ())
 
 
 _PICKS = ("grasp", "lift", "carry", "place_on_plate", "put_in_drawer", "stack", "unstack", "rotate")
-_MOVES = ("carry", "unstack", "push", "place_on_plate", "put_in_drawer", "stack", "lift", "rotate")
+_MOVES = ("carry", "unstack", "push", "place_on_plate", "put_in_drawer", "stack", "lift", "rotate", "topple")
 IMPLIED = {
     "unstack": _MOVES,
     "grasp": _PICKS,
@@ -62,6 +63,8 @@ IMPLIED = {
     "remove_from_plate": _MOVES,
     "take_from_drawer": _MOVES,
     "move_plate": ("push", "carry"),
+    # A toppled cylinder comes to rest 5-6 cm along the push that knocked it over.
+    **{f"push_{d}": ("topple",) for d in ("left", "right", "forward", "back")},
 }
 
 

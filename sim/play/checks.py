@@ -22,6 +22,11 @@ CARRIED_M = 0.08  # carry: put down at least 8 cm from where it was
 TURNED_RAD = np.deg2rad(30.0)  # rotate: at least 30 degrees in the asked sense
 STILL_M = 0.02  # pause: the gripper moved less than this; wander: no object moved more
 REST_TOLERANCE_M = 0.012  # "on the table": centre within this of its resting height
+# Topple: standing within 20 deg of vertical at the start (settling wobble is a few degrees),
+# its axis more than 60 deg from vertical at the end (on its side, not leaning). The captioner's
+# config uses the same numbers; they are written here again so the check stays independent.
+UPRIGHT_MAX_DEG = 20.0
+TOPPLED_MIN_DEG = 60.0
 # Drawer interior relative to the drawer cabinet at joint position 0 (sim/assets.py desk_urdf:
 # inner faces of the drawer's sides, back and front; its floor top is at z = 0.027).
 DRAWER_INNER_X = 0.11
@@ -60,6 +65,12 @@ def in_gripper(state: dict, name: str) -> bool:
     """Held between the fingers: touching the gripper with the fingers closed on it (neither
     shut on nothing nor wide open; the widest object is 5.5 cm, the open gripper 8 cm)."""
     return touching(state, "gripper", name) and 0.004 < state["robot"]["gripper_width"] < 0.07
+
+
+def tilt_deg(state: dict, name: str) -> float:
+    """Angle between the object's body z axis and the vertical, 0-90 degrees (either end up)."""
+    up = rotation(state["objects"][name]["quat"])[2, 2]
+    return float(np.degrees(np.arccos(min(abs(up), 1.0))))
 
 
 def on_table(state: dict, name: str) -> bool:
@@ -194,6 +205,15 @@ def wandered(start: dict, end: dict) -> bool:
     return bool(travel > MOVED_M and max(shifts, default=0.0) < STILL_M)
 
 
+def toppled(start: dict, end: dict, target: str) -> bool:
+    """Standing at the start, on its side at the end, not held."""
+    return (
+        tilt_deg(start, target) < UPRIGHT_MAX_DEG
+        and tilt_deg(end, target) > TOPPLED_MIN_DEG
+        and not in_gripper(end, target)
+    )
+
+
 Check = Callable[..., bool]
 # behaviour -> (check, how it is called): "t" target only, "tb" target and base, "td" target and
 # direction, "d" direction only, "" neither.
@@ -214,6 +234,7 @@ CHECKS: dict[str, tuple[Check, str]] = {
     "press_button": (button_pressed, ""),
     "pause": (paused, ""),
     "wander": (wandered, ""),
+    "topple": (toppled, "t"),
 }
 
 

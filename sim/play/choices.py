@@ -2,7 +2,8 @@
 
 Feasibility is read from the scene state: stack only on a clear, flat object, put in the
 drawer only when it is open wide enough, unstack only what is stacked, push only when the way
-is free, and when something is in the hand only what can be done with it.
+is free, topple only what stands with room to fall, and when something is in the hand only what
+can be done with it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sim.play.world import (
     PUSH_FROM_X,
     ROTATABLE,
     STACK_BASES,
+    TOPPLEABLE,
     best_grasp_yaw,
     drawer_drop_window,
     drawer_room,
@@ -35,14 +37,22 @@ from sim.play.world import (
     reach_yaw,
     support_of,
     top_z,
+    topple_sweep,
     upright,
 )
 
 # Relative chance of each behaviour type when it is feasible (a choice of type, then of
-# target): idling is rarer than doing something.
+# target): idling is rarer than doing something. A topple weighs as much as any other: it is
+# feasible only while the cylinder stands free on the table (one choice in eight, measured: it
+# is often on the plate, in the drawer or stacked), and 7 of 8 five-minute episodes had one.
 TYPE_WEIGHTS = {"pause": 0.3, "wander": 0.4, "reach": 0.6, "grasp": 0.6}
 FIXTURE_TRAVEL_NEEDED = 0.07  # m of room a drawer or door move needs (success needs 5 cm)
 PUSH_REACH = 0.12  # the longest push, plus the object's size, must stay in the play region
+# A toppled cylinder comes to rest with its centre 5-6 cm ahead of where it stood, lying along
+# the push (measured); that spot, with room for its half length, must be free and in play.
+TOPPLE_LANDS_M = 0.06
+TOPPLE_LYING_M = 0.03  # its half length (2.5 cm) and a little: inside the play region
+TOPPLE_ROOM_M = 0.04  # and 1.5 cm more to any other object (it may bounce)
 
 
 def feasible_choices(state: dict) -> list[Choice]:
@@ -64,6 +74,8 @@ def feasible_choices(state: dict) -> list[Choice]:
             choices.append(Choice("unstack", name, base))
     for name in state["objects"]:
         choices += [Choice("push", name, d) for d in DIRECTIONS if can_push(state, name, d)]
+    for name in TOPPLEABLE:
+        choices += [Choice("topple", name, d) for d in DIRECTIONS if can_topple(state, name, d)]
     return choices + fixture_choices(state)
 
 
@@ -130,6 +142,24 @@ def can_push(state: dict, name: str, direction: str) -> bool:
         return False
     start = push_start(state, name, d)
     return start[0] >= PUSH_FROM_X and push_yaw(state, start, d) is not None
+
+
+def can_topple(state: dict, name: str, direction: str) -> bool:
+    """Standing on the table with nothing on it, room behind it for the fingers, and a free
+    spot ahead in the play region for it to fall onto."""
+    if not upright(state, name) or support_of(state, name) != "table" or not is_clear(state, name):
+        return False
+    if not on_the_table_top(state, name, low_x=PUSH_FROM_X + 0.05):
+        return False
+    d = np.asarray(DIRECTIONS[direction])
+    lands = pos(state, name)[:2] + d * TOPPLE_LANDS_M
+    if not _pushable_to(state, lands, TOPPLE_LYING_M):
+        return False
+    others = (o for o in state["objects"] if o != name)
+    if any(np.linalg.norm(pos(state, o)[:2] - lands) < TOPPLE_ROOM_M + footprint(o) for o in others):
+        return False
+    sweep = topple_sweep(state, name, d)
+    return sweep is not None and sweep[1][0] >= PUSH_FROM_X
 
 
 def _pushable_to(state: dict, xy, r: float) -> bool:

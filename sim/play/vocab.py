@@ -37,6 +37,7 @@ BEHAVIOURS: tuple[str, ...] = (
     "press_button",  # toggles the lamp
     "pause",
     "wander",  # move the empty gripper about without touching anything
+    "topple",  # knock the standing target over onto its side, falling along ``arg`` (a direction)
 )
 OBJECT_NAMES: tuple[str, ...] = tuple(o.name for o in assets.OBJECTS)
 TARGETS: tuple[str, ...] = ("none", *OBJECT_NAMES, "drawer", "door", "button")

@@ -17,6 +17,7 @@ from sim.play.geometry import fixture_boxes, hand_points, inside_any, object_box
 GRASPABLE = ("red_cube", "green_cube", "blue_bar", "yellow_cylinder")  # the plate is too wide
 STACK_BASES = ("red_cube", "green_cube", "blue_bar")  # flat tops
 ROTATABLE = ("red_cube", "green_cube", "blue_bar")  # a cylinder's or plate's turn is invisible
+TOPPLEABLE = ("yellow_cylinder",)  # stands taller (5 cm) than it is wide (4 cm); the rest lie flat
 
 FINGERTIP_BELOW_EE = 0.011  # the fingertips reach this far below the grasp point
 HAND_HALF_WIDTH = 0.044  # the hand's half width across the closing axis
@@ -276,12 +277,52 @@ def push_start(state: dict, name: str, direction) -> np.ndarray:
 def push_yaw(state: dict, start, direction) -> float | None:
     """A yaw for the closed fingers at ``start`` that touches nothing: preferably with their
     closing axis (6 cm wide) across the push, else along it; None if neither is free."""
-    across = 0.0 if direction[0] else (YAW_LIMIT if state["robot"]["ee_yaw"] >= 0 else -YAW_LIMIT)
-    along = YAW_LIMIT if direction[0] else 0.0
-    for yaw in (across, along):
+    for yaw in _push_yaws(state, direction):
         if not pose_collides(state, start, yaw, 0.03, False):
             return yaw
     return None
+
+
+def _push_yaws(state: dict, direction) -> tuple[float, float]:
+    """(across, along): the closed fingers' closing axis across the push, or along it."""
+    across = 0.0 if direction[0] else (YAW_LIMIT if state["robot"]["ee_yaw"] >= 0 else -YAW_LIMIT)
+    along = YAW_LIMIT if direction[0] else 0.0
+    return across, along
+
+
+# Topple (see ``sim.play.behaviours.topple`` for how these were found): the closed fingers touch
+# the standing object 2.5 cm up, then sweep 7 cm forward while rising 0.85 m per m.
+TOPPLE_FROM_Z = 0.025
+TOPPLE_SLOPE = 0.85
+TOPPLE_SWEEP_M = 0.07
+TOPPLE_TOP_Z = TOPPLE_FROM_Z + TOPPLE_SLOPE * TOPPLE_SWEEP_M
+# The hand comes down behind the object from 13 cm: checked every 1.5 cm of height (the hand's
+# sample points are 6.5 cm apart in height and would miss the drawer's 1.8 cm handle).
+_TOPPLE_DESCENT = tuple(np.arange(TOPPLE_FROM_Z, 0.13, 0.015))
+
+
+def topple_sweep(state: dict, name: str, direction) -> tuple[float, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(yaw, start, touch, end): the closed fingers come down at ``start`` behind ``name``, move
+    to ``touch`` its side and sweep up to ``end`` (xy), touching nothing else on the way down or
+    at the end (a yaw as ``push_yaw`` prefers); None if there is no such yaw."""
+    d = np.asarray(direction, dtype=np.float64)
+    start = push_start(state, name, d)
+    for yaw in _push_yaws(state, d):
+        touch = pos(state, name)[:2] - d * (footprint(name) + finger_reach(yaw, d))
+        end = touch + d * TOPPLE_SWEEP_M
+        down = any(pose_collides(state, start, yaw, z, False) for z in _TOPPLE_DESCENT)
+        up = any(pose_collides(state, end, yaw, z, False, (name,)) for z in (TOPPLE_TOP_Z, TOPPLE_TOP_Z + 0.06))
+        if not down and not up:
+            return yaw, start, touch, end
+    return None
+
+
+def finger_reach(yaw: float, direction) -> float:
+    """How far the closed fingers reach ahead of the grasp point along ``direction``: half their
+    thickness (1.5 cm) when their closing axis is across it, their length (3 cm) when along
+    (``sim.play.geometry``'s finger extents)."""
+    closing = np.array([np.sin(yaw), -np.cos(yaw)])
+    return 0.03 if abs(closing @ np.asarray(direction)) > 0.7 else 0.015
 
 
 def hover_height(state: dict, name: str, xy, yaw: float, lowest: float) -> float | None:
