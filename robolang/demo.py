@@ -89,6 +89,41 @@ def evaluate(cfg: DictConfig, run: Path, out: Path, baselines: dict[str, Path]) 
     return suite.run(load_config("eval", overrides))
 
 
+def write_benchmark(cfg: DictConfig, seconds: dict, results: dict) -> None:
+    """The demo's time per stage and its comparison table, as a BENCHMARKS.md section."""
+    import os
+
+    from robolang.bench_eval import _markdown, _per_task
+    from robolang.benchmarks import provenance, write_section
+    from robolang.evaluation.stats import comparison_rows
+
+    summary, conf = results["summary"], results["config"]
+    header, rows = comparison_rows(summary, list(conf["splits"]), list(conf["chain_splits"]))
+    total = sum(seconds.values())
+    lines = [
+        "## End-to-end demo (`robolang demo bench_out=BENCHMARKS.md`)",
+        "",
+        provenance(),
+        f"`configs/demo.yaml` as shipped (out `{cfg.out}`): {cfg.collect.hours} h of scripted play at "
+        f"{cfg.image_size}x{cfg.image_size}, {cfg.workers} workers; tasks {', '.join(cfg.tasks)}; the transformer "
+        f"and MCIL each {cfg.train.train.steps} steps x batch {cfg.train.train.batch_size}; "
+        f"1-minute load average at the end {os.getloadavg()[0]:.1f} (2 cores).",
+        "",
+        *_markdown(["stage", "seconds"], [[k, f"{v:.0f}"] for k, v in seconds.items()] + [["**total**", f"{total:.0f}"]]),
+        "",
+        f"Target: about 30 min on 2 CPU cores: {'meets' if total <= 1800 else 'MISSES'} ({total / 60:.1f} min).",
+        "",
+        "Same episodes for every controller; cells: success [95% Wilson interval] n=episodes:",
+        "",
+        *_markdown(header, rows),
+        "",
+        "Ours per task:",
+        "",
+        *_per_task(summary, "ours", list(conf["splits"])),
+    ]
+    write_section(cfg.bench_out, "demo", "\n".join(lines))
+
+
 def run(cfg: DictConfig) -> Path:
     """Run every stage; returns the report's path."""
     out = Path(cfg.out)
@@ -103,8 +138,11 @@ def run(cfg: DictConfig) -> Path:
     for name, section in (cfg.baselines or {}).items():  # e.g. mcil: trained in the same harness
         baselines[name] = out / name
         _stage(f"train {name}", seconds, lambda n=name, s=section: train(cfg, play, out / n, s, policy=n))
-    _stage("evaluate", seconds, lambda: evaluate(cfg, policy, evaluation, baselines))
+    results = {}
+    _stage("evaluate", seconds, lambda: results.update(evaluate(cfg, policy, evaluation, baselines)))
     (out / "timing.json").write_text(json.dumps(seconds, indent=2))
+    if cfg.get("bench_out"):
+        write_benchmark(cfg, seconds, results)
     total = sum(seconds.values())
     report = evaluation / "report.html"
     print(f"demo done in {total / 60:.1f} min ({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())})")
