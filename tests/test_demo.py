@@ -28,11 +28,11 @@ def test_demo_configs_compose_into_valid_stage_configs(name):
 def test_demo_runs_end_to_end_at_a_tiny_scale(tmp_path, capsys):
     out = tmp_path / "demo"
     args = ["demo", f"out={out}", "collect.hours=0.05", "collect.episode_seconds=90", "train.train.steps=4",
-            "eval.episodes=1", "eval.chains=1", "eval.max_steps=10"]  # fmt: skip
+            "baselines.mcil.train.steps=4", "eval.episodes=1", "eval.chains=1", "eval.max_steps=10"]  # fmt: skip
     assert cli.main(args) == 0
     assert "report:" in capsys.readouterr().out
     assert (out / "eval" / "report.html").exists()
     timing = json.loads((out / "timing.json").read_text())
-    assert set(timing) == {"collect", "caption", "train", "evaluate"}
+    assert set(timing) == {"collect", "caption", "train", "train mcil", "evaluate"}
     assert cli.main(args) == 0  # a second run reuses every stage's work
     assert "reusing" in capsys.readouterr().out
