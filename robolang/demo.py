@@ -109,7 +109,9 @@ def write_benchmark(cfg: DictConfig, seconds: dict, results: dict) -> None:
         f"and MCIL each {cfg.train.train.steps} steps x batch {cfg.train.train.batch_size}; "
         f"1-minute load average at the end {os.getloadavg()[0]:.1f} (2 cores).",
         "",
-        *_markdown(["stage", "seconds"], [[k, f"{v:.0f}"] for k, v in seconds.items()] + [["**total**", f"{total:.0f}"]]),
+        *_markdown(
+            ["stage", "seconds"], [[k, f"{v:.0f}"] for k, v in seconds.items()] + [["**total**", f"{total:.0f}"]]
+        ),
         "",
         f"Target: about 30 min on 2 CPU cores: {'meets' if total <= 1800 else 'MISSES'} ({total / 60:.1f} min).",
         "",

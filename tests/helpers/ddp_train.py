@@ -15,7 +15,9 @@ resume = len(sys.argv) > 3 and sys.argv[3] == "resume"
 cfg = TrainConfig(steps=steps, batch_size=4, warmup_steps=2, log_every=1, val_every=2, val_batches=1,
                   checkpoint_every=2)  # fmt: skip
 spec = {"images": {}, "state_names": [], "action_names": []}
-trainer = Trainer(cfg, "transformer", TINY_TRANSFORMER, RandomBatches(), None, out, "test", spec, RandomBatches().stats_dict())
+trainer = Trainer(
+    cfg, "transformer", TINY_TRANSFORMER, RandomBatches(), None, out, "test", spec, RandomBatches().stats_dict()
+)
 if resume:
     trainer.resume()
 records = trainer.fit()
