@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 
@@ -193,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             from robolang.policy.train import TrainingError
 
             try:
-                print(f"policy checkpoint: {train_cmd.run(load_config('train', args.overrides))}")
+                path = train_cmd.run(load_config("train", args.overrides))
+                if os.environ.get("RANK", "0") == "0":  # once, also under accelerate launch
+                    print(f"policy checkpoint: {path}")
             except TrainingError as exc:
                 print(f"robolang train: stopped: {exc}", file=sys.stderr)
                 return 2
