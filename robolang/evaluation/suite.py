@@ -174,6 +174,10 @@ def record_videos(plain: dict, records: list[dict], out: Path, per_outcome: int)
     chosen = pick_videos(records, per_outcome)
     if not chosen:
         return []
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(plain.get("torch_threads") or 1))  # as the scored rollouts ran
     bench, shown = Workbench(OmegaConf.create(plain)), []
     try:
         for r in tqdm(chosen, desc="videos", unit="episode"):
@@ -187,4 +191,5 @@ def record_videos(plain: dict, records: list[dict], out: Path, per_outcome: int)
             shown.append({**again, "path": name})
     finally:
         bench.close()
+        torch.set_num_threads(threads)
     return shown

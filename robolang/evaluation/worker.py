@@ -128,12 +128,12 @@ class Workbench:
 def evaluate_jobs(plain: dict, jobs: list[dict], report: Callable[[int], None] | None = None) -> list[dict]:
     """Run ``jobs`` (dicts from ``suite.plan``) with the controllers of ``plain``; one record per
     controller and job. ``report(n)`` is told after each job how many rollouts it finished."""
+    import torch
     from omegaconf import OmegaConf
 
-    if plain.get("torch_threads"):
-        import torch
-
-        torch.set_num_threads(int(plain["torch_threads"]))
+    # One thread per rollout process everywhere (in-process, workers, Ray, the report's video
+    # re-runs): float sums depend on the thread count, and closed-loop control amplifies them.
+    torch.set_num_threads(int(plain.get("torch_threads") or 1))
     bench = Workbench(OmegaConf.create(plain))
     records = []
     try:
