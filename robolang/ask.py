@@ -52,6 +52,14 @@ def _display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _match_cameras(robot_config: dict, images: dict) -> None:
+    """Render the simulated cameras at the size the policy was trained on (``<camera>_width`` keys)."""
+    for key, (height, width, _) in images.items():
+        camera = key.removeprefix("observation.images.")
+        if f"{camera}_width" in robot_config:
+            robot_config[f"{camera}_width"], robot_config[f"{camera}_height"] = width, height
+
+
 def build(cfg: DictConfig, checkpoint: str | Path):
     """The policy, the robot (connected, checked against the policy) and the task matcher."""
     bundle = load_checkpoint(checkpoint)
@@ -62,6 +70,8 @@ def build(cfg: DictConfig, checkpoint: str | Path):
     gui = cfg.gui if cfg.gui != "auto" else _display()
     robot_cfg = OmegaConf.to_container(cfg.robot, resolve=True)
     robot_cfg["config"]["gui"] = bool(gui)
+    if cfg.match_cameras:
+        _match_cameras(robot_cfg["config"], bundle.observation_spec["images"])
     robot = instantiate(robot_cfg, _convert_="all")
     robot.connect()
     try:

@@ -51,8 +51,24 @@ def test_unusable_instructions_are_refused_before_anything_runs(checkpoint, bad,
     assert not (tmp_path / "x.mp4").exists()
 
 
+def test_simulated_cameras_follow_the_policy_unless_told_not_to(checkpoint, tmp_path, capsys):
+    video = tmp_path / "m.mp4"
+    args = [
+        "ask",
+        "open the drawer",
+        "--checkpoint",
+        str(checkpoint),
+        *FAST,
+        "robot.config.wrist_width=64",
+        f"out={video}",
+    ]
+    assert cli.main(args) == 0  # rendered at the policy's 32x32 anyway
+    assert video.exists()
+
+
 def test_a_policy_that_does_not_fit_the_robot_is_refused(checkpoint, capsys):
-    args = ["ask", "open the drawer", "--checkpoint", str(checkpoint), *FAST, "robot.config.wrist_width=64"]
+    args = ["ask", "open the drawer", "--checkpoint", str(checkpoint), *FAST, "robot.config.wrist_width=64",
+            "match_cameras=false"]  # fmt: skip
     assert cli.main(args) == 2
     assert "does not fit the robot" in capsys.readouterr().err
 
