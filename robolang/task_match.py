@@ -120,8 +120,8 @@ class TaskMatcher:
         query = self.instructions.encode([text]).pooled.numpy()[0]
         similarity = self._vectors @ query  # (P,)
         words = _words(text)
-        self._query_sequence = _normalise(text).split()
-        order = [i for i in np.argsort(-similarity) if self._consistent(words, i)]
+        sequence = _normalise(text).split()
+        order = [i for i in np.argsort(-similarity) if self._consistent(words, sequence, i)]
         if not order:
             best = int(np.argmax(similarity))
             return TaskMatch(None, (), float(similarity[best]), self.texts[best], False)
@@ -131,7 +131,7 @@ class TaskMatcher:
         task_id, args = self.keys[best] if ok else (None, ())
         return TaskMatch(task_id, args, float(similarity[best]), self.texts[best], False)
 
-    def _consistent(self, words: set[str], i: int) -> bool:
+    def _consistent(self, words: set[str], sequence: list[str], i: int) -> bool:
         """The candidate phrasing may not contradict the instruction's verbs, poles or colours."""
         key = self.keys[i]
         verbs = words & ALL_VERBS
@@ -148,7 +148,7 @@ class TaskMatcher:
         if named and named != self._key_colours[key]:  # every object it acts on, and no other
             return False
         # Two objects named by colour: the same order as in the candidate ("stack red on green").
-        return self._colour_order(self._query_sequence) == self._colour_order(self._sequences[i]) or len(key[1]) < 2
+        return self._colour_order(sequence) == self._colour_order(self._sequences[i]) or len(key[1]) < 2
 
     def _colour_order(self, words: list[str]) -> list[str]:
         return [w for w in words if w in self._colour_words]

@@ -3,7 +3,7 @@
 import pytest
 from test_train_cmd import labelled, train  # noqa: F401 (fixture)
 
-from robolang import ask, cli
+from robolang import cli
 from robolang.dataset_tools import count_frames
 
 SMALL = [f"robot.config.{k}=32" for k in ("static_width", "static_height", "wrist_width", "wrist_height")]
@@ -76,4 +76,3 @@ def test_a_policy_that_does_not_fit_the_robot_is_refused(checkpoint, capsys):
 def test_a_missing_checkpoint_says_what_is_expected(tmp_path, capsys):
     assert cli.main(["ask", "open the drawer", "--checkpoint", str(tmp_path / "none"), *FAST]) == 2
     assert "no checkpoint" in capsys.readouterr().err
-    assert isinstance(ask.CACHE.name, str)

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from helpers.policy_batches import RandomBatches
 from test_policy_train import trainer
 
 from robolang.features import STATE_NAMES
@@ -136,8 +135,3 @@ def test_the_packaged_minilm_encoder_gives_tokens_and_unit_pooled_vectors():
 def test_an_encoder_path_that_is_not_a_model_is_refused(tmp_path):
     with pytest.raises(LanguageError, match="config.json"):
         resolve_encoder(tmp_path)
-
-
-def test_robolang_policy_data_stand_in_matches_the_contract():
-    batch = RandomBatches().sample(2, np.random.default_rng(0))
-    assert batch["observation.images.static"].shape == (2, 1, 3, 16, 16)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from robolang.policy import batch as B
-from robolang.policy.model import FiLMImageEncoder, PolicyConfigBase, chunk_l1_loss
+from robolang.policy.model import FiLMImageEncoder, PolicyConfigBase, chunk_l1_loss, encode_cameras
 
 
 @dataclass
@@ -54,14 +54,8 @@ class MCILPolicy(nn.Module):
     def forward(self, batch: dict) -> torch.Tensor:
         c = self.config
         lang = batch[B.LANG_POOLED]  # (B, D_lang)
-        features = []
-        for key, encoder in zip(c.cameras, self.image_encoders, strict=True):
-            images = batch[key]  # (B, T, 3, H, W)
-            b, t = images.shape[:2]
-            flat = images.flatten(0, 1)
-            if flat.shape[-1] != c.image_size or flat.shape[-2] != c.image_size:
-                flat = nn.functional.interpolate(flat, size=(c.image_size, c.image_size), mode="bilinear")
-            features.append(encoder(flat, lang.repeat_interleave(t, dim=0)).view(b, -1))  # (B, T*F)
+        per_camera = encode_cameras(batch, c.cameras, self.image_encoders, c.image_size)  # C x (B, T, 1, F)
+        features = [f.flatten(1) for f in per_camera]  # C x (B, T*F)
         x = torch.cat([*features, batch[B.STATE].flatten(1), lang], dim=-1)
         return self.mlp(x).view(-1, c.chunk_size, c.action_dim)  # (B, K, A)
 

@@ -176,17 +176,8 @@ class TransformerPolicy(nn.Module):
     def image_tokens(self, batch: dict) -> torch.Tensor:
         """(B, T*C*G^2, d) camera tokens, each camera through its own FiLM encoder."""
         c = self.config
-        lang = batch[B.LANG_POOLED]  # (B, D_lang)
-        per_camera = []
-        for key, encoder in zip(c.cameras, self.image_encoders, strict=True):
-            images = batch[key]  # (B, T, 3, H, W)
-            b, t = images.shape[:2]
-            flat = images.flatten(0, 1)
-            if flat.shape[-1] != c.image_size or flat.shape[-2] != c.image_size:
-                flat = nn.functional.interpolate(flat, size=(c.image_size, c.image_size), mode="bilinear")
-            tokens = encoder(flat, lang.repeat_interleave(t, dim=0))  # (B*T, G^2, d)
-            per_camera.append(tokens.view(b, t, 1, *tokens.shape[1:]))
-        tokens = torch.cat(per_camera, dim=2) + self.image_pos  # (B, T, C, G^2, d)
+        per_camera = encode_cameras(batch, c.cameras, self.image_encoders, c.image_size)  # C x (B, T, G^2, d)
+        tokens = torch.stack(per_camera, dim=2) + self.image_pos  # (B, T, C, G^2, d)
         return tokens.flatten(1, 3)
 
     def forward(self, batch: dict) -> torch.Tensor:
@@ -210,6 +201,22 @@ class TransformerPolicy(nn.Module):
 
     def compute_loss(self, batch: dict) -> tuple[torch.Tensor, dict]:
         return chunk_l1_loss(self(batch), batch)
+
+
+def encode_cameras(batch: dict, cameras, encoders, image_size: int) -> list[torch.Tensor]:
+    """Per camera (B, T, N, d) features: frames resized to ``image_size`` when they differ, each
+    camera through its own encoder conditioned on the pooled instruction."""
+    lang = batch[B.LANG_POOLED]  # (B, D_lang)
+    out = []
+    for key, encoder in zip(cameras, encoders, strict=True):
+        images = batch[key]  # (B, T, 3, H, W)
+        b, t = images.shape[:2]
+        flat = images.flatten(0, 1)
+        if flat.shape[-1] != image_size or flat.shape[-2] != image_size:
+            flat = nn.functional.interpolate(flat, size=(image_size, image_size), mode="bilinear")
+        features = encoder(flat, lang.repeat_interleave(t, dim=0))  # (B*T, N, d)
+        out.append(features.view(b, t, *features.shape[1:]))
+    return out
 
 
 def chunk_l1_loss(predicted: torch.Tensor, batch: dict) -> tuple[torch.Tensor, dict]:

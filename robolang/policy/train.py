@@ -15,7 +15,7 @@ import csv
 import math
 import shutil
 from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,6 @@ class TrainConfig:
     val_batches: int = 8
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
-    extra: dict = field(default_factory=dict)  # recorded in the checkpoint, e.g. the data settings
 
 
 class LossModule(nn.Module):
