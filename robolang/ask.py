@@ -85,12 +85,41 @@ def build(cfg: DictConfig, checkpoint: str | Path):
     return policy, robot, matcher
 
 
+class Readiness:
+    """Whether a matched task can start from the scene as it is, judged by the scripted agent on
+    the privileged sim state ("close the drawer" when it is closed cannot); with ``prepare`` the
+    agent first plays the prerequisite (open it), as ``robolang eval`` does. A robot without a
+    privileged scene state (real hardware) is never judged."""
+
+    def __init__(self, robot, cfg: DictConfig):
+        self.robot, self.cfg, self._expert = robot, cfg, None
+
+    def check(self, task_id: str, args: tuple[str, ...]) -> str | None:
+        """None when the task can start (perhaps after set-up); otherwise what to tell the user."""
+        if not hasattr(self.robot, "scene_state") or self.cfg.get("expert") is None:
+            return None
+        if self._expert is None:
+            self._expert = instantiate(self.cfg.expert, robot=self.robot)
+        if self._expert.feasible(task_id, tuple(args)):
+            return None
+        what = f"{task_id}{'(' + ', '.join(args) + ')' if args else ''}"
+        if not self.cfg.prepare:
+            return (f"note: {what} cannot start from this scene as it is (its precondition does not hold, "
+                    "e.g. the drawer is already closed); the attempt will probably fail. "
+                    "prepare=true lets the scripted agent set it up first")  # fmt: skip
+        if self._expert.prepare(task_id, tuple(args)):
+            print(f"set up by the scripted agent so that {what} can start", flush=True)
+            return None
+        return f"note: the scripted agent could not set up {what} in this scene; running anyway"
+
+
 def ask(policy, robot, matcher, instructions: Iterable[str], cfg: DictConfig, out: Path,
         on_answer: Callable[[Answer], None] | None = None) -> list[Answer]:  # fmt: skip
     """Run each instruction in turn in one scene (reset once from ``cfg.seed``)."""
     robot.reset(cfg.seed)
     controller = PolicyController(policy)
     controller.reset()
+    readiness = Readiness(robot, cfg)
     answers = []
     for n, text in enumerate(instructions, 1):
         try:
@@ -99,6 +128,8 @@ def ask(policy, robot, matcher, instructions: Iterable[str], cfg: DictConfig, ou
             print(f"not run: {e}")
             continue
         match = matcher.match(text)
+        if match.task_id is not None and (note := readiness.check(match.task_id, match.args)):
+            print(note, flush=True)
         result = run_instruction(robot, controller, text, match.task_id, match.args, cfg.seed, cfg.max_steps, True)
         video = out if n == 1 else out.with_name(f"{out.stem}_{n}{out.suffix}")
         with VideoWriter(video, CONTROL_FPS) as writer:

@@ -274,6 +274,11 @@ class PlayTableScene:
         pb.changeVisualShape(self.desk, self.desk_links["lamp"], rgbaColor=rgba, physicsClientId=self.client)
 
     # ---- stepping ------------------------------------------------------------------------------
+    @property
+    def in_flight(self) -> tuple[np.ndarray, ...]:
+        """Actions sent but not yet applied (``world.action_latency_steps`` of them), oldest first."""
+        return tuple(a.copy() for a in self._pending)
+
     def step(self, delta: np.ndarray) -> np.ndarray:
         """Apply one scaled action (dx, dy, dz [m], dyaw [rad], gripper) and simulate one control step.
 

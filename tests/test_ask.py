@@ -76,3 +76,22 @@ def test_a_policy_that_does_not_fit_the_robot_is_refused(checkpoint, capsys):
 def test_a_missing_checkpoint_says_what_is_expected(tmp_path, capsys):
     assert cli.main(["ask", "open the drawer", "--checkpoint", str(tmp_path / "none"), *FAST]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_a_task_that_cannot_start_is_flagged_or_set_up(checkpoint, tmp_path, capsys):
+    # seed 0 starts with the lamp on: "turn on the light" cannot start as the scene is
+    base = ["ask", "turn on the light", "--checkpoint", str(checkpoint), "seed=0", *FAST]
+    assert cli.main([*base, f"out={tmp_path / 'a.mp4'}"]) == 0
+    out = capsys.readouterr().out
+    assert "turn_on_light cannot start from this scene" in out and "prepare=true" in out
+    assert cli.main([*base, f"out={tmp_path / 'b.mp4'}", "prepare=true"]) == 0
+    out = capsys.readouterr().out
+    assert "set up by the scripted agent so that turn_on_light can start" in out
+    assert "cannot start" not in out
+
+
+def test_a_task_that_can_start_gets_no_note(checkpoint, tmp_path, capsys):
+    args = ["ask", "turn off the light", "--checkpoint", str(checkpoint), "seed=0", f"out={tmp_path / 'c.mp4'}"]
+    assert cli.main([*args, *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "turn_off_light" in out and "cannot start" not in out and "set up" not in out

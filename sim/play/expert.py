@@ -107,7 +107,7 @@ class PredictiveMotion(Motion):
     0 of 12 lifts and drawer openings in the held-out world without this, 12 of 12 with it)."""
 
     def _in_flight(self) -> list[np.ndarray]:
-        return list(getattr(self.scene, "_pending", ()))  # the scene's latency queue (sim/scene.py)
+        return list(self.scene.in_flight)
 
     @property
     def target_pos(self) -> np.ndarray:
