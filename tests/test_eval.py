@@ -164,3 +164,28 @@ def test_parallel_workers_give_the_same_numbers_as_one(tmp_path):
     one = suite.run(load_config("eval", [*TINY_EVAL, f"out={tmp_path / 'one'}"]))
     two = suite.run(load_config("eval", [*TINY_EVAL, "workers=2", f"out={tmp_path / 'two'}"]))
     assert one["episodes"] == two["episodes"]
+
+
+def test_the_expert_servos_through_action_latency(monkeypatch):
+    # two control steps between sending an action and the arm applying it (the held-out world has
+    # 1-2): the expert predicts from the scene's in-flight actions; without that it oscillates
+    from sim.play.expert import PredictiveMotion
+
+    cfg = load_config("eval", [*SMALL, "+world.action_latency_steps=[2,2]"])
+    robot = instantiate(cfg.robot, _convert_="all")
+    robot.connect()
+    try:
+        robot.reset(0)
+        scene = robot.scene
+        assert len(scene.in_flight) == 2
+        scene.in_flight[0][0] = 99.0  # copies: the queue itself cannot be edited from outside
+        assert all(a[0] != 99.0 for a in scene.in_flight)
+
+        def open_drawer():
+            return run_episode(robot, ScriptedController(expert_for), "open the drawer", "open_drawer", (), 0, 150)
+
+        assert open_drawer().success
+        monkeypatch.setattr(PredictiveMotion, "_in_flight", lambda self: [])
+        assert not open_drawer().success
+    finally:
+        robot.disconnect()
