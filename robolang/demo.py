@@ -89,6 +89,21 @@ def evaluate(cfg: DictConfig, run: Path, out: Path, baselines: dict[str, Path]) 
     return suite.run(load_config("eval", overrides))
 
 
+def _per_world(summary: dict, worlds: list[str], splits: list[str]) -> list[str]:
+    """Controller x world rows (a table only when there is more than one world)."""
+    from robolang.bench_eval import _markdown
+    from robolang.evaluation.stats import fmt_rate
+
+    if len(worlds) < 2:
+        return []
+    rows = [
+        [c, w, *(fmt_rate(summary["by_world"].get(c, {}).get(w, {}).get(s)) for s in splits)]
+        for c in summary["controllers"]
+        for w in worlds
+    ]
+    return ["Per world:", "", *_markdown(["controller", "world", *splits], rows), ""]
+
+
 def write_benchmark(cfg: DictConfig, seconds: dict, results: dict) -> None:
     """The demo's time per stage and its comparison table, as a BENCHMARKS.md section."""
     import os
@@ -127,7 +142,8 @@ def write_benchmark(cfg: DictConfig, seconds: dict, results: dict) -> None:
         "",
         *_markdown(header, rows),
         "",
-        "Ours per task:",
+        *_per_world(summary, list(conf["worlds"]), list(conf["splits"])),
+        "Ours per task (worlds pooled):",
         "",
         *_per_task(summary, "ours", list(conf["splits"])),
     ]
