@@ -136,7 +136,9 @@ def write_benchmark(cfg: DictConfig, seconds: dict, results: dict) -> None:
         ),
         "",
         f"Target: about {budget} min on this machine: {'meets' if total <= budget * 60 else 'MISSES'} "
-        f"({total / 60:.1f} min)." if budget else f"Total: {total / 60:.1f} min.",
+        f"({total / 60:.1f} min)."
+        if budget
+        else f"Total: {total / 60:.1f} min.",
         "",
         "Same episodes for every controller; cells: success [95% Wilson interval] n=episodes:",
         "",
