@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="INSTRUCTION [OVERRIDES]",
         help='what to do, quoted ("put the red block in the drawer"), then hydra overrides for configs/ask.yaml '
-        "(seed=3 world=heldout max_steps=200)",
+        "(seed=3 world=heldout max_steps=200; prepare=true: the scripted agent first sets up a task that cannot start)",
     )
     ask.add_argument("--checkpoint", required=True, help="a policy checkpoint or training run folder")
     ask.add_argument("--interactive", action="store_true", help="then read more instructions, same scene")
