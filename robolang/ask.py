@@ -95,7 +95,8 @@ class Readiness:
         self.robot, self.cfg, self._expert = robot, cfg, None
 
     def check(self, task_id: str, args: tuple[str, ...]) -> str | None:
-        """None when the task can start (perhaps after set-up); otherwise what to tell the user."""
+        """What to tell the user before the policy starts (a set-up played, or a warning), or
+        None when the task can start from the scene as it is."""
         if not hasattr(self.robot, "scene_state") or self.cfg.get("expert") is None:
             return None
         if self._expert is None:
@@ -108,8 +109,7 @@ class Readiness:
                     "e.g. the drawer is already closed); the attempt will probably fail. "
                     "prepare=true lets the scripted agent set it up first")  # fmt: skip
         if self._expert.prepare(task_id, tuple(args)):
-            print(f"set up by the scripted agent so that {what} can start", flush=True)
-            return None
+            return f"set up by the scripted agent so that {what} can start"
         return f"note: the scripted agent could not set up {what} in this scene; running anyway"
 
 
