@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 from robolang import cli
 from robolang.config import load_config
 from robolang.demo import overrides_of, write_benchmark
+from robolang.evaluation.stats import rate
 
 
 def test_nested_sections_become_hydra_overrides():
@@ -39,10 +40,7 @@ def test_demo_runs_end_to_end_at_a_tiny_scale(tmp_path, capsys):
 
 
 def _cell(k, n):
-    from robolang.evaluation.stats import wilson
-
-    low, high = wilson(k, n)
-    return {"n": n, "successes": k, "rate": k / n, "low": low, "high": high}
+    return rate([True] * k + [False] * (n - k))
 
 
 def test_a_run_writes_its_own_benchmarks_section_with_worlds_and_target(tmp_path):
