@@ -62,6 +62,29 @@ def test_discarded_episode_leaves_dataset_unchanged(tmp_path):
     assert len(list(versions_dir(root).glob("v*"))) == 1
 
 
+class _CtrlCMidFrame(dict):
+    """A frame that sends Ctrl-C to this process while LeRobot is half-way through appending it."""
+
+    def pop(self, key, *default):
+        if key == "task":  # frame_index and timestamp are appended by now, task and the rest not yet
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().pop(key, *default)
+
+
+def test_ctrl_c_while_a_frame_is_added_adds_it_whole_then_interrupts(tmp_path):
+    root = tmp_path / "play"
+    rng = np.random.default_rng(0)
+    st = synthetic.store(root)
+    st.begin_episode()
+    for _ in range(4):
+        st.add_frame(synthetic.frame(rng, 0))
+    with pytest.raises(KeyboardInterrupt):
+        st.add_frame(_CtrlCMidFrame(synthetic.frame(rng, 0)))
+    assert st.frames_in_episode == 5
+    st.end_episode()  # columns of equal length: the episode saves
+    assert len(load(root)) == 5 and verify(root).ok
+
+
 def test_disk_full_while_saving_keeps_saved_episodes(tmp_path, monkeypatch):
     root = tmp_path / "play"
     synthetic.record(synthetic.store(root), 2, 6)

@@ -17,7 +17,11 @@ import json
 import logging
 import os
 import shutil
+import signal
 import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
@@ -30,6 +34,31 @@ MIN_FREE_BYTES = 200 * 2**20  # refuse to start an episode with less free space 
 
 class DatasetStoreError(RuntimeError):
     """A recording cannot start or continue; the message says why and what is still safe."""
+
+
+@contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C until the block is done, then raise ``KeyboardInterrupt``.
+
+    LeRobot's ``add_frame`` appends a frame column by column; an interrupt between two appends
+    leaves columns of different lengths and the episode cannot be saved ("Column timestamp
+    expected length 295 but got length 296"). Only the main thread receives signals, so
+    elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        if callable(previous):
+            previous(signal.SIGINT, None)  # the default handler raises KeyboardInterrupt
+        elif previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def versions_dir(root: Path) -> Path:
@@ -254,7 +283,8 @@ class EpisodeStore:
     def add_frame(self, frame: dict) -> None:
         if self._dataset is None:
             raise DatasetStoreError("add_frame outside an episode: call begin_episode() first")
-        self._dataset.add_frame(frame)
+        with sigint_deferred():  # a frame is added whole or not at all
+            self._dataset.add_frame(frame)
 
     @property
     def frames_in_episode(self) -> int:
