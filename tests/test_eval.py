@@ -13,7 +13,7 @@ from robolang.config import load_config
 from robolang.evaluation import suite
 from robolang.evaluation.rollout import ScriptedController, ZeroController, run_episode
 from robolang.evaluation.sampler import TaskSampler
-from robolang.evaluation.stats import wilson
+from robolang.evaluation.stats import REACH_M, comparison_rows, summarize, wilson
 from robolang.features import CAMERA_NAMES, STATE_NAMES
 
 SMALL = [f"robot.config.{k}=32" for k in ("static_width", "static_height", "wrist_width", "wrist_height")]
@@ -67,6 +67,29 @@ def test_sampled_tasks_are_feasible_the_expert_does_them_and_the_zero_action_doe
     assert len(set(tasks)) >= 4, tasks  # tasks are drawn uniformly over ids, not dominated by one
     assert sum(scripted) >= 5, list(zip(tasks, scripted, strict=True))
     assert sum(zero) <= 1, list(zip(tasks, zero, strict=True))
+
+
+def test_closest_approach_tells_reaching_the_object_from_staying_away(robot):
+    sampler = TaskSampler(robot, expert_for(robot))
+    pick, start = sampler.sample(0, "train", "lift")
+    got = {}
+    for name, controller in (("scripted", ScriptedController(expert_for)), ("zero", ZeroController())):
+        got[name] = run_episode(
+            robot, controller, pick.instruction, pick.task_id, pick.args, pick.seed, 200, start_state=start
+        )
+    assert got["scripted"].success and got["scripted"].closest < REACH_M  # a grasp closes on the object
+    robot.set_state(start)
+    ee, target = robot.scene_state()["robot"]["ee_pos"], robot.scene_state()["objects"][pick.args[0]]["pos"]
+    start_distance = np.linalg.norm(np.subtract(ee, target))
+    assert start_distance > REACH_M and got["zero"].closest == pytest.approx(start_distance, abs=2e-3)
+    assert run_episode(robot, ZeroController(), "open the drawer", "open_drawer", (), 0, 3).closest is None
+    summary = summarize(
+        [{"kind": "single", "controller": c, "split": "train", "world": "default", "task": "lift",
+          "success": bool(r.success), "closest_m": r.closest} for c, r in got.items()],
+        ["scripted", "zero"], 5,
+    )  # fmt: skip
+    assert summary["reach"]["scripted"]["within"]["rate"] == 1 and summary["reach"]["zero"]["within"]["rate"] == 0
+    assert "within 5 cm" in comparison_rows(summary, ["train"], [])[1][0][-1]
 
 
 def test_a_held_out_composition_instruction_names_a_held_out_pair(robot):

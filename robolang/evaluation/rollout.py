@@ -121,10 +121,20 @@ class TaskJudge:
             raise ValueError(f"unknown task {task_id!r}")
         self.task, self.args, self.fields, self.scene, self.cfg = BY_ID[task_id], tuple(args), fields, scene, cfg
         self.rows: list[np.ndarray] = []
+        # Where the gripper and the instruction's first object are, for the closest approach.
+        index = {name: i for i, name in enumerate(self.fields)}
+        target = self.args[0] if self.args else None
+        columns = [index.get(f"{who}.{axis}") for who in ("ee", target) for axis in "xyz"]
+        self._reach = None if target is None or None in columns else (columns[:3], columns[3:])
+        self.closest: float | None = None
 
     def add(self, vector: np.ndarray) -> bool:
         """Record the state after a step; whether the task is done from the start to now."""
         self.rows.append(np.asarray(vector, np.float32))
+        if self._reach is not None:
+            gripper, target = self._reach
+            distance = float(np.linalg.norm(self.rows[-1][gripper] - self.rows[-1][target]))
+            self.closest = distance if self.closest is None else min(self.closest, distance)
         if len(self.rows) < 2:
             return False
         states = EpisodeStates(np.stack(self.rows), self.fields, self.scene)
@@ -133,12 +143,14 @@ class TaskJudge:
 
 @dataclass
 class EpisodeResult:
-    """One instruction's outcome: success (None when unjudged), control steps taken, frames."""
+    """One instruction's outcome: success (None when unjudged), control steps taken, frames, and
+    ``closest``: the nearest the gripper came to the instruction's object (m; None for fixtures)."""
 
     success: bool | None
     steps: int
     judged: bool
     frames: list[np.ndarray] | None = field(default=None, repr=False)
+    closest: float | None = None
 
 
 def run_episode(
@@ -183,9 +195,11 @@ def run_instruction(
         if kept is not None:
             kept.append(annotate(obs, instruction, step, max_steps, label))
         if done:
-            return EpisodeResult(True, step, True, kept)
+            return EpisodeResult(True, step, True, kept, judge.closest)
         obs = robot.get_observation() if watch else {}
-    return EpisodeResult(False if judge is not None else None, max_steps, judge is not None, kept)
+    if judge is None:
+        return EpisodeResult(None, max_steps, False, kept)
+    return EpisodeResult(False, max_steps, True, kept, judge.closest)
 
 
 def policy_view(observation: dict) -> dict:

@@ -1,13 +1,15 @@
 """Success rates with 95% Wilson score intervals, and the evaluation's summary tables.
 
 Records are plain dicts (one per controller and episode, see ``worker.py``): ``kind`` "single"
-(one instruction: ``success``, ``steps``) or "chain" (``completed`` of ``length``).
+(one instruction: ``success``, ``steps``, ``closest_m``) or "chain" (``completed`` of ``length``).
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+
+import numpy as np
 
 Z95 = 1.959963984540054  # the normal quantile of 0.975
 
@@ -86,12 +88,36 @@ def summarize(records: list[dict], controllers: list[str], chain_length: int) ->
         "overall": {c: rate([r["success"] for r in singles if r["controller"] == c]) for c in controllers},
         "chains": {},
         "unavailable": _unavailable(records),
+        "reach": reach(singles, controllers),
     }
     for (c, split), group in _group(chains, "controller", "split").items():
         done = [r["completed"] for r in group]
         hist = [sum(d == k for d in done) for k in range(chain_length + 1)]
         out["chains"].setdefault(c, {})[split] = {"n": len(done), "average": sum(done) / len(done), "histogram": hist}
     return out
+
+
+REACH_M = 0.05  # the gripper "reached" the instruction's object when it came this close (m)
+
+
+def reach(singles: list[dict], controllers: list[str]) -> dict:
+    """Per controller, over the episodes whose instruction names an object: the median closest
+    approach of the gripper to it (m) and how often it came within ``REACH_M``. Tells "never got
+    to the object" apart from "got there and failed to grasp"."""
+    out = {}
+    for c in controllers:
+        closest = [r["closest_m"] for r in singles if r["controller"] == c and r.get("closest_m") is not None]
+        if closest:
+            out[c] = {"median_m": float(np.median(closest)), "within": rate([d <= REACH_M for d in closest])}
+    return out
+
+
+def fmt_reach(summary: dict, controller: str) -> str:
+    """``4.2 cm, 61% within 5 cm``, or ``-`` when no episode named an object."""
+    cell = summary.get("reach", {}).get(controller)
+    if not cell:
+        return "-"
+    return f"{cell['median_m'] * 100:.1f} cm, {cell['within']['rate']:.0%} within {REACH_M * 100:.0f} cm"
 
 
 def fmt_rate(cell: dict | None) -> str:
@@ -104,12 +130,17 @@ def fmt_rate(cell: dict | None) -> str:
 def comparison_rows(summary: dict, splits: list[str], chain_splits: list[str]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the controller x split table (plus chain averages)."""
     header = ["controller", *splits, "all", *(f"chain avg ({s})" for s in chain_splits)]
+    with_reach = bool(summary.get("reach"))
+    if with_reach:
+        header.append("closest approach (object tasks, median)")
     rows = []
     for c in summary["controllers"]:
         row = [c, *(fmt_rate(summary["by_split"].get(c, {}).get(s)) for s in splits), fmt_rate(summary["overall"][c])]
         for s in chain_splits:
             ch = summary["chains"].get(c, {}).get(s)
             row.append(f"{ch['average']:.2f} / n={ch['n']}" if ch else "-")
+        if with_reach:
+            row.append(fmt_reach(summary, c))
         rows.append(row)
     return header, rows
 

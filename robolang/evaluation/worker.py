@@ -96,7 +96,8 @@ class Workbench:
                 frames=frames_for is not None, start_state=state, label=name,
             )  # fmt: skip
             record = {**base, "controller": name, "args": list(pick.args), "episode_seed": pick.seed}
-            out.append({**record, "instruction": pick.instruction, "success": bool(r.success), "steps": r.steps})
+            out.append({**record, "instruction": pick.instruction, "success": bool(r.success), "steps": r.steps,
+                        "closest_m": r.closest})  # fmt: skip
             if frames_for is not None:
                 out[-1]["frames"] = r.frames
         return out

@@ -57,6 +57,11 @@ class TransformerPolicyConfig(PolicyConfigBase):
     dropout: float = 0.1
     conv_channels: tuple[int, ...] = (32, 64, 128)  # stem (stride 4) then two stride-2 blocks
     token_grid: int = 6  # image tokens per camera and step = token_grid^2 (adaptive pooling of the 8x8 map)
+    # Spatial-softmax keypoints per camera (Levine et al. 2016; MCIL's vision): each of these
+    # FiLM-conditioned feature channels of the second-to-last conv map (8x8 at 64 px) becomes
+    # one token holding its expected image position, so "where is the thing I was asked
+    # about" survives the pooling into token_grid cells. 0: no keypoint tokens.
+    keypoints: int = 0
     # Optional pretrained vision: a local torchvision ResNet-18 state dict (.pth / .safetensors).
     # None trains the conv net above from scratch; nothing is ever downloaded.
     backbone_weights: str | None = None
@@ -79,10 +84,38 @@ class FiLMBlock(nn.Module):
         return nn.functional.gelu(x * (1 + gamma[..., None, None]) + beta[..., None, None])
 
 
-class FiLMImageEncoder(nn.Module):
-    """(N, 3, H, W) in [0, 1] + pooled language (N, D_lang) -> (N, G*G, d_model) tokens."""
+class SpatialSoftmax(nn.Module):
+    """(N, C, H, W) -> (N, K, d) tokens: K learned channels, each softmaxed over the image and
+    read out as its expected (x, y) in [-1, 1], embedded, plus a learned identity per keypoint."""
 
-    def __init__(self, channels: tuple[int, ...], d_model: int, grid: int, lang_dim: int):
+    def __init__(self, c_in: int, keypoints: int, d_model: int):
+        super().__init__()
+        self.select = nn.Conv2d(c_in, keypoints, 1)
+        self.log_temperature = nn.Parameter(torch.zeros(()))
+        self.embed = nn.Linear(2, d_model)
+        self.identity = nn.Parameter(torch.randn(1, keypoints, d_model) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed(self.points(x)) + self.identity  # (N, K, d)
+
+    def points(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, K, 2) expected (x, y) per keypoint channel, image corners at -1 and 1."""
+        logits = self.select(x)  # (N, K, H, W)
+        n, k, h, w = logits.shape
+        weights = torch.softmax(logits.flatten(2) / self.log_temperature.exp(), dim=-1)  # (N, K, H*W)
+        ys, xs = torch.meshgrid(
+            torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype),
+            torch.linspace(-1, 1, w, device=x.device, dtype=x.dtype),
+            indexing="ij",
+        )
+        grid = torch.stack([xs.flatten(), ys.flatten()], dim=-1)  # (H*W, 2)
+        return weights @ grid
+
+
+class FiLMImageEncoder(nn.Module):
+    """(N, 3, H, W) in [0, 1] + pooled language (N, D_lang) -> (N, G*G [+ K], d_model) tokens."""
+
+    def __init__(self, channels: tuple[int, ...], d_model: int, grid: int, lang_dim: int, keypoints: int = 0):
         super().__init__()
         blocks, c_in = [], 3
         for i, c in enumerate(channels):
@@ -92,14 +125,20 @@ class FiLMImageEncoder(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.pool = nn.AdaptiveAvgPool2d(grid)
         self.proj = nn.Linear(c_in, d_model)
+        # Keypoints read the map before the last stride: twice the resolution of the last one.
+        self.keypoint_block = max(len(channels) - 2, 0)
+        self.keypoints = SpatialSoftmax(channels[self.keypoint_block], keypoints, d_model) if keypoints else None
         # ImageNet-free normalisation: images are centred to [-1, 1].
 
     def forward(self, images: torch.Tensor, lang: torch.Tensor) -> torch.Tensor:
         x = images * 2 - 1
-        for block in self.blocks:
+        points = None
+        for i, block in enumerate(self.blocks):
             x = block(x, lang)
-        x = self.pool(x).flatten(2).transpose(1, 2)  # (N, G*G, C)
-        return self.proj(x)
+            if i == self.keypoint_block and self.keypoints is not None:
+                points = self.keypoints(x)
+        x = self.proj(self.pool(x).flatten(2).transpose(1, 2))  # (N, G*G, d)
+        return x if points is None else torch.cat([x, points], dim=1)
 
 
 class ResNetImageEncoder(nn.Module):
@@ -150,16 +189,18 @@ class TransformerPolicy(nn.Module):
     def __init__(self, config: TransformerPolicyConfig):
         super().__init__()
         self.config = c = config
+        if c.keypoints and c.backbone_weights is not None:
+            raise ValueError("keypoints are read from the conv net's feature map; set backbone_weights: null")
         d = c.d_model
         self.lang_proj = nn.Linear(c.lang_dim, d)
         self.state_proj = nn.Linear(c.state_dim, d)
         self.image_encoders = nn.ModuleList(
-            FiLMImageEncoder(c.conv_channels, d, c.token_grid, c.lang_dim)
+            FiLMImageEncoder(c.conv_channels, d, c.token_grid, c.lang_dim, c.keypoints)
             if c.backbone_weights is None
             else ResNetImageEncoder(c.backbone_weights, d, c.token_grid, c.lang_dim)
             for _ in c.cameras
         )
-        g2 = c.token_grid**2
+        g2 = c.token_grid**2 + c.keypoints
         self.lang_pos = nn.Parameter(torch.zeros(1, c.max_lang_tokens, d))
         self.state_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, d))
         self.image_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, len(c.cameras), g2, d))

@@ -1,0 +1,44 @@
+"""The transformer policy's vision: spatial-softmax keypoint tokens."""
+
+import numpy as np
+import pytest
+import torch
+from helpers.policy_batches import TINY_TRANSFORMER, RandomBatches
+from test_policy_train import trainer
+
+from robolang.policy.checkpoint import load_checkpoint
+from robolang.policy.model import SpatialSoftmax, TransformerPolicy, TransformerPolicyConfig
+
+
+def test_a_keypoint_is_where_its_channel_peaks():
+    points = SpatialSoftmax(c_in=2, keypoints=2, d_model=8)
+    with torch.no_grad():
+        points.select.weight.copy_(torch.eye(2).view(2, 2, 1, 1) * 50)  # keypoint k reads channel k, sharply
+        points.select.bias.zero_()
+    maps = torch.zeros(1, 2, 8, 8)
+    maps[0, 0, 1, 6] = 1  # channel 0 peaks at row 1, column 6
+    maps[0, 1, 7, 0] = 1  # channel 1 at the bottom-left corner
+    xy = points.points(maps)[0]
+    columns = torch.linspace(-1, 1, 8)
+    torch.testing.assert_close(xy[0], torch.stack([columns[6], columns[1]]), atol=1e-3, rtol=0)
+    torch.testing.assert_close(xy[1], torch.tensor([-1.0, 1.0]), atol=1e-3, rtol=0)
+
+
+def test_keypoint_tokens_join_each_cameras_grid_tokens():
+    cfg = TransformerPolicyConfig(**TINY_TRANSFORMER, keypoints=3)
+    policy = TransformerPolicy(cfg)
+    batch = RandomBatches().sample(2, np.random.default_rng(0))
+    assert policy.image_tokens(batch).shape == (2, 2 * (2**2 + 3), 32)  # two cameras, 2x2 grid + 3 keypoints
+    assert policy(batch).shape == (2, cfg.chunk_size, 5)
+    with pytest.raises(ValueError, match="backbone_weights"):
+        TransformerPolicy(TransformerPolicyConfig(**TINY_TRANSFORMER, keypoints=3, backbone_weights="r18.pth"))
+
+
+def test_a_keypoint_policy_trains_and_reloads_with_its_keypoints(tmp_path):
+    run = trainer(tmp_path, steps=3, settings={**TINY_TRANSFORMER, "keypoints": 4})
+    run.fit()
+    loaded = load_checkpoint(tmp_path).policy
+    assert loaded.config.keypoints == 4
+    batch = RandomBatches().sample(2, np.random.default_rng(1))
+    run.policy.eval(), loaded.eval()
+    torch.testing.assert_close(loaded(batch), run.policy(batch))
