@@ -246,3 +246,33 @@ def test_unlabelled_or_missing_datasets_are_refused_clearly(tmp_path):
         make(root, tmp_path)
     with pytest.raises(FileNotFoundError, match="no dataset"):
         make(tmp_path / "nowhere", tmp_path)
+
+
+SCENE = ("red_cube.x", "red_cube.y", "red_cube.z", "ee.x", "ee.y", "ee.z", "blue_bar.x", "blue_bar.y", "blue_bar.z")
+
+
+def test_target_offsets_are_the_first_object_relative_to_the_gripper_at_the_sampled_frame(tmp_path):
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    root = tmp_path / "play"
+    synthetic.record(synthetic.store(root, scene_fields=SCENE), episodes=EPISODES, frames=FRAMES)
+    annotations.save(root, annotations.rows_from(ROWS), extra_files={SCENE_FILE: json.dumps(PLAY_TABLE).encode()})
+    ds = make(root, tmp_path, target_offsets=True)
+    draw = ds.draw(64, np.random.default_rng(0))
+    batch = ds.collate(draw)
+    recorded = LeRobotDataset("test/play", root=root)
+    tasks = ds.segments["task_id"].to_numpy()[draw.segment]
+    assert {"lift", "stack", "open_drawer"} <= set(tasks)
+    for i, t in enumerate(draw.t):
+        scene = recorded[int(t)]["scene_state"].numpy()
+        if tasks[i] == "open_drawer":  # a fixture: nothing to point at
+            assert not batch[B.TARGET_VALID][i] and not batch[B.TARGET][i].any()
+        else:  # lift red_cube, stack red_cube on green_cube: the first object, red_cube
+            assert batch[B.TARGET_VALID][i]
+            expected = (scene[0:3] - scene[3:6]) / B.TARGET_SCALE_M
+            np.testing.assert_allclose(batch[B.TARGET][i].numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_target_offsets_need_a_recorded_gripper_and_objects(dataset, tmp_path):
+    with pytest.raises(DataPipelineError, match="target_loss_weight=0"):
+        make(dataset, tmp_path, target_offsets=True)  # this recording's scene state has no ee.x

@@ -6,6 +6,7 @@ import torch
 from helpers.policy_batches import TINY_TRANSFORMER, RandomBatches
 from test_policy_train import trainer
 
+from robolang.policy import batch as B
 from robolang.policy.checkpoint import load_checkpoint
 from robolang.policy.model import SpatialSoftmax, TransformerPolicy, TransformerPolicyConfig
 
@@ -42,3 +43,26 @@ def test_a_keypoint_policy_trains_and_reloads_with_its_keypoints(tmp_path):
     batch = RandomBatches().sample(2, np.random.default_rng(1))
     run.policy.eval(), loaded.eval()
     torch.testing.assert_close(loaded(batch), run.policy(batch))
+
+
+def test_the_target_head_adds_its_masked_loss_and_leaves_inference_alone():
+    policy = TransformerPolicy(TransformerPolicyConfig(**TINY_TRANSFORMER, target_loss_weight=0.5)).eval()
+    batch = RandomBatches(targets=True).sample(8, np.random.default_rng(0))
+    loss, logs = policy.compute_loss(batch)
+    assert logs["target_l1"] > 0
+    assert loss.item() == pytest.approx(logs["l1"] + 0.5 * logs["target_l1"], rel=1e-5)
+    assert policy(batch).shape == (8, TINY_TRANSFORMER["chunk_size"], 5)
+    unlabelled = batch | {B.TARGET_VALID: torch.zeros(8, dtype=torch.bool)}
+    loss, logs = policy.compute_loss(unlabelled)
+    assert logs["target_l1"] == 0 and loss.item() == pytest.approx(logs["l1"])
+    with pytest.raises(KeyError, match="target_offsets"):
+        policy.compute_loss({k: v for k, v in batch.items() if k not in (B.TARGET, B.TARGET_VALID)})
+
+
+def test_training_teaches_the_target_head(tmp_path):
+    data = RandomBatches(targets=True)
+    settings = {**TINY_TRANSFORMER, "target_loss_weight": 1.0}
+    records = trainer(tmp_path, steps=60, lr=3e-3, data=data, val=data, settings=settings).fit()
+    early, late = (np.mean([r["target_l1"] for r in part]) for part in (records[:10], records[-10:]))
+    assert late < 0.6 * early
+    assert "target_l1" in (tmp_path / "metrics.csv").read_text().splitlines()[0]

@@ -19,12 +19,12 @@ SPEC = {"images": {"observation.images.static": [16, 16, 3], "observation.images
 STATS = RandomBatches().stats_dict()
 
 
-def trainer(out, steps=6, policy="transformer", data=None, settings=None, **kw):
+def trainer(out, steps=6, policy="transformer", data=None, settings=None, val=None, **kw):
     cfg = TrainConfig(steps=steps, batch_size=4, warmup_steps=2, log_every=1, val_every=3, val_batches=2,
                       checkpoint_every=3, **kw)  # fmt: skip
     settings = settings or (TINY_TRANSFORMER if policy == "transformer" else TINY_MCIL)
     data = data or RandomBatches()
-    return Trainer(cfg, policy, settings, data, RandomBatches(), out, "test-encoder", SPEC, STATS)
+    return Trainer(cfg, policy, settings, data, val or RandomBatches(), out, "test-encoder", SPEC, STATS)
 
 
 class Stop(Exception):

@@ -25,6 +25,13 @@ LANG_POOLED = "language.pooled"
 ACTION = "action"
 # bool, (B, K): True where the chunk runs past the segment's end (masked out of the loss).
 ACTION_PAD = "action_is_pad"
+# Optional, training only (policies with ``target_loss_weight`` > 0; the data pipeline's
+# ``target_offsets=True``): float32 (B, 3), where the instruction's first object is relative to
+# the gripper at the current frame, (object - EE) xyz in units of TARGET_SCALE_M, read from the
+# recorded privileged scene state; and bool (B,), False where the task names no object (fixtures).
+TARGET = "target.offset"
+TARGET_VALID = "target.is_valid"
+TARGET_SCALE_M = 0.1
 
 __all__ = [
     "ACTION",
@@ -36,4 +43,7 @@ __all__ = [
     "LANG_TOKENS",
     "STATE",
     "STATE_DIM",
+    "TARGET",
+    "TARGET_SCALE_M",
+    "TARGET_VALID",
 ]

@@ -21,7 +21,10 @@ What one sample is:
 * a timestep t uniform in [start, end); observations t - n_obs_steps + 1 .. t, clamped at the
   episode's first frame (repeated, as LeRobot does); actions t .. t + chunk_size - 1 with
   ``action_is_pad`` past the segment's end, where the **last valid action is repeated** (the
-  segment's own final command; the frames after it belong to other behaviour).
+  segment's own final command; the frames after it belong to other behaviour);
+* optionally (``target_offsets=True``) where the segment's first object is relative to the
+  gripper at t, from the recorded privileged scene state (``batch.TARGET``): supervision for an
+  auxiliary head only, never a policy input.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from robolang.captioning import annotations, grammar
 from robolang.captioning.states import SCENE_FILE
 from robolang.features import CAMERA_NAMES
 from robolang.policy import batch as B
-from robolang.policy.frame_cache import DatasetMissingError, FrameCache
+from robolang.policy.frame_cache import DatasetMissingError, FrameCache, read_columns
 
 if TYPE_CHECKING:
     from robolang.policy.language import InstructionCache
@@ -267,6 +270,7 @@ class PolicyDataset:
         tasks: tuple[str, ...] | None = None,  # train on these task ids only (None: all)
         val_block_frames: int = 600,  # 1 min at 10 Hz: long against segments (median 3.5 s)
         stats: NormStats | None = None,
+        target_offsets: bool = False,  # also serve batch.TARGET / TARGET_VALID
         threads: int = 2,  # one per camera; numpy's copies and casts release the GIL
         prefault: bool = True,
         progress: bool = True,
@@ -299,6 +303,9 @@ class PolicyDataset:
             raise DataPipelineError(f"{self.root}: no {subset} segments (val_fraction={val_fraction})")
         self._index_segments(task_balance)
         self._encode_pools(instructions, phrasings_per_task)
+        self._scene = self._target_columns = None
+        if target_offsets:
+            self._index_targets()
 
     def _index_segments(self, task_balance: float) -> None:
         s = self.segments
@@ -333,6 +340,20 @@ class PolicyDataset:
         self._tokens = encoded.tokens[:, :width].numpy().copy()  # (P, l, D)
         self._is_pad = encoded.is_pad[:, :width].numpy().copy()  # (P, l)
         self._pooled = encoded.pooled.numpy().copy()  # (P, D)
+
+    def _index_targets(self) -> None:
+        """The scene-state columns of each segment's first object (-1: none) and of the EE."""
+        info = json.loads((self.root / "meta" / "info.json").read_text())
+        names = {n: i for i, n in enumerate(info["features"].get("scene_state", {}).get("names") or [])}
+        if "ee.x" not in names:
+            raise DataPipelineError(
+                f"{self.root} has no recorded gripper and object positions (scene_state; real-robot data?) to "
+                "supervise the target head with; set policy.target_loss_weight=0"
+            )
+        self._scene = read_columns(self.root, info, {"scene_state": "scene"})["scene"]  # (N, F)
+        self._ee_column = names["ee.x"]  # ee.x, ee.y, ee.z follow
+        first = [a.split(",")[0] if a else "" for a in self.segments["args"]]
+        self._target_columns = np.array([names.get(f"{o}.x", -1) for o in first], np.int64)  # (S,)
 
     @property
     def num_frames(self) -> int:
@@ -374,6 +395,14 @@ class PolicyDataset:
         out[B.LANG_POOLED] = torch.from_numpy(self._pooled[d.phrasing])  # (B, D)
         out[B.ACTION] = torch.from_numpy(self.frames.action[d.action_index])  # (B, K, ACTION_DIM)
         out[B.ACTION_PAD] = torch.from_numpy(d.action_is_pad)  # (B, K)
+        if self._target_columns is not None:
+            column = self._target_columns[d.segment]  # (B,)
+            xyz = np.arange(3)
+            target = self._scene[d.t[:, None], np.maximum(column, 0)[:, None] + xyz]  # (B, 3)
+            offset = (target - self._scene[d.t[:, None], self._ee_column + xyz]) / B.TARGET_SCALE_M
+            valid = column >= 0
+            out[B.TARGET] = torch.from_numpy(np.where(valid[:, None], offset, 0).astype(np.float32))
+            out[B.TARGET_VALID] = torch.from_numpy(valid)
         return out
 
     def _images(self, camera: str, obs_index: np.ndarray, params: AugmentParams | None) -> torch.Tensor:

@@ -239,7 +239,13 @@ def _build(root: Path, dest: Path, expected: dict, progress: bool) -> None:
 
 def read_arrays(root: Path, info: dict) -> dict[str, np.ndarray]:
     """State, action, episode and frame indices of every frame, in global ``index`` order."""
-    columns = [KEY_STATE, KEY_ACTION, "episode_index", "frame_index", "index"]
+    return read_columns(root, info, {KEY_STATE: "state", KEY_ACTION: "action"}, ("episode_index", "frame_index"))
+
+
+def read_columns(root: Path, info: dict, vectors: dict[str, str], scalars=()) -> dict[str, np.ndarray]:
+    """Parquet columns of every frame in global ``index`` order: ``vectors`` (list<float>
+    columns -> (N, D) float32, keyed by the name they map to) and integer ``scalars`` (N,)."""
+    columns = [*vectors, *scalars, "index"]
     tables = [pq.read_table(f, columns=columns) for f in sorted((root / "data").rglob("*.parquet"))]
     index = np.concatenate([t.column("index").to_numpy() for t in tables])
     order = np.argsort(index, kind="stable")
@@ -248,16 +254,12 @@ def read_arrays(root: Path, info: dict) -> dict[str, np.ndarray]:
 
     def column(name: str, dtype) -> np.ndarray:
         chunks = [t.column(name).combine_chunks() for t in tables]
-        if name in (KEY_STATE, KEY_ACTION):  # list<float> columns: flatten, then one row per frame
+        if name in vectors:  # list<float> columns: flatten, then one row per frame
             chunks = [np.asarray(c.flatten(), dtype).reshape(len(c), -1) for c in chunks]
         return np.concatenate([np.asarray(c, dtype) for c in chunks])[order]
 
-    return {
-        "state": column(KEY_STATE, np.float32),
-        "action": column(KEY_ACTION, np.float32),
-        "episode_index": column("episode_index", np.int64),
-        "frame_index": column("frame_index", np.int64),
-    }
+    out = {key: column(name, np.float32) for name, key in vectors.items()}
+    return out | {name: column(name, np.int64) for name in scalars}
 
 
 def _decode_camera(root: Path, info: dict, episodes, key: str, out: np.ndarray, pad: int, bar) -> None:

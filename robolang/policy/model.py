@@ -62,6 +62,11 @@ class TransformerPolicyConfig(PolicyConfigBase):
     # one token holding its expected image position, so "where is the thing I was asked
     # about" survives the pooling into token_grid cells. 0: no keypoint tokens.
     keypoints: int = 0
+    # Auxiliary target head (training signal only): one more query token whose output predicts
+    # where the instruction's object is relative to the gripper (batch.TARGET, from the recorded
+    # scene state), L1 loss at this weight. It makes the vision find the named object, which the
+    # action loss alone teaches slowly. 0: no head, no extra token.
+    target_loss_weight: float = 0.0
     # Optional pretrained vision: a local torchvision ResNet-18 state dict (.pth / .safetensors).
     # None trains the conv net above from scratch; nothing is ever downloaded.
     backbone_weights: str | None = None
@@ -205,8 +210,11 @@ class TransformerPolicy(nn.Module):
         self.state_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, d))
         self.image_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, len(c.cameras), g2, d))
         self.action_queries = nn.Parameter(torch.zeros(1, c.chunk_size, d))
-        for p in (self.lang_pos, self.state_pos, self.image_pos, self.action_queries):
-            nn.init.normal_(p, std=0.02)
+        self.target_query = nn.Parameter(torch.zeros(1, 1, d)) if c.target_loss_weight else None
+        self.target_head = nn.Linear(d, 3) if c.target_loss_weight else None
+        for p in (self.lang_pos, self.state_pos, self.image_pos, self.action_queries, self.target_query):
+            if p is not None:
+                nn.init.normal_(p, std=0.02)
         layer = nn.TransformerEncoderLayer(
             d, c.n_heads, c.ff_mult * d, c.dropout, activation="gelu", batch_first=True, norm_first=True
         )
@@ -223,6 +231,11 @@ class TransformerPolicy(nn.Module):
 
     def forward(self, batch: dict) -> torch.Tensor:
         """Predicted action chunk, (B, K, action_dim), in the normalized [-1, 1] action space."""
+        return self.head(self._read(batch)[:, -self.config.chunk_size :])  # (B, K, action_dim)
+
+    def _read(self, batch: dict) -> torch.Tensor:
+        """The normalized transformer outputs, (B, S, d); the last K are the action queries, the
+        one before them the target query when there is one."""
         c = self.config
         # Drop the padding columns that no sample in the batch uses: attention cost follows L.
         used = min(int((~batch[B.LANG_PAD]).sum(1).max().clamp(min=1)), c.max_lang_tokens)
@@ -234,14 +247,28 @@ class TransformerPolicy(nn.Module):
         images = self.image_tokens(batch)
         b = lang.shape[0]
         queries = self.action_queries.expand(b, -1, -1)
+        if self.target_query is not None:
+            queries = torch.cat([self.target_query.expand(b, -1, -1), queries], dim=1)
         x = torch.cat([lang, state, images, queries], dim=1)  # (B, S, d)
         pad = torch.zeros(b, x.shape[1], dtype=torch.bool, device=x.device)
         pad[:, :n_lang] = lang_pad
-        x = self.transformer(x, src_key_padding_mask=pad)
-        return self.head(self.norm(x[:, -c.chunk_size :]))  # (B, K, action_dim)
+        return self.norm(self.transformer(x, src_key_padding_mask=pad))
 
     def compute_loss(self, batch: dict) -> tuple[torch.Tensor, dict]:
-        return chunk_l1_loss(self(batch), batch)
+        c = self.config
+        out = self._read(batch)
+        loss, logs = chunk_l1_loss(self.head(out[:, -c.chunk_size :]), batch)
+        if self.target_head is None:
+            return loss, logs
+        if B.TARGET not in batch:
+            raise KeyError(
+                f"target_loss_weight > 0 needs {B.TARGET!r} in the batch (PolicyDataset(target_offsets=True))"
+            )
+        valid = batch[B.TARGET_VALID].unsqueeze(-1).to(out.dtype)  # (B, 1)
+        error = (self.target_head(out[:, -c.chunk_size - 1]) - batch[B.TARGET]).abs() * valid  # (B, 3)
+        target = error.sum() / (valid.sum().clamp(min=1) * 3)
+        logs["target_l1"] = target.detach().item()
+        return loss + c.target_loss_weight * target, logs
 
 
 def encode_cameras(batch: dict, cameras, encoders, image_size: int) -> list[torch.Tensor]:

@@ -271,7 +271,7 @@ def _gather_objects(accelerator: Accelerator, obj) -> list:
 class MetricsLog:
     """Rows to ``metrics.csv`` (every step with a validation loss, else every ``every`` steps) and TensorBoard."""
 
-    FIELDS = ("step", "loss", "val_loss", "lr", "grad_norm", "l1", "gripper_l1")
+    FIELDS = ("step", "loss", "val_loss", "lr", "grad_norm", "l1", "gripper_l1", "target_l1")
 
     def __init__(self, out: Path, enabled: bool = True):
         self.enabled = enabled

@@ -47,6 +47,7 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None) -> Tr
         phrasings_per_task=cfg.data.phrasings_per_task,
         task_balance=cfg.data.task_balance,
         tasks=tuple(cfg.data.tasks) if cfg.data.tasks else None,
+        target_offsets=bool(settings.get("target_loss_weight")),
         progress=accelerator.is_main_process,
     )
     with accelerator.main_process_first():  # the main process builds the frame cache, the others reuse it

@@ -21,8 +21,18 @@ class RandomBatches:
     """Deterministic in the rng it is given, like the real sampler; the target depends on the inputs
     (action = mean brightness of the static image, scaled) so that the loss can fall."""
 
-    def __init__(self, side: int = 16, n_obs_steps: int = 1, chunk: int = 4, lang_dim: int = 8, poison: bool = False):
-        self.side, self.t, self.k, self.d, self.poison = side, n_obs_steps, chunk, lang_dim, poison
+    def __init__(
+        self, side: int = 16, n_obs_steps: int = 1, chunk: int = 4, lang_dim: int = 8, poison: bool = False,
+        targets: bool = False,
+    ):  # fmt: skip
+        self.side, self.t, self.k, self.d, self.poison, self.targets = (
+            side,
+            n_obs_steps,
+            chunk,
+            lang_dim,
+            poison,
+            targets,
+        )
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict:
         def f(*shape):
@@ -36,6 +46,10 @@ class RandomBatches:
         level = batch[B.IMAGE_KEYS[0]].mean(dim=(1, 2, 3, 4))[:, None, None] * 4 - 2
         batch[B.ACTION] = level.expand(batch_size, self.k, B.ACTION_DIM).clone()
         batch[B.ACTION_PAD] = torch.from_numpy(rng.random((batch_size, self.k)) < 0.2)
+        if self.targets:  # the target head's label: the wrist image's brightness; a third of samples unlabelled
+            wrist = batch[B.IMAGE_KEYS[1]].mean(dim=(1, 2, 3, 4))[:, None] * 4 - 2
+            batch[B.TARGET] = wrist.expand(batch_size, 3).clone()
+            batch[B.TARGET_VALID] = torch.from_numpy(rng.random(batch_size) > 0.33)
         if self.poison:
             batch[B.STATE][:] = float("nan")
         return batch

@@ -17,23 +17,25 @@ INTENT_FIELDS = ("behaviour",)
 FEATURES = dataset_features(SHAPES, SCENE_FIELDS, INTENT_FIELDS)
 
 
-def frame(rng: np.random.Generator, episode: int) -> dict:
+def frame(rng: np.random.Generator, episode: int, scene_dim: int = len(SCENE_FIELDS)) -> dict:
     obs = {cam: rng.integers(0, 255, SHAPES[cam], dtype=np.uint8) for cam in CAMERA_NAMES}
     obs.update({k: float(v) for k, v in zip(STATE_NAMES, rng.normal(size=len(STATE_NAMES)), strict=True)})
     action = dict(zip(ACTION_NAMES, rng.uniform(-1, 1, len(ACTION_NAMES)).tolist(), strict=True))
-    return make_frame(obs, action, rng.normal(size=2), np.array([episode]))
+    return make_frame(obs, action, rng.normal(size=scene_dim), np.array([episode]))
 
 
-def store(root, resume=False, **kw) -> EpisodeStore:
-    return EpisodeStore(root, "test/play", CONTROL_FPS, FEATURES, "test_robot", resume=resume, **kw)
+def store(root, resume=False, scene_fields=SCENE_FIELDS, **kw) -> EpisodeStore:
+    features = dataset_features(SHAPES, scene_fields, INTENT_FIELDS)
+    return EpisodeStore(root, "test/play", CONTROL_FPS, features, "test_robot", resume=resume, **kw)
 
 
 def record(st: EpisodeStore, episodes: int, frames: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
+    scene_dim = st.features["scene_state"]["shape"][0]
     for e in range(episodes):
         st.begin_episode()
         for _ in range(frames):
-            st.add_frame(frame(rng, e))
+            st.add_frame(frame(rng, e, scene_dim))
         st.end_episode()
 
 
