@@ -129,6 +129,8 @@ def fmt_rate(cell: dict | None) -> str:
 
 def comparison_rows(summary: dict, splits: list[str], chain_splits: list[str]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the controller x split table (plus chain averages)."""
+    if not summary["chains"]:  # chains=0: no chain columns
+        chain_splits = []
     header = ["controller", *splits, "all", *(f"chain avg ({s})" for s in chain_splits)]
     with_reach = bool(summary.get("reach"))
     if with_reach:

@@ -106,7 +106,7 @@ class SpatialSoftmax(nn.Module):
     def points(self, x: torch.Tensor) -> torch.Tensor:
         """(N, K, 2) expected (x, y) per keypoint channel, image corners at -1 and 1."""
         logits = self.select(x)  # (N, K, H, W)
-        n, k, h, w = logits.shape
+        h, w = logits.shape[-2:]
         weights = torch.softmax(logits.flatten(2) / self.log_temperature.exp(), dim=-1)  # (N, K, H*W)
         ys, xs = torch.meshgrid(
             torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype),
@@ -231,11 +231,11 @@ class TransformerPolicy(nn.Module):
 
     def forward(self, batch: dict) -> torch.Tensor:
         """Predicted action chunk, (B, K, action_dim), in the normalized [-1, 1] action space."""
-        return self.head(self._read(batch)[:, -self.config.chunk_size :])  # (B, K, action_dim)
+        return self.head(self._read_queries(batch)[:, -self.config.chunk_size :])  # (B, K, action_dim)
 
-    def _read(self, batch: dict) -> torch.Tensor:
-        """The normalized transformer outputs, (B, S, d); the last K are the action queries, the
-        one before them the target query when there is one."""
+    def _read_queries(self, batch: dict) -> torch.Tensor:
+        """The normalized transformer outputs at the query positions, (B, [1 +] K, d): the target
+        query first when there is one, then the K action queries."""
         c = self.config
         # Drop the padding columns that no sample in the batch uses: attention cost follows L.
         used = min(int((~batch[B.LANG_PAD]).sum(1).max().clamp(min=1)), c.max_lang_tokens)
@@ -252,11 +252,11 @@ class TransformerPolicy(nn.Module):
         x = torch.cat([lang, state, images, queries], dim=1)  # (B, S, d)
         pad = torch.zeros(b, x.shape[1], dtype=torch.bool, device=x.device)
         pad[:, :n_lang] = lang_pad
-        return self.norm(self.transformer(x, src_key_padding_mask=pad))
+        return self.norm(self.transformer(x, src_key_padding_mask=pad)[:, -queries.shape[1] :])
 
     def compute_loss(self, batch: dict) -> tuple[torch.Tensor, dict]:
         c = self.config
-        out = self._read(batch)
+        out = self._read_queries(batch)
         loss, logs = chunk_l1_loss(self.head(out[:, -c.chunk_size :]), batch)
         if self.target_head is None:
             return loss, logs
@@ -265,7 +265,7 @@ class TransformerPolicy(nn.Module):
                 f"target_loss_weight > 0 needs {B.TARGET!r} in the batch (PolicyDataset(target_offsets=True))"
             )
         valid = batch[B.TARGET_VALID].unsqueeze(-1).to(out.dtype)  # (B, 1)
-        error = (self.target_head(out[:, -c.chunk_size - 1]) - batch[B.TARGET]).abs() * valid  # (B, 3)
+        error = (self.target_head(out[:, 0]) - batch[B.TARGET]).abs() * valid  # (B, 3)
         target = error.sum() / (valid.sum().clamp(min=1) * 3)
         logs["target_l1"] = target.detach().item()
         return loss + c.target_loss_weight * target, logs
