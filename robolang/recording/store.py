@@ -45,8 +45,8 @@ def sigint_deferred() -> Iterator[None]:
     expected length 295 but got length 296"). Only the main thread receives signals, so
     elsewhere this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # no signals here, or a handler installed outside Python that could not be put back
         return
     received = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
