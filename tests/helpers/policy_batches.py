@@ -25,14 +25,8 @@ class RandomBatches:
         self, side: int = 16, n_obs_steps: int = 1, chunk: int = 4, lang_dim: int = 8, poison: bool = False,
         targets: bool = False,
     ):  # fmt: skip
-        self.side, self.t, self.k, self.d, self.poison, self.targets = (
-            side,
-            n_obs_steps,
-            chunk,
-            lang_dim,
-            poison,
-            targets,
-        )
+        self.side, self.t, self.k, self.d = side, n_obs_steps, chunk, lang_dim
+        self.poison, self.targets = poison, targets
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict:
         def f(*shape):
