@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from lerobot.robots import Robot
@@ -20,6 +21,36 @@ from robolang.safety import action_to_array, array_to_action, clip_normalized, r
 
 class RobotNotConnectedError(RuntimeError):
     """Raised when a robot is used before ``connect()`` or after ``disconnect()``."""
+
+
+@runtime_checkable
+class Simulator(Protocol):
+    """What a simulated robot adds to the contract; real arms have none of it.
+
+    Everything that needs a simulator (seeded resets, the privileged scene state for
+    captioning and judging, save/restore) asks ``is_simulator(robot)`` and nothing else.
+    """
+
+    scene_fields: tuple[str, ...]  # names of ``scene_vector()`` entries
+
+    def reset(self, seed: int | None = None) -> dict: ...
+
+    def scene_state(self) -> dict: ...
+
+    def scene_vector(self) -> np.ndarray: ...
+
+    def scene_description(self) -> dict: ...
+
+    def health_monitor(self) -> Any: ...
+
+    def get_state(self) -> dict: ...
+
+    def set_state(self, state: dict) -> None: ...
+
+
+def is_simulator(robot: object) -> bool:
+    """True when ``robot`` implements the ``Simulator`` protocol (seeded reset, scene state, save/restore)."""
+    return isinstance(robot, Simulator)
 
 
 @dataclass(frozen=True)
