@@ -18,14 +18,20 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from robolang.evaluation.rollout import PolicyController, run_instruction
+from robolang.errors import RobolangError
 from robolang.features import CONTROL_FPS
 from robolang.policy.checkpoint import load_checkpoint
 from robolang.policy.inference import LanguagePolicy
 from robolang.policy.language import InstructionCache, LanguageError, SentenceEncoder
+from robolang.robot import is_simulator
 from robolang.task_match import TaskMatcher, usable
 from robolang.video import VideoWriter
 
 CACHE = Path("~/.cache/robolang/instructions")  # encoder outputs for the matcher's phrasings
+
+
+class AskError(RobolangError):
+    """A request ``robolang ask`` cannot honour on this robot, with the reason."""
 
 
 @dataclass
@@ -37,11 +43,13 @@ class Answer:
     task: str | None
     steps: int
     video: Path
-    nearest: str
+    nearest: str | None  # None: the robot has no scene state, nothing could be judged
 
     def summary(self) -> str:
         seconds = self.steps / CONTROL_FPS
-        if self.success is None:
+        if self.success is None and self.nearest is None:
+            verdict = "unjudged (this robot has no scene state to judge success by)"
+        elif self.success is None:
             verdict = f"unjudged (no known task matches; the closest known instruction is {self.nearest!r})"
         else:
             verdict = ("success" if self.success else "failure") + f" (task {self.task})"
@@ -76,8 +84,12 @@ def build(cfg: DictConfig, checkpoint: str | Path):
     robot.connect()
     try:
         policy.check_robot(robot.observation_features)
-        tasks = list(cfg.match_tasks) if cfg.match_tasks else None
-        matcher = TaskMatcher(robot.scene_description(), instructions, tasks=tasks)
+        matcher = None
+        if is_simulator(robot):
+            tasks = list(cfg.match_tasks) if cfg.match_tasks else None
+            matcher = TaskMatcher(robot.scene_description(), instructions, tasks=tasks)
+        elif cfg.prepare:
+            raise AskError("prepare=true needs a simulator (the scripted agent sets the scene up); this robot is not one")
         instructions.save()
     except BaseException:
         robot.disconnect()
@@ -97,7 +109,7 @@ class Readiness:
     def check(self, task_id: str, args: tuple[str, ...]) -> str | None:
         """What to tell the user before the policy starts (a set-up played, or a warning), or
         None when the task can start from the scene as it is."""
-        if not hasattr(self.robot, "scene_state") or self.cfg.get("expert") is None:
+        if not is_simulator(self.robot) or self.cfg.get("expert") is None:
             return None
         if self._expert is None:
             self._expert = instantiate(self.cfg.expert, robot=self.robot)
@@ -115,8 +127,14 @@ class Readiness:
 
 def ask(policy, robot, matcher, instructions: Iterable[str], cfg: DictConfig, out: Path,
         on_answer: Callable[[Answer], None] | None = None) -> list[Answer]:  # fmt: skip
-    """Run each instruction in turn in one scene (reset once from ``cfg.seed``)."""
-    robot.reset(cfg.seed)
+    """Run each instruction in turn in one scene (a simulator is reset once from ``cfg.seed``).
+
+    ``matcher`` None (a robot without scene state, e.g. a real arm): the policy runs and every
+    attempt is reported unjudged."""
+    if is_simulator(robot):
+        robot.reset(cfg.seed)
+    else:
+        print("note: this robot has no scene state; the policy runs and its attempts are unjudged", flush=True)
     controller = PolicyController(policy)
     controller.reset()
     readiness = Readiness(robot, cfg)
@@ -127,15 +145,16 @@ def ask(policy, robot, matcher, instructions: Iterable[str], cfg: DictConfig, ou
         except LanguageError as e:
             print(f"not run: {e}")
             continue
-        match = matcher.match(text)
-        if match.task_id is not None and (note := readiness.check(match.task_id, match.args)):
+        match = matcher.match(text) if matcher is not None else None
+        task_id, args = (match.task_id, match.args) if match is not None else (None, ())
+        if task_id is not None and (note := readiness.check(task_id, args)):
             print(note, flush=True)
-        result = run_instruction(robot, controller, text, match.task_id, match.args, cfg.seed, cfg.max_steps, True)
+        result = run_instruction(robot, controller, text, task_id, args, cfg.seed, cfg.max_steps, True)
         video = out if n == 1 else out.with_name(f"{out.stem}_{n}{out.suffix}")
         with VideoWriter(video, CONTROL_FPS) as writer:
             for frame in result.frames:
                 writer.write(frame)
-        answer = Answer(text, result.success, match.task_id, result.steps, video, match.nearest)
+        answer = Answer(text, result.success, task_id, result.steps, video, match.nearest if match else None)
         (on_answer or (lambda a: print(a.summary(), flush=True)))(answer)
         answers.append(answer)
     return answers

@@ -13,8 +13,10 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from robolang.errors import RobolangError
 
-class ConfigError(ValueError):
+
+class ConfigError(RobolangError, ValueError):
     """A config that cannot be loaded, with the reason and where to look."""
 
 
@@ -37,3 +39,38 @@ def load_config(name: str, overrides: list[str] | None = None) -> DictConfig:
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(f"cannot load config '{name}' from {folder} with overrides {overrides}: {exc}") from exc
     return cfg
+
+
+def checked(cfg: DictConfig, key: str, kind: type, *, low=None, high=None, choices=None, optional: bool = False):
+    """``cfg[key]`` (a dotted key) as ``kind``, or a ``ConfigError`` naming the key, the value and what is allowed.
+
+    Bad values are caught where the config is read, before any work starts:
+    ``checked(cfg, "train.steps", int, low=1)``, ``checked(cfg, "execution", str, choices=("chunk", "ensemble"))``.
+    ``low``/``high`` are inclusive bounds; ``optional`` lets ``null`` through as None.
+    """
+    value = OmegaConf.select(cfg, key, default=None)
+    if value is None and optional:
+        return None
+    allowed = _allowed(kind, low, high, choices)
+    ok = (isinstance(value, kind) and not (kind is int and isinstance(value, bool))) or (
+        kind is float and isinstance(value, int) and not isinstance(value, bool)
+    )
+    if ok:
+        value = kind(value)
+        ok = (low is None or value >= low) and (high is None or value <= high) and (choices is None or value in choices)
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is not allowed: {key} must be {allowed}")
+    return value
+
+
+def _allowed(kind: type, low, high, choices) -> str:
+    if choices is not None:
+        return "one of " + ", ".join(map(str, choices))
+    name = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(kind, kind.__name__)
+    if low is not None and high is not None:
+        return f"{name} from {low} to {high}"
+    if low is not None:
+        return f"{name} >= {low}"
+    if high is not None:
+        return f"{name} <= {high}"
+    return name

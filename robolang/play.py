@@ -8,7 +8,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from tqdm import tqdm, trange
 
+from robolang.config import checked
 from robolang.features import CAMERA_NAMES, CONTROL_FPS
+from robolang.robot import is_simulator
 from robolang.video import VideoWriter, tile_cameras
 
 
@@ -17,16 +19,17 @@ def run(cfg: DictConfig) -> Path:
 
     Ctrl-C stops early and still writes a playable video of what was recorded.
     """
-    if cfg.steps <= 0:
-        raise ValueError(f"steps must be positive, got {cfg.steps}")
+    checked(cfg, "steps", int, low=1)
+    checked(cfg, "upscale", int, low=1)
     robot = instantiate(cfg.robot, _convert_="all")
     motion = instantiate(cfg.motion, _convert_="all")
     writer = VideoWriter(cfg.out, fps=CONTROL_FPS)
     robot.connect()
     try:
-        obs = robot.reset(cfg.seed) if hasattr(robot, "reset") else robot.get_observation()
+        simulated = is_simulator(robot)
+        obs = robot.reset(cfg.seed) if simulated else robot.get_observation()
         # Robots with a privileged scene state (the sim) are health-checked every step.
-        monitor = robot.health_monitor() if hasattr(robot, "health_monitor") else None
+        monitor = robot.health_monitor() if simulated else None
         reported: set[tuple[str, str]] = set()
         try:
             for step in trange(cfg.steps, desc="play", unit="step"):

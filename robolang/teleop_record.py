@@ -15,10 +15,12 @@ import sys
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig
 
+from robolang.config import ConfigError
 from robolang.features import CAMERA_NAMES, CONTROL_FPS
 from robolang.recording.features import SCENE_FILE, dataset_features
 from robolang.recording.recorder import make_frame
 from robolang.recording.store import EpisodeStore
+from robolang.robot import is_simulator
 from robolang.recording.worker import MIN_EPISODE_FRAMES, episode_seed, quiet_encoders
 from robolang.teleop import TeleopEvent, run_teleop
 
@@ -32,14 +34,14 @@ class TeleopRecorder:
         self.episode_steps = episode_steps
         self.saved = 0
         self.seed = episode_seed(base_seed, run_offset, 0, 0)
-        self.has_scene_state = hasattr(robot, "scene_vector")
+        self.has_scene_state = is_simulator(robot)
 
     def start(self) -> None:
         self._reset(self.seed)
         self.store.begin_episode()
 
     def _reset(self, seed: int) -> None:
-        if hasattr(self.robot, "reset"):
+        if self.has_scene_state:
             self.robot.reset(seed)
 
     def on_step(self, observation: dict, applied: dict, events) -> None:
@@ -80,14 +82,13 @@ def make_device(cfg: DictConfig, robot):
 def run(cfg: DictConfig) -> int:
     """Teleoperate and record as configured by ``configs/teleop.yaml``; returns episodes saved."""
     if cfg.device._target_.endswith("TerminalKeyboard") and not sys.stdin.isatty():
-        raise ValueError("device=terminal needs an interactive terminal on stdin; run it from a terminal")
+        raise ConfigError("device=terminal needs an interactive terminal on stdin; run it from a terminal")
     quiet_encoders()
     robot = instantiate(cfg.robot, _convert_="all")
     shapes = {cam: robot.observation_features[cam] for cam in CAMERA_NAMES}
-    fields = getattr(robot, "scene_fields", None)
-    sidecars = (
-        {SCENE_FILE: json.dumps(robot.scene_description(), indent=1)} if hasattr(robot, "scene_description") else {}
-    )
+    simulated = is_simulator(robot)
+    fields = robot.scene_fields if simulated else None
+    sidecars = {SCENE_FILE: json.dumps(robot.scene_description(), indent=1)} if simulated else {}
     features = dataset_features(shapes, fields)
     store = EpisodeStore(
         cfg.out, cfg.repo_id, CONTROL_FPS, features, robot.name, resume=cfg.resume, vcodec=cfg.vcodec, sidecars=sidecars

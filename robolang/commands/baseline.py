@@ -1,0 +1,29 @@
+"""``robolang baseline``: train a baseline on exported labelled windows through its own library."""
+
+from __future__ import annotations
+
+import argparse
+
+from robolang.commands._overrides import add_overrides
+
+NAME = "baseline"
+HELP = "train a baseline on exported labelled windows"
+EXAMPLES = [
+    "robolang baseline act dataset=data/labelled out=runs/act steps=20000   # LeRobot's ACT via LeRobot's API"
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", choices=["act"], help="act: LeRobot's ACT through LeRobot's API (language-blind)")
+    add_overrides(parser, "baseline_<name>", "steps=500")
+
+
+def run(args: argparse.Namespace) -> int:
+    from omegaconf import OmegaConf
+
+    from robolang.config import load_config
+    from robolang.policy.act_baseline import train_act
+
+    kw = OmegaConf.to_container(load_config(f"baseline_{args.name}", args.overrides))
+    print(f"ACT written to {train_act(kw.pop('dataset'), kw.pop('out'), **kw)}")
+    return 0
