@@ -2,21 +2,35 @@
 
 collect scripted play -> hindsight-caption it -> train the transformer policy -> evaluate it
 beside the scripted agent (upper bound) and the zero action (lower bound) -> an HTML report.
-Every stage is one of the ordinary commands with overrides (nothing here is special-cased),
-and each skips work already done in ``out``, so an interrupted demo continues where it
-stopped. ``configs/demo.yaml`` holds the small default (sized for ~30 min on 2 CPU cores);
+Every stage is one of the ordinary commands with overrides (nothing here is special-cased).
+``configs/demo.yaml`` holds the small default (sized for ~30 min on 2 CPU cores);
 ``configs/experiment/full.yaml`` the larger run.
+
+One run per ``out`` folder: a new folder starts a run; a folder holding a demo run with the
+same settings is continued (each stage reuses the work already done there, so an interrupted
+demo carries on where it stopped); a folder with other settings, or that is not a demo run, is
+refused unless ``overwrite=true`` (which deletes the earlier demo run first).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from robolang.config import load_config
+from robolang.bench import checks
+from robolang.config import checked, load_config
+from robolang.errors import RobolangError
+
+SAVED_CONFIG, TIMING = "demo.yaml", "timing.json"
+NOT_COMPARED = ("bench_out", "overwrite")  # may differ when a run is continued: they change no stage's work
+
+
+class DemoOutError(RobolangError):
+    """A demo ``out`` folder that would be replaced, mixed with other settings, or cannot be written."""
 
 
 def _side(cfg: DictConfig) -> list[str]:
@@ -42,12 +56,64 @@ def overrides_of(section) -> list[str]:
     return out
 
 
-def _stage(name: str, seconds: dict, work) -> None:
+def check(cfg: DictConfig) -> None:
+    """The demo's own keys (each stage checks the overrides it is given)."""
+    for key in ("out", "name"):
+        checked(cfg, key, str)
+    checked(cfg, "overwrite", bool)
+    checked(cfg, "seed", int, low=0)
+    checked(cfg, "workers", int, low=1)
+    checked(cfg, "image_size", int, low=8)
+    checks.listed(cfg, "tasks")
+    checked(cfg, "collect.hours", float, low=0.001)
+    checked(cfg, "collect.episode_seconds", float, low=1)
+    checked(cfg, "budget_minutes", float, low=1, optional=True)
+    checked(cfg, "bench_out", str, optional=True)
+
+
+def _differences(saved: dict, now: dict) -> list[str]:
+    keys = sorted((set(saved) | set(now)) - set(NOT_COMPARED))
+    return [f"{k}: {saved.get(k)!r} then, {now.get(k)!r} now" for k in keys if saved.get(k) != now.get(k)]
+
+
+def prepare_out(cfg: DictConfig) -> bool:
+    """Make ``cfg.out`` ready for this run; True when it continues an earlier run there."""
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise DemoOutError(f"out={out} is a file; give a folder for the demo's run")
+    saved = out / SAVED_CONFIG
+    earlier = out.is_dir() and any(out.iterdir())
+    if earlier and not saved.exists():
+        raise DemoOutError(f"out={out} holds files but no demo run ({SAVED_CONFIG}); give a new or empty folder")
+    if earlier and cfg.overwrite:
+        print(f"overwrite=true: deleting the earlier demo run in {out}")
+        shutil.rmtree(out)
+        earlier = False
+    elif earlier:
+        changed = _differences(OmegaConf.to_container(OmegaConf.load(saved)), OmegaConf.to_container(cfg))
+        if changed:
+            raise DemoOutError(
+                f"out={out} holds a demo run with other settings ({'; '.join(changed)}); run it with the same "
+                "settings to continue it, overwrite=true to start it again, or give another out="
+            )
+        print(f"{out} holds this demo's earlier run: continuing it (each stage reuses its work)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / SAVED_CONFIG).write_text(OmegaConf.to_yaml(cfg))
+    except OSError as exc:
+        raise DemoOutError(f"out={out} is not writable ({exc.strerror or exc}); give a folder you can write") from exc
+    return earlier
+
+
+def _stage(name: str, seconds: dict, out: Path, work) -> None:
+    """Run one stage; its time is added to what earlier runs of this demo spent on it."""
     print(f"== {name} ==", flush=True)
     start = time.perf_counter()
     work()
-    seconds[name] = round(time.perf_counter() - start, 1)
-    print(f"== {name}: {seconds[name]:.0f} s ==", flush=True)
+    spent = time.perf_counter() - start
+    seconds[name] = round(seconds.get(name, 0.0) + spent, 1)
+    (out / TIMING).write_text(json.dumps(seconds, indent=2))
+    print(f"== {name}: {spent:.0f} s ==", flush=True)
 
 
 def collect(cfg: DictConfig, play: Path) -> None:
@@ -84,14 +150,17 @@ def train(cfg: DictConfig, play: Path, run: Path, section=None, policy: str = "t
 def evaluate(cfg: DictConfig, run: Path, out: Path, baselines: dict[str, Path]) -> dict:
     from robolang.evaluation import suite
 
-    overrides = [f"checkpoint={run}", *[f"{k}={v}" for k, v in baselines.items()], f"out={out}", f"tasks={_list(cfg.tasks)}", f"seed={cfg.seed}",
-                 f"workers={cfg.workers}", *overrides_of(cfg.eval), *_side(cfg)]  # fmt: skip
+    overrides = [f"checkpoint={run}", *[f"+controllers.{k}={v}" for k, v in baselines.items()], f"out={out}",
+                 f"tasks={_list(cfg.tasks)}", f"seed={cfg.seed}", f"workers={cfg.workers}", *overrides_of(cfg.eval),
+                 *_side(cfg)]  # fmt: skip
+    if out.is_dir() and any(out.iterdir()):
+        overrides.append("resume=true")  # this demo's own evaluation, stopped or finished: continue it
     return suite.run(load_config("eval", overrides))
 
 
 def _per_world(summary: dict, worlds: list[str], splits: list[str]) -> list[str]:
     """Controller x world rows (a table only when there is more than one world)."""
-    from robolang.bench_eval import _markdown
+    from robolang.bench.report import table
     from robolang.evaluation.stats import fmt_rate
 
     if len(worlds) < 2:
@@ -101,78 +170,83 @@ def _per_world(summary: dict, worlds: list[str], splits: list[str]) -> list[str]
         for c in summary["controllers"]
         for w in worlds
     ]
-    return ["Per world:", "", *_markdown(["controller", "world", *splits], rows), ""]
+    return ["Per world:", "", *table(["controller", "world", *splits], rows), ""]
 
 
-def write_benchmark(cfg: DictConfig, seconds: dict, results: dict) -> None:
-    """The demo's time per stage and its comparison table, as a BENCHMARKS.md section."""
-    import os
-
-    from robolang.bench_eval import _markdown, _per_task
-    from robolang.benchmarks import provenance, write_section
-    from robolang.evaluation.stats import comparison_rows
-
-    summary, conf = results["summary"], results["config"]
-    header, rows = comparison_rows(summary, list(conf["splits"]), list(conf["chain_splits"]))
-    total = sum(seconds.values())
-    name = cfg.get("name") or "demo"
-    command = "robolang demo" + ("" if name == "demo" else f" --config-name {name}")
+def _description(cfg: DictConfig, conf: dict, name: str, continued: bool) -> str:
     trained = [f"the transformer {cfg.train.train.steps} steps"] + [
         f"{b} {s.train.steps} steps" for b, s in (cfg.baselines or {}).items()
     ]
-    budget = cfg.get("budget_minutes")
-    lines = [
-        f"## End-to-end run `{name}` (`{command} bench_out=BENCHMARKS.md`)",
-        "",
-        provenance(),
+    return (
         f"`configs/{name}.yaml` as shipped (out `{cfg.out}`): {cfg.collect.hours} h of scripted play at "
         f"{cfg.image_size}x{cfg.image_size}, {cfg.workers} workers; {len(cfg.tasks)} tasks ({', '.join(cfg.tasks)}); "
         f"{', '.join(trained)}, batch {cfg.train.train.batch_size}; evaluation worlds {', '.join(conf['worlds'])}, "
-        f"{conf['episodes']} episodes per task, split and world, {conf['chains']} chains per world and chain split; "
-        f"1-minute load average at the end {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores).",
+        f"{conf['episodes']} episodes per task, split and world, {conf['chains']} chains per world and chain split."
+        + (" Continued from an earlier, interrupted run: stage times add up over the runs." if continued else "")
+    )
+
+
+def write_benchmark(cfg: DictConfig, seconds: dict, results: dict, load, continued: bool = False) -> None:
+    """The demo's time per stage and its comparison table, as a BENCHMARKS.md section."""
+    from robolang.bench.eval import per_task_table
+    from robolang.bench.report import heading, table, verdict, write_section
+    from robolang.evaluation.stats import comparison_rows
+
+    summary, conf = results["summary"], results["config"]
+    splits = list(conf["splits"])
+    header, rows = comparison_rows(summary, splits, list(conf["chain_splits"]))
+    total, budget = sum(seconds.values()), cfg.get("budget_minutes")
+    name = cfg.get("name") or "demo"
+    command = "robolang demo" + ("" if name == "demo" else f" --config-name {name}")
+    stages = [[k, f"{v:.0f}"] for k, v in seconds.items()] + [["**total**", f"{total:.0f}"]]
+    lines = [
+        *heading(f"End-to-end run `{name}` (`{command} bench_out=BENCHMARKS.md`)", load),
+        _description(cfg, conf, name, continued),
         "",
-        *_markdown(
-            ["stage", "seconds"], [[k, f"{v:.0f}"] for k, v in seconds.items()] + [["**total**", f"{total:.0f}"]]
-        ),
+        *table(["stage", "seconds"], stages),
         "",
-        f"Target: about {budget} min on this machine: {'meets' if total <= budget * 60 else 'MISSES'} "
-        f"({total / 60:.1f} min)."
+        f"Target: about {budget} min on this machine: {verdict(total, '<=', budget * 60)} ({total / 60:.1f} min)."
         if budget
         else f"Total: {total / 60:.1f} min.",
         "",
         "Same episodes for every controller; cells: success [95% Wilson interval] n=episodes:",
         "",
-        *_markdown(header, rows),
+        *table(header, rows),
         "",
-        *_per_world(summary, list(conf["worlds"]), list(conf["splits"])),
+        *_per_world(summary, list(conf["worlds"]), splits),
         "Ours per task (worlds pooled):",
         "",
-        *_per_task(summary, "ours", list(conf["splits"])),
+        *per_task_table(summary, "ours", splits),
     ]
     write_section(cfg.bench_out, name.split("/")[-1], "\n".join(lines))
 
 
 def run(cfg: DictConfig) -> Path:
     """Run every stage; returns the report's path."""
+    from robolang.bench.report import Load, check_writable
+
+    check(cfg)
+    if cfg.bench_out:
+        check_writable(cfg.bench_out)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "demo.yaml").write_text(OmegaConf.to_yaml(cfg))
+    continued = prepare_out(cfg)
+    seconds: dict[str, float] = json.loads((out / TIMING).read_text()) if (out / TIMING).exists() else {}
     play, policy, evaluation = out / "play", out / "policy", out / "eval"
-    seconds: dict[str, float] = {}
-    _stage("collect", seconds, lambda: collect(cfg, play))
-    _stage("caption", seconds, lambda: caption(play))
-    _stage("train", seconds, lambda: train(cfg, play, policy))
-    baselines = {}
-    for name, section in (cfg.baselines or {}).items():  # e.g. mcil: trained in the same harness
-        baselines[name] = out / name
-        _stage(f"train {name}", seconds, lambda n=name, s=section: train(cfg, play, out / n, s, policy=n))
-    results = {}
-    _stage("evaluate", seconds, lambda: results.update(evaluate(cfg, policy, evaluation, baselines)))
-    (out / "timing.json").write_text(json.dumps(seconds, indent=2))
-    if cfg.get("bench_out"):
-        write_benchmark(cfg, seconds, results)
-    total = sum(seconds.values())
+    with Load() as load:
+        _stage("collect", seconds, out, lambda: collect(cfg, play))
+        _stage("caption", seconds, out, lambda: caption(play))
+        _stage("train", seconds, out, lambda: train(cfg, play, policy))
+        baselines = {}
+        for name, section in (cfg.baselines or {}).items():  # e.g. mcil: trained in the same harness
+            baselines[name] = out / name
+            _stage(f"train {name}", seconds, out, lambda n=name, s=section: train(cfg, play, out / n, s, policy=n))
+        results = {}
+        _stage("evaluate", seconds, out, lambda: results.update(evaluate(cfg, policy, evaluation, baselines)))
+    if cfg.bench_out:
+        write_benchmark(cfg, seconds, results, load, continued)
     report = evaluation / "report.html"
-    print(f"demo done in {total / 60:.1f} min ({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())})")
+    print(
+        f"demo done in {sum(seconds.values()) / 60:.1f} min ({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())})"
+    )
     print(f"report: {report.resolve()}")
     return report

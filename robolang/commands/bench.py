@@ -17,9 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from robolang import bench  # cheap: lists the benchmark modules and reads their docstrings
 
     names = bench.names()
-    parser.add_argument(
-        "target", choices=names, help="; ".join(f"{name}: {bench.describe(name)}" for name in names)
-    )
+    parser.add_argument("target", choices=names, help="; ".join(f"{name}: {bench.describe(name)}" for name in names))
     parser.add_argument(
         "overrides",
         nargs="*",

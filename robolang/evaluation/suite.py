@@ -18,7 +18,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from robolang.benchmarks import provenance
+from robolang.bench.report import provenance
 from robolang.evaluation.report import write_html
 from robolang.evaluation.sampler import derive_seed, phrasable, scene_pairs
 from robolang.evaluation.stats import comparison_rows, format_table, summarize
