@@ -26,14 +26,45 @@ from pathlib import Path
 
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
+from robolang.errors import RobolangError
+
 log = logging.getLogger(__name__)
 
 COMPLETE_MARK = ".robolang_complete"
 MIN_FREE_BYTES = 200 * 2**20  # refuse to start an episode with less free space than this
 
 
-class DatasetStoreError(RuntimeError):
+class DatasetStoreError(RobolangError, RuntimeError):
     """A recording cannot start or continue; the message says why and what is still safe."""
+
+
+class NotADatasetError(DatasetStoreError, FileNotFoundError):
+    """A folder given as a dataset holds no ``meta/info.json``."""
+
+
+class DatasetFormatError(DatasetStoreError, ValueError):
+    """A dataset's metadata cannot be read; the message names the file."""
+
+
+def read_info(dataset: str | os.PathLike) -> dict:
+    """A dataset's ``meta/info.json``; errors name the file and what is wrong with it."""
+    path = Path(dataset) / "meta" / "info.json"
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise NotADatasetError(f"{dataset} is not a LeRobotDataset: {path} is missing") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DatasetFormatError(f"{path} is not valid JSON ({exc}); the dataset's metadata is damaged") from exc
+    missing = (
+        [k for k in ("total_episodes", "total_frames", "fps", "features") if k not in info]
+        if isinstance(info, dict)
+        else []
+    )
+    if not isinstance(info, dict) or missing:
+        raise DatasetFormatError(
+            f"{path} lacks {', '.join(missing) or 'its fields'}: not a LeRobotDataset v3 info.json"
+        )
+    return info
 
 
 @contextmanager
@@ -93,6 +124,26 @@ def acquire_lock(root: Path) -> int | None:
     except BlockingIOError:
         os.close(fd)
         return None
+    return fd
+
+
+def acquire_run_lock(root: Path) -> int:
+    """One run per output folder: an exclusive ``flock`` held for a whole run (workers and merge
+    included) beside the writer lock; the kernel releases it when the process dies, even by
+    SIGKILL, so a stale lock never blocks. Raises ``DatasetStoreError`` naming the holder."""
+    vdir = versions_dir(root)
+    vdir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(vdir / ".run.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise DatasetStoreError(
+            f"{root} is being recorded by another run (pid {holder}); wait for it to finish or choose another out="
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
     return fd
 
 
@@ -235,7 +286,7 @@ class EpisodeStore:
         """Episodes in the committed dataset."""
         if self.current is None:
             return 0
-        return int(json.loads((self.current / "meta" / "info.json").read_text())["total_episodes"])
+        return int(read_info(self.current)["total_episodes"])
 
     def _adopt(self) -> Path:
         """Move a plain dataset folder into the snapshot layout (for resuming it)."""
@@ -248,7 +299,7 @@ class EpisodeStore:
         return snapshot
 
     def _check_compatible(self) -> None:
-        info = json.loads((self.current / "meta" / "info.json").read_text())
+        info = read_info(self.current)
         theirs = {k: (v["dtype"], tuple(v["shape"])) for k, v in info["features"].items() if k in self.features}
         ours = {k: (v["dtype"], tuple(v["shape"])) for k, v in self.features.items()}
         if theirs != ours or info["fps"] != self.fps:
@@ -356,21 +407,25 @@ class EpisodeStore:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def merge_into(root: str | os.PathLike, repo_id: str, sources: list[Path]) -> Path:
+def merge_into(
+    root: str | os.PathLike, repo_id: str, sources: list[Path], meta: dict[str, bytes] | None = None
+) -> Path:
     """Append the datasets ``sources`` to the dataset at ``root`` (created if missing),
-    crash-safely: the merged dataset is built as a new snapshot and swapped in atomically."""
+    crash-safely: the merged dataset is built as a new snapshot and swapped in atomically.
+    ``meta``: files written into the new snapshot's meta/ (e.g. a record of what was merged),
+    so they appear exactly when the merged episodes do."""
     root = Path(root).absolute()
     check_writable(root.parent)
     lock = acquire_lock(root)
     if lock is None:
         raise DatasetStoreError(f"{root} is being recorded by another process; cannot merge into it now")
     try:
-        return _merge_locked(root, repo_id, sources)
+        return _merge_locked(root, repo_id, sources, meta or {})
     finally:
         release_lock(lock)
 
 
-def _merge_locked(root: Path, repo_id: str, sources: list[Path]) -> Path:
+def _merge_locked(root: Path, repo_id: str, sources: list[Path], meta: dict[str, bytes]) -> Path:
     from lerobot.datasets.aggregate import aggregate_datasets
 
     current = recover(root, locked=True)
@@ -389,6 +444,8 @@ def _merge_locked(root: Path, repo_id: str, sources: list[Path]) -> Path:
     try:
         aggregate_datasets([repo_id] * len(parts), repo_id, roots=parts, aggr_root=staging)
         _merge_sidecars(parts, staging)
+        for name, content in meta.items():
+            (staging / "meta" / name).write_bytes(content)
         (staging / COMPLETE_MARK).touch()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -413,7 +470,7 @@ def _merge_sidecars(parts: list[Path], staging: Path) -> None:
                 append_records(target, [{**r, "episode_index": r["episode_index"] + offset} for r in rows])
             elif not target.exists():
                 shutil.copy2(sidecar, target)
-        offset += int(json.loads((part / "meta" / "info.json").read_text())["total_episodes"])
+        offset += int(read_info(part)["total_episodes"])
 
 
 def update_meta(root: str | os.PathLike, files: dict[str, bytes]) -> Path:

@@ -18,7 +18,8 @@ from robolang.features import CAMERA_NAMES, CONTROL_FPS
 from robolang.health import HealthMonitor
 from robolang.recording.features import BEHAVIOURS_FILE, INTENTS_FILE, SCENE_FILE, dataset_features
 from robolang.recording.recorder import make_frame
-from robolang.recording.store import EpisodeStore
+from robolang.recording.store import DatasetStoreError, EpisodeStore
+from robolang.robot import is_simulator
 
 PROGRESS_EVERY = 50  # frames between progress reports (a queue put per frame would cost more than it tells)
 MIN_EPISODE_FRAMES = 10  # shorter interrupted episodes (< 1 s) are discarded: LeRobot writes 1-frame episode stats in a different parquet schema, which breaks loading
@@ -59,14 +60,24 @@ def record_episodes(
     run_offset: int = 0,
     resume: bool = False,
     progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> WorkerStats:
-    """Record ``episodes`` episodes of ``episode_steps`` frames into the dataset at ``out``."""
+    """Record ``episodes`` episodes of ``episode_steps`` frames into the dataset at ``out``.
+
+    ``should_stop()`` is polled before every frame: once it is true the episode in progress is
+    saved (or discarded when shorter than ``MIN_EPISODE_FRAMES``) and recording ends."""
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
     quiet_encoders()
+    should_stop = should_stop or (lambda: False)
     cfg = OmegaConf.create(cfg)
     robot = instantiate(cfg.robot, _convert_="all")
+    if not is_simulator(robot):
+        raise DatasetStoreError(
+            f"robot={type(robot).__name__} is not a simulator: scripted play reads the scene state; "
+            "record a real arm with `robolang teleop`"
+        )
     shapes = {cam: robot.observation_features[cam] for cam in CAMERA_NAMES}
     robot.connect()
     stats = WorkerStats()
@@ -74,8 +85,7 @@ def record_episodes(
         probe = instantiate(cfg.agent, robot=robot, seed=0)
         features = dataset_features(shapes, robot.scene_fields, probe.intent_fields)
         sidecars = {INTENTS_FILE: json.dumps(probe.vocabulary(), indent=1)} if hasattr(probe, "vocabulary") else {}
-        if hasattr(robot, "scene_description"):
-            sidecars[SCENE_FILE] = json.dumps(robot.scene_description(), indent=1)
+        sidecars[SCENE_FILE] = json.dumps(robot.scene_description(), indent=1)
         store = EpisodeStore(
             out, cfg.repo_id, CONTROL_FPS, features, robot.name, resume=resume, vcodec=cfg.vcodec, sidecars=sidecars,
             encoder_threads=cfg.get("encoder_threads"),
@@ -83,9 +93,12 @@ def record_episodes(
         monitor = robot.health_monitor()
         try:
             for e in range(episodes):
+                if should_stop():
+                    stats.interrupted = True
+                    break
                 seed = episode_seed(cfg.seed, run_offset, worker, e)
                 agent = instantiate(cfg.agent, robot=robot, seed=seed)
-                if not _record_one(robot, agent, store, monitor, episode_steps, seed, stats, progress):
+                if not _record_one(robot, agent, store, monitor, episode_steps, seed, stats, progress, should_stop):
                     stats.interrupted = True
                     break
         finally:
@@ -96,7 +109,7 @@ def record_episodes(
 
 
 def _record_one(
-    robot, agent, store, monitor: HealthMonitor, steps: int, seed: int, stats: WorkerStats, progress
+    robot, agent, store, monitor: HealthMonitor, steps: int, seed: int, stats: WorkerStats, progress, should_stop
 ) -> bool:
     """One episode; False if it was interrupted (Ctrl-C), after saving what is worth saving."""
     obs = robot.reset(seed)
@@ -104,6 +117,9 @@ def _record_one(
     pending = 0
     try:
         for _ in range(steps):
+            if should_stop():
+                _close_episode(store, agent, stats)
+                return False
             applied = robot.send_action(agent.act())
             store.add_frame(make_frame(obs, applied, robot.scene_vector(), agent.intent_code()))
             obs = robot.get_observation()
