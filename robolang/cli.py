@@ -20,6 +20,7 @@ CONFIG_GROUPS = "config groups: robot (play_table), world (default | randomized 
 
 
 def _modules() -> list[ModuleType]:
+    """The command modules, in the order ``robolang --help`` lists them (cheap imports only)."""
     return [importlib.import_module(f"robolang.commands.{name}") for name in COMMANDS]
 
 

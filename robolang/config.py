@@ -37,8 +37,16 @@ def load_config(name: str, overrides: list[str] | None = None) -> DictConfig:
             cfg = compose(config_name=name, overrides=list(overrides or []))
         OmegaConf.resolve(cfg)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(f"cannot load config '{name}' from {folder} with overrides {overrides}: {exc}") from exc
+        raise ConfigError(
+            f"cannot load config '{name}' from {folder} with overrides {overrides}: {_one_line(exc)}"
+        ) from exc
     return cfg
+
+
+def _one_line(exc: Exception) -> str:
+    """Hydra's message on one line, without its config search path."""
+    lines = [line.strip() for line in str(exc).split("Config search path")[0].splitlines() if line.strip()]
+    return "; ".join(lines).replace(":; ", ": ")
 
 
 def checked(cfg: DictConfig, key: str, kind: type, *, low=None, high=None, choices=None, optional: bool = False):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.play import ScriptedPlayAgent
+from sim.play.agent import ScriptedPlayAgent
 from sim.play.vocab import ARGS, BEHAVIOURS, PHASES, TARGETS
 
 INTENT_FIELDS = ("behaviour", "target", "arg", "phase", "attempt", "retry")

@@ -1,0 +1,19 @@
+"""Video writing: partial files never survive an error; camera tiles keep one frame size."""
+
+import numpy as np
+import pytest
+
+from robolang.video import VideoWriter, tile_cameras
+
+
+def test_video_writer_discards_partial_file_on_error(tmp_path):
+    path = tmp_path / "v.mp4"
+    with pytest.raises(RuntimeError), VideoWriter(path, fps=10) as writer:
+        writer.write(np.zeros((32, 32, 3), np.uint8))
+        raise RuntimeError("crash mid-recording")
+    assert not path.exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_tile_cameras_pads_and_upscales():
+    tiled = tile_cameras([np.ones((4, 6, 3), np.uint8), np.ones((2, 2, 3), np.uint8)], upscale=3)
+    assert tiled.shape == (12, 24, 3)
