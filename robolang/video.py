@@ -1,12 +1,16 @@
-"""Writing videos of camera streams (PyAV, H.264), atomically."""
+"""Writing videos of camera streams (PyAV, H.264), atomically, and drawing text on frames."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 from pathlib import Path
 
 import av
 import numpy as np
+
+from robolang.errors import RobolangError
 
 
 def tile_cameras(images: list[np.ndarray], upscale: int = 1) -> np.ndarray:
@@ -19,6 +23,48 @@ def tile_cameras(images: list[np.ndarray], upscale: int = 1) -> np.ndarray:
     return frame
 
 
+LINE_HEIGHT = 14  # px per caption line; the band's height must not change within a video
+FONT_SIZE = 11  # px: DejaVu Sans at 11 px is ~6.5 px per character, close to cv2's 0.4-scale font
+
+
+def draw_text(frame: np.ndarray, lines: list[str]) -> np.ndarray:
+    """A caption band under the frame with ``lines`` of white text, any script the font covers
+    (cv2's built-in fonts are ASCII only and draw every other character as ``?``)."""
+    from PIL import Image, ImageDraw
+
+    band = Image.new("RGB", (frame.shape[1], LINE_HEIGHT * len(lines) + 6))
+    draw = ImageDraw.Draw(band)
+    for i, line in enumerate(lines):
+        draw.text((4, 3 + LINE_HEIGHT * i), line, font=_font(), fill=(255, 255, 255))
+    return np.concatenate([frame, np.asarray(band, np.uint8)], axis=0)
+
+
+@functools.cache
+def _font():
+    """A TrueType font found offline: Debian's DejaVu Sans, matplotlib's copy of it, else Pillow's
+    own embedded font (Latin only)."""
+    from PIL import ImageFont
+
+    for path in _font_files():
+        try:
+            return ImageFont.truetype(str(path), FONT_SIZE)
+        except OSError:
+            continue
+    return ImageFont.load_default(FONT_SIZE)
+
+
+def _font_files() -> list[Path]:
+    files = [Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")]  # Debian: fonts-dejavu-core
+    spec = importlib.util.find_spec("matplotlib")  # not imported: only its bundled font file is read
+    if spec is not None and spec.submodule_search_locations:
+        files.append(Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf")
+    return files
+
+
+class VideoPathError(RobolangError, ValueError):
+    """A video path this writer cannot write (it writes .mp4 only)."""
+
+
 class VideoWriter:
     """H.264 mp4 writer. Frames go to ``<path>.partial`` and the file appears under its real
     name only when ``close()`` succeeds, so a crash never leaves a truncated video behind."""
@@ -26,7 +72,7 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike, fps: int):
         self.path = Path(path)
         if self.path.suffix.lower() != ".mp4":
-            raise ValueError(f"video path must end in .mp4, got {self.path}")
+            raise VideoPathError(f"video path must end in .mp4, got {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = self.path.with_name(self.path.name + ".partial")
         self._container = av.open(str(self._tmp), mode="w", format="mp4")

@@ -156,7 +156,8 @@ def _tiny_checkpoint(out, policy_type):
 
 
 def _tiny_act(out):
-    act = pytest.importorskip("robolang.policy.act_baseline")
+    from robolang.policy import act_baseline as act
+
     small = {"dim_model": 32, "n_heads": 2, "dim_feedforward": 64, "n_encoder_layers": 1, "n_decoder_layers": 1}
     runner = act.build_act(image_size=32, chunk_size=4, n_action_steps=4, **small)
     return act.save(out / act.PRETRAINED_DIR, runner.policy, runner.preprocessor, runner.postprocessor)
@@ -167,7 +168,8 @@ def test_tiny_checkpoints_run_through_eval_end_to_end(tmp_path, capsys):
     mcil = _tiny_checkpoint(tmp_path / "mcil", "mcil")
     act = _tiny_act(tmp_path / "act")
     args = [*TINY_EVAL, "tasks=[open_drawer]", "chains=0", "max_steps=20", "videos=0", f"out={tmp_path / 'eval'}"]
-    assert cli.main(["eval", f"checkpoint={ours}", f"mcil={mcil}", f"act={act}", *args]) == 0
+    controllers = f"controllers={{ours:{ours},mcil:{mcil},act:{act}}}"
+    assert cli.main(["eval", controllers, *args]) == 0
     printed = capsys.readouterr().out
     for name in ("ours", "mcil", "act", "scripted", "zero"):
         assert name in printed

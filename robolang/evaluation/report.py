@@ -7,6 +7,7 @@ import base64
 from html import escape
 from pathlib import Path
 
+from robolang.evaluation.outputs import REPORT, write_atomic
 from robolang.evaluation.stats import comparison_rows, fmt_rate, format_unavailable
 from robolang.evaluation.svg import grouped_bars
 
@@ -81,6 +82,14 @@ def _video_html(v: dict, out: Path) -> str:
     )
 
 
+def _partial(results: dict) -> list[str]:
+    if results.get("complete", True):
+        return []
+    jobs = results["jobs"]
+    return [f"<p><b>Interrupted: partial results</b>, {jobs['finished']} of {jobs['planned']} jobs finished "
+            "(resume=true with the same settings runs the rest).</p>"]  # fmt: skip
+
+
 def write_html(out: Path, results: dict, videos: list[dict]) -> Path:
     """Write ``out/report.html`` from the results dict (``suite.run``) and the recorded videos."""
     cfg, summary = results["config"], results["summary"]
@@ -91,6 +100,7 @@ def write_html(out: Path, results: dict, videos: list[dict]) -> Path:
         "<!doctype html><html><head><meta charset='utf-8'><title>robolang evaluation</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>robolang evaluation</h1>",
+        *_partial(results),
         f"<p>{escape(results['provenance'])}</p>",
         f"<p>Worlds {escape(', '.join(cfg['worlds']))}; {cfg['episodes']} seeded episodes per task, split and world "
         f"(at most {cfg['max_steps']} control steps at 10 Hz each); {cfg['chains']} chains of {cfg['chain_length']} "
@@ -119,6 +129,4 @@ def write_html(out: Path, results: dict, videos: list[dict]) -> Path:
         missing = format_unavailable(summary["unavailable"])
         parts.append(f"<p>Episodes for which no feasible start state was found (not counted): {escape(missing)}.</p>")
     parts.append("</body></html>")
-    path = out / "report.html"
-    path.write_text("\n".join(parts))
-    return path
+    return write_atomic(out / REPORT, "\n".join(parts))

@@ -3,8 +3,8 @@
 A ``Controller`` is anything with ``reset()`` and ``act(observation, instruction) -> (5,)``.
 It sees only ``robot.get_observation()`` (camera images and proprioception), never the
 privileged scene state; the judge (``TaskJudge``) reads that state, as the captioner does. The
-adapters here wrap our policy (``PolicyController``; MCIL checkpoints too), LeRobot's ACT
-(``ActController``: chunks executed open-loop), the zero action (lower bound) and the scripted
+adapters here wrap a loaded policy (``PolicyController``: ours, MCIL, LeRobot's ACT), any object
+with ``predict`` (``ChunkController``: chunks executed open-loop), the zero action (lower bound) and the scripted
 expert (``ScriptedController``, the upper bound: privileged by design, it is told the task
 through ``begin_task`` and acts on the sim directly; its class lives in ``sim/`` and is built
 from a hydra config, so this module never imports the simulator).
@@ -41,7 +41,7 @@ class Controller(Protocol):
 
 
 class PolicyController:
-    """A ``LanguagePolicy`` (ours or the MCIL baseline): ``select_action`` per step."""
+    """A loaded policy (any checkpoint ``robolang.policy.load_policy`` reads): ``select_action`` per step."""
 
     needs_observation = True
 
@@ -55,23 +55,25 @@ class PolicyController:
         return self.policy.select_action(observation, instruction)
 
 
-class ActController:
-    """LeRobot's ACT (``ActRunner``): predicts a chunk, executes ``actions_per_chunk`` of it open-loop."""
+class ChunkController:
+    """Any policy with ``predict(observation, instruction) -> (K, 5)`` chunk and ``reset()``: each
+    predicted chunk is executed open-loop, then the next is asked for. The policy gets the robot's
+    observation plus ``state``, the (12,) proprioception vector."""
 
     needs_observation = True
 
-    def __init__(self, runner, actions_per_chunk: int | None = None):
-        self.runner, self.actions_per_chunk = runner, actions_per_chunk or runner.chunk_size
+    def __init__(self, policy):
+        self.policy = policy
         self.queue: deque[np.ndarray] = deque()
 
     def reset(self) -> None:
         self.queue.clear()
+        self.policy.reset()
 
     def act(self, observation: dict, instruction: str) -> np.ndarray:
         if not self.queue:
-            obs = {c: observation[c] for c in CAMERA_NAMES}
-            obs["state"] = np.array([observation[n] for n in STATE_NAMES], np.float32)
-            self.queue.extend(self.runner.predict(obs, instruction)[: self.actions_per_chunk])
+            state = np.array([observation[n] for n in STATE_NAMES], np.float32)
+            self.queue.extend(np.asarray(self.policy.predict({**observation, "state": state}, instruction)))
         return np.clip(self.queue.popleft(), -1.0, 1.0)
 
 
@@ -210,8 +212,7 @@ def policy_view(observation: dict) -> dict:
 
 def annotate(observation: dict, instruction: str, step: int, max_steps: int, label: str = "") -> np.ndarray:
     """Both cameras side by side (upscaled to >= 256 px tall) with the instruction and step counter under them."""
-    from robolang.video import tile_cameras
-    from robolang.view import draw_text
+    from robolang.video import draw_text, tile_cameras
 
     images = [observation[c] for c in CAMERA_NAMES if c in observation]
     upscale = max(1, 256 // max(img.shape[0] for img in images))
@@ -222,7 +223,7 @@ def annotate(observation: dict, instruction: str, step: int, max_steps: int, lab
 
 def _fit(lines: list[str], width: int, rows: int = 3) -> list[str]:
     """Wrap to the frame's width, always ``rows`` lines (a video's frame size must not change)."""
-    chars = max(20, width // 7)  # cv2's 0.4-scale font is ~7 px per character
+    chars = max(20, width // 7)  # robolang.video's caption font: ~6.5 px per character
     out = [part for line in lines for part in (textwrap.wrap(line, chars) or [""])]
     out = out[:rows] if len(out) <= rows else [*out[: rows - 1], lines[-1][:chars]]
     return out + [""] * (rows - len(out))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from robolang.evaluation import policies
 from robolang.evaluation.rollout import (
-    ActController,
+    ChunkController,
     PolicyController,
     ScriptedController,
     ZeroController,
@@ -22,20 +23,16 @@ from robolang.evaluation.rollout import (
 )
 from robolang.evaluation.sampler import TaskSampler, derive_seed
 
-KINDS = ("policy", "act", "scripted", "zero")
+KINDS = ("checkpoint", "target", "scripted", "zero")
 
 
 def build_controller(spec: dict, make_expert: Callable, device: str = "cpu", execution: str = "chunk"):
-    """A controller from ``{"name", "kind", "path"}`` (kinds: ``KINDS``)."""
+    """A controller from a spec of ``settings.controller_specs`` (kinds: ``KINDS``)."""
     kind = spec["kind"]
-    if kind == "policy":
-        from robolang.policy.inference import load_policy
-
-        return PolicyController(load_policy(spec["path"], device=device, execution=execution))
-    if kind == "act":
-        from robolang.policy.act_baseline import ActRunner
-
-        return ActController(ActRunner.load(spec["path"], device=device))
+    if kind == "checkpoint":
+        return PolicyController(policies.load_policy(spec["path"], device=device, execution=execution))
+    if kind == "target":
+        return ChunkController(policies.build_target(spec["target"]))
     if kind == "scripted":
         return ScriptedController(make_expert)
     if kind == "zero":
@@ -67,7 +64,7 @@ class Workbench:
             robot = self._instantiate(conf, _convert_="all")
             for c in self.controllers.values():
                 if isinstance(c, PolicyController):
-                    c.policy.check_robot(robot.observation_features)
+                    c.policy.check_robot(robot.observation_features)  # a policy that does not fit fails early
             robot.connect()
             self.robots[world] = robot
             self.samplers[world] = TaskSampler(robot, self.make_expert(robot), self.cfg.max_tries)
@@ -126,11 +123,17 @@ class Workbench:
         return out
 
 
-def evaluate_jobs(plain: dict, jobs: list[dict], report: Callable[[int], None] | None = None) -> list[dict]:
+def evaluate_jobs(plain: dict, jobs: list[dict], report: Callable[[list], None] | None = None) -> list[dict]:
     """Run ``jobs`` (dicts from ``suite.plan``) with the controllers of ``plain``; one record per
-    controller and job. ``report(n)`` is told after each job how many rollouts it finished."""
+    controller and job. ``report(records)`` is given each job's records as soon as it ends."""
+    import multiprocessing
+    import signal
+
     import torch
     from omegaconf import OmegaConf
+
+    if multiprocessing.parent_process() is not None:  # a spawned worker: Ctrl-C is the parent's to handle
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     # One thread per rollout process everywhere (in-process, workers, Ray, the report's video
     # re-runs): float sums depend on the thread count, and closed-loop control amplifies them.
@@ -139,9 +142,10 @@ def evaluate_jobs(plain: dict, jobs: list[dict], report: Callable[[int], None] |
     records = []
     try:
         for job in jobs:
-            records += bench.single(job) if job["kind"] == "single" else bench.chain(job)
+            done = bench.single(job) if job["kind"] == "single" else bench.chain(job)
+            records += done
             if report is not None:
-                report(len(bench.controllers))
+                report(done)
     finally:
         bench.close()
     return records

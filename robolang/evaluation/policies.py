@@ -1,0 +1,41 @@
+"""The one place evaluation reaches a policy, through the policy package's public loading API.
+
+Evaluation never imports the policy package's internals (STYLE rule 6). A named controller is
+either a folder that ``load_policy`` loads (a robolang checkpoint or training run folder, or a
+LeRobot ACT ``pretrained_model`` folder: the kind is read from the folder's contents), or a
+``{_target_: ...}`` config whose object has ``predict(observation, instruction) -> (K, 5)``
+chunk and ``reset()``. What evaluation uses of a loaded policy (the ``LoadedPolicy`` protocol of
+the policy package): ``select_action``, ``reset``, ``check_robot``, ``image_shapes``, ``name``,
+``language_blind``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from robolang.errors import RobolangError
+
+
+class ControllerError(RobolangError, ValueError):
+    """A named controller that cannot be loaded or does not fit the robot."""
+
+
+def load_policy(path: str | Path, device: str = "cpu", execution: str = "chunk"):
+    """A policy behind the ``LoadedPolicy`` protocol; the only call into ``robolang.policy``
+    (its public ``load_policy``, which reads the folder's kind from its contents)."""
+    from robolang.policy import load_policy
+
+    return load_policy(Path(path), device=device, execution=execution)
+
+
+def describe(policy, path) -> str:
+    """The report's line for a loaded policy."""
+    blind = " (language-blind)" if policy.language_blind else ""
+    return f"{policy.name} policy{blind}: {path}"
+
+
+def build_target(target: dict):
+    """A policy from a config map with ``_target_`` (hydra ``instantiate``)."""
+    from hydra.utils import instantiate
+
+    return instantiate(target, _convert_="all")

@@ -1,0 +1,145 @@
+"""Reading ``configs/eval.yaml``: every value is checked here, where the config is read.
+
+A bad value stops ``robolang eval`` before anything is loaded or simulated, with the key, the
+value and what is allowed (``EvalConfigError``, printed by the command line as one line).
+``read_settings`` returns the plain dict the workers receive, with ``controllers`` turned into
+a list of specs: the named policies first, then the two reference rows (the scripted expert and
+the zero action), which every evaluation has.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from robolang.errors import RobolangError
+
+REFERENCES = {
+    "scripted": "scripted expert with privileged state (upper bound)",
+    "zero": "zero action every step (lower bound)",
+}
+SHORT_FORM_NAME = "ours"  # checkpoint=PATH is controllers={ours: PATH}
+EXECUTIONS = ("chunk", "ensemble")  # how a robolang checkpoint executes its chunks
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # names become video file names
+DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
+# key: (smallest value, what the key is) for the whole-number settings
+WHOLE_NUMBERS = {
+    "episodes": (0, "seeded episodes per task, split and world"),
+    "chains": (0, "chains per world and chain split"),
+    "chain_length": (1, "instructions per chain"),
+    "max_steps": (1, "control steps per instruction"),
+    "max_tries": (1, "derived seeds tried per episode"),
+    "seed": (0, "the evaluation's seed"),
+    "workers": (1, "local processes, or Ray tasks with ray_address"),
+    "videos": (0, "successes and failures shown per controller"),
+}
+FLAGS = ("overwrite", "resume", "match_cameras")
+
+
+class EvalConfigError(RobolangError, ValueError):
+    """A value of ``configs/eval.yaml`` (or an override of it) that cannot be used."""
+
+
+def read_settings(cfg: DictConfig) -> dict:
+    """The validated plain config, with ``controllers`` as a list of specs (see module doc)."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    for key, (low, what) in WHOLE_NUMBERS.items():
+        _whole_number(plain, key, low, what)
+    for key in FLAGS:
+        if not isinstance(plain.get(key), bool):
+            raise EvalConfigError(f"{key}={plain.get(key)!r}: expected true or false")
+    if plain["overwrite"] and plain["resume"]:
+        raise EvalConfigError("overwrite=true and resume=true exclude each other: start over, or continue")
+    _choice(plain, "execution", EXECUTIONS)
+    if not isinstance(plain.get("device"), str) or not DEVICE_PATTERN.match(plain["device"]):
+        raise EvalConfigError(f"device={plain.get('device')!r}: expected cpu, cuda, cuda:N or mps")
+    if not isinstance(plain.get("out"), str) or not plain["out"].strip():
+        raise EvalConfigError(f"out={plain.get('out')!r}: expected a folder for results.json, report.html, videos/")
+    if plain.get("ray_address") is not None and not isinstance(plain["ray_address"], str):
+        raise EvalConfigError(f"ray_address={plain['ray_address']!r}: expected auto, ray://host:port, local or null")
+    _check_vocabulary(plain)
+    plain["controllers"] = controller_specs(plain.get("controllers"), plain.pop("checkpoint", None))
+    return plain
+
+
+def _whole_number(plain: dict, key: str, low: int, what: str) -> None:
+    value = plain.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise EvalConfigError(f"{key}={value!r}: expected a whole number >= {low} ({what})")
+
+
+def _choice(plain: dict, key: str, allowed) -> None:
+    if plain.get(key) not in allowed:
+        raise EvalConfigError(f"{key}={plain.get(key)!r}: expected one of {', '.join(allowed)}")
+
+
+def _names(plain: dict, key: str, allowed, what: str, empty_ok: bool = False) -> None:
+    value = plain.get(key)
+    if not isinstance(value, list) or (not value and not empty_ok):
+        raise EvalConfigError(f"{key}={value!r}: expected a list of {what}, e.g. {key}=[{allowed[0]}]")
+    unknown = [v for v in value if v not in allowed]
+    if unknown:
+        raise EvalConfigError(f"{key}: unknown {what} {', '.join(map(repr, unknown))}; known: {', '.join(allowed)}")
+
+
+def _check_vocabulary(plain: dict) -> None:
+    """Worlds, tasks and splits name things that exist."""
+    from robolang.captioning.grammar import SPLITS
+    from robolang.captioning.tasks import TASK_IDS
+    from robolang.config import config_dir
+
+    worlds = sorted(p.stem for p in (config_dir() / "world").glob("*.yaml"))
+    _names(plain, "worlds", worlds, "worlds (configs/world/*.yaml)")
+    if plain.get("tasks") is not None:
+        _names(plain, "tasks", list(TASK_IDS), "task ids")
+    _names(plain, "splits", list(SPLITS), "splits")
+    _names(plain, "chain_splits", list(SPLITS), "splits", empty_ok=True)
+
+
+def controller_specs(controllers, checkpoint=None) -> list[dict]:
+    """``[{"name", "kind", "path", "target", "about"}]`` (kind ``checkpoint``: a folder the policy
+    package loads, whatever it holds; ``target``: built from a config map): the named policies in the order given
+    (``checkpoint``, the short form, first as ``ours``), then the reference rows."""
+    if controllers is None:
+        controllers = {}
+    if not isinstance(controllers, Mapping):
+        raise EvalConfigError(
+            f"controllers={controllers!r}: expected a map of names to checkpoints, "
+            "e.g. controllers={ours: runs/policy, act: runs/act}"
+        )
+    named = dict(controllers)
+    if checkpoint is not None:
+        if named.get(SHORT_FORM_NAME, checkpoint) != checkpoint:
+            raise EvalConfigError(
+                f"checkpoint={checkpoint} and controllers.{SHORT_FORM_NAME}={named[SHORT_FORM_NAME]} both name "
+                f"'{SHORT_FORM_NAME}'; give one of them"
+            )
+        named = {SHORT_FORM_NAME: checkpoint, **named}
+    specs = [policy_spec(str(name), value) for name, value in named.items()]
+    return specs + [{"name": k, "kind": k, "path": None, "target": None, "about": v} for k, v in REFERENCES.items()]
+
+
+def policy_spec(name: str, value) -> dict:
+    """One named policy: a folder (its kind read from its contents) or a ``{_target_: ...}`` map."""
+    if not NAME_PATTERN.match(name) or name in REFERENCES:
+        raise EvalConfigError(
+            f"controllers.{name}: a name is letters, digits, '_', '.', '-' and not one of the reference rows "
+            f"({', '.join(REFERENCES)})"
+        )
+    if isinstance(value, Mapping):
+        if not isinstance(value.get("_target_"), str):
+            raise EvalConfigError(f"controllers.{name}: a map needs _target_ (a class with predict), got {value!r}")
+        about = f"{value['_target_']} (built from the config)"
+        return {"name": name, "kind": "target", "path": None, "target": dict(value), "about": about}
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise EvalConfigError(f"controllers.{name}={value!r}: expected a checkpoint folder or a {{_target_: ...}} map")
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise EvalConfigError(
+            f"controllers.{name}: no checkpoint at {path} (no such folder); give a checkpoint, a training run "
+            "folder or a LeRobot ACT pretrained_model folder"
+        )
+    return {"name": name, "kind": "checkpoint", "path": str(path), "target": None, "about": f"policy: {path}"}
