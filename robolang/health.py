@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robolang.errors import RobolangError
+
 # Kinds of issue, as ``HealthIssue.kind``.
 NON_FINITE = "non_finite"  # NaN or +-inf anywhere in the state
 OFF_TABLE = "off_table"  # an object's centre is outside the table top's xy footprint
@@ -40,7 +42,7 @@ class HealthIssue:
     message: str
 
 
-class NonFiniteStateError(ValueError):
+class NonFiniteStateError(RobolangError, ValueError):
     """A state holds NaN or +-inf values; the message names every offending field."""
 
 

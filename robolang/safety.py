@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from robolang.errors import RobolangError
 from robolang.features import ACTION_NAMES
 
 
-class UnsafeActionError(ValueError):
+class UnsafeActionError(RobolangError, ValueError):
     """An action that must never reach the physics or the motors (NaN, inf, wrong shape)."""
 
 

@@ -92,8 +92,7 @@ def scenes():
 
 
 def test_world_configs_load():
-    if not YAML_VARIANTS:
-        pytest.skip(f"{WORLD_DIR} does not exist yet")
+    assert YAML_VARIANTS, f"no world configs in {WORLD_DIR}"
     assert "default" in YAML_VARIANTS
     assert not randomizes(YAML_VARIANTS["default"]), "world/default.yaml should be the stock, unrandomized table"
     assert any(randomizes(v) and not v.heldout for v in YAML_VARIANTS.values()), "no training variant randomizes"
@@ -255,8 +254,7 @@ def test_overlap_check_itself():
 def test_heldout_world_configs_do_not_overlap_training():
     heldout = [v for v in YAML_VARIANTS.values() if v.heldout]
     train = [v for v in YAML_VARIANTS.values() if not v.heldout]
-    if not heldout:
-        pytest.skip("no configs/world/*.yaml with heldout: true")
+    assert heldout, "no configs/world/*.yaml with heldout: true"
     for h in heldout:
         assert randomizes(h)
         for t in train:
