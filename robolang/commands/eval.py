@@ -1,8 +1,15 @@
-"""``robolang eval``: success per task, split and world, with chains, for any number of controllers."""
+"""``robolang eval``: success per task, split and world, with chains, for any number of controllers.
+
+The policies compared are named in ``controllers`` (``configs/eval.yaml``): each a robolang
+checkpoint or training run folder, or a LeRobot ACT folder (its kind read from its contents).
+``checkpoint=PATH`` is the short form of ``controllers={ours:PATH}``. The scripted expert and
+the zero action always run beside them, on the same episodes.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from robolang.commands._overrides import add_overrides
 
@@ -12,17 +19,23 @@ HELP = (
     "expert and the zero action on the same episodes; JSON + HTML report with videos"
 )
 EXAMPLES = [
-    "robolang eval checkpoint=runs/policy       # success per task/split/world, chains, vs scripted + zero -> runs/eval/report.html"
+    "robolang eval checkpoint=runs/policy   # = controllers={ours:runs/policy}: per task/split/world + chains, vs scripted and zero -> runs/eval/report.html",
+    "robolang eval controllers={ours:runs/policy,mcil:runs/mcil,act:runs/act} out=runs/compare   # any number, by name",
+    "robolang eval checkpoint=runs/policy resume=true   # continue an evaluation stopped by Ctrl-C (overwrite=true: start over)",
 ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_overrides(parser, "eval", "checkpoint=runs/policy mcil=runs/mcil episodes=5 workers=2")
+    add_overrides(parser, "eval", "checkpoint=runs/policy +controllers.mcil=runs/mcil episodes=5 workers=2")
 
 
 def run(args: argparse.Namespace) -> int:
     from robolang.config import load_config
     from robolang.evaluation import suite
 
-    suite.run(load_config("eval", args.overrides))
+    try:
+        suite.run(load_config("eval", args.overrides))
+    except suite.EvalInterrupted as stopped:
+        print(f"robolang eval: interrupted: {stopped}", file=sys.stderr)
+        return 130
     return 0
