@@ -57,13 +57,21 @@ class TaskMatch:
         return self.task_id is not None
 
 
+MAX_WORDS = 40
+MAX_CHARS = 300  # 40 words of 7 letters and a space each; the encoder reads at most 32 tokens anyway
+
+
 def usable(text: object) -> str:
     """The instruction, or a clear error for empty, letter-less or overlong text."""
     text = check_instruction(text)
     if not re.search(r"[^\W\d_]", text):
         raise LanguageError(f"{text!r} has no words in it; say what the robot should do, e.g. 'open the drawer'")
-    if len(text.split()) > 40:
-        raise LanguageError("the instruction is longer than 40 words; one short sentence works best")
+    if len(text.split()) > MAX_WORDS:
+        raise LanguageError(f"the instruction is longer than {MAX_WORDS} words; one short sentence works best")
+    if len(text) > MAX_CHARS:  # one 5,000-letter "word" is as unusable as 5,000 words
+        raise LanguageError(
+            f"the instruction is {len(text)} characters long (at most {MAX_CHARS}); one short sentence works best"
+        )
     return text
 
 

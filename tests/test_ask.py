@@ -44,7 +44,7 @@ def test_interactive_mode_takes_instructions_in_the_same_scene(checkpoint, tmp_p
     assert video.exists() and (tmp_path / "i_2.mp4").exists()
 
 
-@pytest.mark.parametrize("bad", ["", "  ", "?!"])
+@pytest.mark.parametrize("bad", ["", "  ", "?!", "x" * 5000])
 def test_unusable_instructions_are_refused_before_anything_runs(checkpoint, bad, tmp_path, capsys):
     assert cli.main(["ask", bad, "--checkpoint", str(checkpoint), f"out={tmp_path / 'x.mp4'}", *FAST]) == 2
     assert "robolang ask: error" in capsys.readouterr().err

@@ -39,7 +39,7 @@ def test_colours_pick_the_object_and_unrelated_requests_are_unjudged(matcher):
     assert not matcher.match("make me a cup of tea").judged
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "?!", "12 34", None])
+@pytest.mark.parametrize("bad", ["", "   ", "?!", "12 34", None, "a" * 5000, "open " * 41])
 def test_unusable_instructions_get_a_clear_message(bad):
     with pytest.raises(LanguageError):
         usable(bad)
