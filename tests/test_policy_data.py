@@ -11,13 +11,14 @@ from helpers import synthetic
 
 from robolang.captioning import annotations, grammar
 from robolang.captioning.states import SCENE_FILE
-from robolang.captioning.synthetic import PLAY_TABLE
 from robolang.dataset_tools import episode_frames
 from robolang.features import ACTION_DIM, STATE_DIM
 from robolang.policy import batch as B
 from robolang.policy import frame_cache
 from robolang.policy.data import Augment, DataPipelineError, NormStats, PolicyDataset
 from robolang.policy.frame_cache import FrameCache
+from robolang.policy.protocol import StateNormalizer
+from robolang.testing.scene_states import PLAY_TABLE
 
 EPISODES, FRAMES = 3, 30
 
@@ -223,12 +224,20 @@ def test_augmentation_shifts_and_jitters_each_sample(dataset, tmp_path):
         make(dataset, tmp_path, augment=Augment(shift=0.25))
 
 
-def test_state_is_normalized_with_stats_that_round_trip(dataset, tmp_path):
+def test_batches_carry_raw_state_and_the_policy_normalizes_it_with_stats_that_round_trip(dataset, tmp_path):
     ds = make(dataset, tmp_path)
     assert NormStats.from_dict(json.loads(json.dumps(ds.stats.to_dict()))) == ds.stats
-    np.testing.assert_allclose(ds.stats.normalize(ds.frames.state).mean(0), 0, atol=1e-4)
-    constant = NormStats.from_states(np.ones((5, STATE_DIM)))
-    assert min(constant.state_std) == NormStats.STD_FLOOR and np.isfinite(constant.normalize(np.zeros(STATE_DIM))).all()
+    batch = ds.sample(4, np.random.default_rng(0))
+    d = ds.draw(4, np.random.default_rng(0))
+    np.testing.assert_array_equal(batch[B.STATE].numpy(), ds.frames.state[d.obs_index])  # raw, not normalised
+    normalizer = StateNormalizer(STATE_DIM)
+    normalizer.set(**ds.stats.checkpoint()[B.STATE])
+    normalized = normalizer(torch.from_numpy(ds.frames.state)).numpy()
+    np.testing.assert_allclose(normalized.mean(0), 0, atol=1e-4)
+    constant = StateNormalizer(STATE_DIM)
+    stats = NormStats.from_states(np.ones((5, STATE_DIM)))
+    constant.set(stats.state_mean, stats.state_std)
+    assert min(stats.state_std) == NormStats.STD_FLOOR and torch.isfinite(constant(torch.zeros(STATE_DIM))).all()
 
 
 def test_pools_come_from_the_table_when_the_grammar_cannot_phrase_a_task(tmp_path):
@@ -274,5 +283,5 @@ def test_target_offsets_are_the_first_object_relative_to_the_gripper_at_the_samp
 
 
 def test_target_offsets_need_a_recorded_gripper_and_objects(dataset, tmp_path):
-    with pytest.raises(DataPipelineError, match="target_loss_weight=0"):
+    with pytest.raises(DataPipelineError, match="policy/aux=none"):
         make(dataset, tmp_path, target_offsets=True)  # this recording's scene state has no ee.x

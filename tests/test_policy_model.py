@@ -1,4 +1,4 @@
-"""The transformer policy's vision: spatial-softmax keypoint tokens."""
+"""The transformer policy's variants: vision front ends and the auxiliary target head, chosen by name."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,11 @@ from test_policy_train import trainer
 
 from robolang.policy import batch as B
 from robolang.policy.checkpoint import load_checkpoint
-from robolang.policy.model import SpatialSoftmax, TransformerPolicy, TransformerPolicyConfig
+from robolang.policy.model import TransformerPolicy, TransformerPolicyConfig
+from robolang.policy.vision import SpatialSoftmax
+
+KEYPOINTS = {"type": "keypoints", "channels": [8, 16, 16]}
+TARGET = {"type": "target", "weight": 0.5}
 
 
 def test_a_keypoint_is_where_its_channel_peaks():
@@ -26,42 +30,43 @@ def test_a_keypoint_is_where_its_channel_peaks():
 
 
 def test_keypoint_tokens_join_each_cameras_grid_tokens():
-    cfg = TransformerPolicyConfig(**TINY_TRANSFORMER, keypoints=3)
+    cfg = TransformerPolicyConfig(**{**TINY_TRANSFORMER, "vision": {**KEYPOINTS, "keypoints": 3}})
     policy = TransformerPolicy(cfg)
     batch = RandomBatches().sample(2, np.random.default_rng(0))
     assert policy.image_tokens(batch).shape == (2, 2 * (2**2 + 3), 32)  # two cameras, 2x2 grid + 3 keypoints
     assert policy(batch).shape == (2, cfg.chunk_size, 5)
-    with pytest.raises(ValueError, match="backbone_weights"):
-        TransformerPolicy(TransformerPolicyConfig(**TINY_TRANSFORMER, keypoints=3, backbone_weights="r18.pth"))
+    with pytest.raises(ValueError, match=r"takes \['channels', 'keypoints'\]"):  # a front end takes its own settings
+        TransformerPolicyConfig(**{**TINY_TRANSFORMER, "vision": {**KEYPOINTS, "keypoints": 3, "weights": "r18.pth"}})
 
 
 def test_a_keypoint_policy_trains_and_reloads_with_its_keypoints(tmp_path):
-    run = trainer(tmp_path, steps=3, settings={**TINY_TRANSFORMER, "keypoints": 4})
+    run = trainer(tmp_path, steps=3, settings={**TINY_TRANSFORMER, "vision": {**KEYPOINTS, "keypoints": 4}})
     run.fit()
     loaded = load_checkpoint(tmp_path).policy
-    assert loaded.config.keypoints == 4
+    assert loaded.config.vision == {**KEYPOINTS, "keypoints": 4}
     batch = RandomBatches().sample(2, np.random.default_rng(1))
     run.policy.eval(), loaded.eval()
     torch.testing.assert_close(loaded(batch), run.policy(batch))
 
 
 def test_the_target_head_adds_its_masked_loss_and_leaves_inference_alone():
-    policy = TransformerPolicy(TransformerPolicyConfig(**TINY_TRANSFORMER, target_loss_weight=0.5)).eval()
+    policy = TransformerPolicy(TransformerPolicyConfig(**TINY_TRANSFORMER, aux=TARGET)).eval()
+    assert policy.training_features == (B.TARGET, B.TARGET_VALID)
     batch = RandomBatches(targets=True).sample(8, np.random.default_rng(0))
-    loss, logs = policy.compute_loss(batch)
+    logs = policy.compute_loss(batch)
     assert logs["target_l1"] > 0
-    assert loss.item() == pytest.approx(logs["l1"] + 0.5 * logs["target_l1"], rel=1e-5)
+    assert logs["loss"].item() == pytest.approx(logs["l1"].item() + 0.5 * logs["target_l1"].item(), rel=1e-5)
     assert policy(batch).shape == (8, TINY_TRANSFORMER["chunk_size"], 5)
     unlabelled = batch | {B.TARGET_VALID: torch.zeros(8, dtype=torch.bool)}
-    loss, logs = policy.compute_loss(unlabelled)
-    assert logs["target_l1"] == 0 and loss.item() == pytest.approx(logs["l1"])
-    with pytest.raises(KeyError, match="target_offsets"):
+    logs = policy.compute_loss(unlabelled)
+    assert logs["target_l1"] == 0 and logs["loss"].item() == pytest.approx(logs["l1"].item())
+    with pytest.raises(KeyError, match="target_offsets"):  # the data pipeline must serve the target
         policy.compute_loss({k: v for k, v in batch.items() if k not in (B.TARGET, B.TARGET_VALID)})
 
 
 def test_training_teaches_the_target_head(tmp_path):
     data = RandomBatches(targets=True)
-    settings = {**TINY_TRANSFORMER, "target_loss_weight": 1.0}
+    settings = {**TINY_TRANSFORMER, "aux": {"type": "target", "weight": 1.0}}
     records = trainer(tmp_path, steps=60, lr=3e-3, data=data, val=data, settings=settings).fit()
     early, late = (np.mean([r["target_l1"] for r in part]) for part in (records[:10], records[-10:]))
     assert late < 0.6 * early

@@ -149,12 +149,13 @@ def test_a_pretrained_backbone_loads_from_a_local_weights_file(tmp_path):
 
     reference = torchvision.models.resnet18(weights=None)
     torch.save(reference.state_dict(), tmp_path / "resnet18.pth")
-    cfg = TransformerPolicyConfig(**TINY_TRANSFORMER, backbone_weights=str(tmp_path / "resnet18.pth"))
+    resnet = {"type": "resnet18", "weights": str(tmp_path / "resnet18.pth")}
+    cfg = TransformerPolicyConfig(**{**TINY_TRANSFORMER, "vision": resnet})
     policy = TransformerPolicy(cfg)
     assert torch.equal(policy.image_encoders[0].trunk[0].weight, reference.conv1.weight)
     batch = RandomBatches(side=32).sample(2, np.random.default_rng(0))
-    loss, _ = policy.compute_loss(batch)
-    loss.backward()
+    policy.compute_loss(batch)["loss"].backward()
     assert policy.image_encoders[0].trunk[0].weight.grad is not None
-    with pytest.raises(FileNotFoundError, match="backbone_weights"):
-        TransformerPolicy(TransformerPolicyConfig(**TINY_TRANSFORMER, backbone_weights=str(tmp_path / "none.pth")))
+    with pytest.raises(FileNotFoundError, match="policy.vision.weights"):
+        missing = {"type": "resnet18", "weights": str(tmp_path / "none.pth")}
+        TransformerPolicy(TransformerPolicyConfig(**{**TINY_TRANSFORMER, "vision": missing}))

@@ -21,6 +21,7 @@ the dataset's own statistics instead of ImageNet's.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from robolang.features import ACTION_DIM, CAMERA_NAMES, KEY_STATE, STATE_DIM, image_key
+from robolang.features import ACTION_DIM, CAMERA_NAMES, KEY_STATE, STATE_DIM, STATE_NAMES, image_key
+from robolang.policy.execution import ChunkExecution
+from robolang.policy.language import check_instruction
 
 # Saved inside ``out_dir`` like LeRobot's ``checkpoints/<step>/pretrained_model``.
 PRETRAINED_DIR = "pretrained_model"
@@ -262,3 +265,77 @@ def _stats(shape: tuple[int, ...], mean: float, std: float) -> dict[str, torch.T
 
 def count_parameters(runner: ActRunner) -> int:
     return sum(p.numel() for p in runner.policy.parameters())
+
+
+def is_act_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` is a folder written by ``train_act`` (or its ``pretrained_model``)."""
+    folder = Path(path)
+    folder = folder / PRETRAINED_DIR if (folder / PRETRAINED_DIR).is_dir() else folder
+    try:
+        return json.loads((folder / "config.json").read_text()).get("type") == "act"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+class ActLanguagePolicy(ChunkExecution):
+    """ACT behind the loading API of our policies (``robolang.policy.load_policy``).
+
+    Language-blind: the instruction is checked like ours and otherwise ignored. Its observation
+    is the robot's (camera name -> uint8 HWC, proprioception name -> float) or dataset keys."""
+
+    name = "act"
+    language_blind = True
+    n_obs_steps = 1
+    step = None
+
+    def __init__(self, runner: ActRunner, path: Path | None = None, execution: str = "chunk",
+                 actions_per_chunk: int | None = None, ensemble_decay: float = 0.01):  # fmt: skip
+        self.runner, self.path = runner, path
+        self.chunk_size = runner.chunk_size
+        self._set_execution(execution, actions_per_chunk, ensemble_decay)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu", **kw) -> ActLanguagePolicy:
+        try:
+            runner = ActRunner.load(path, device=device)
+        except Exception as e:  # LeRobot raises several kinds on a damaged folder
+            from robolang.policy.checkpoint import CheckpointError
+
+            raise CheckpointError(f"{path}: cannot load the ACT policy ({e})") from e
+        return cls(runner, Path(path), **kw)
+
+    @property
+    def observation_features(self) -> dict[str, tuple[int, ...]]:
+        """Images (H, W, C) and the proprioception vector, as the robot gives them."""
+        out = {}
+        for key, feature in self.runner.policy.config.input_features.items():
+            shape = tuple(feature.shape)
+            out[key] = shape if key == KEY_STATE else (shape[1], shape[2], shape[0])
+        return out
+
+    @property
+    def action_features(self) -> dict[str, tuple[int, ...]]:
+        return {k: tuple(f.shape) for k, f in self.runner.policy.config.output_features.items()}
+
+    @property
+    def image_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {
+            k.removeprefix("observation.images."): v for k, v in self.observation_features.items() if k != KEY_STATE
+        }
+
+    def check_robot(self, observation_features: dict) -> None:
+        """Raise ``CheckpointError`` when the robot's cameras or proprioception differ from training."""
+        from robolang.policy.checkpoint import check_observation_spec, observation_spec
+
+        images = {k: v for k, v in self.observation_features.items() if k != KEY_STATE}
+        check_observation_spec(observation_spec(images), observation_features)
+
+    def reset(self) -> None:
+        self._reset_actions()
+
+    def predict(self, observation: dict, instruction: str) -> np.ndarray:
+        """One action chunk (chunk_size, 5), clipped to [-1, 1]."""
+        obs = dict(observation)
+        if KEY_STATE not in obs and "state" not in obs:
+            obs["state"] = np.array([observation[n] for n in STATE_NAMES], np.float32)
+        return np.clip(self.runner.predict(obs, check_instruction(instruction)), -1.0, 1.0)

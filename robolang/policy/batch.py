@@ -12,7 +12,8 @@ from robolang.features import ACTION_DIM, CAMERA_NAMES, STATE_DIM, image_key
 
 # float32 in [0, 1], (B, T, 3, H, W), one per camera, after augmentation.
 IMAGE_KEYS: tuple[str, ...] = tuple(image_key(c) for c in CAMERA_NAMES)
-# float32, (B, T, STATE_DIM), normalized with the dataset's statistics (zero mean, unit std).
+# float32, (B, T, STATE_DIM), raw proprioception; each policy normalises it with the training
+# data's statistics, held in its own buffers (``protocol.StateNormalizer``).
 STATE = "observation.state"
 # float32, (B, L, D_lang): the frozen encoder's token outputs for the instruction.
 LANG_TOKENS = "language.tokens"
@@ -25,7 +26,7 @@ LANG_POOLED = "language.pooled"
 ACTION = "action"
 # bool, (B, K): True where the chunk runs past the segment's end (masked out of the loss).
 ACTION_PAD = "action_is_pad"
-# Optional, training only (policies with ``target_loss_weight`` > 0; the data pipeline's
+# Optional, training only (policies with ``policy/aux=target``; the data pipeline's
 # ``target_offsets=True``): float32 (B, 3), where the instruction's first object is relative to
 # the gripper at the current frame, (object - EE) xyz in units of TARGET_SCALE_M, read from the
 # recorded privileged scene state; and bool (B,), False where the task names no object (fixtures).

@@ -2,13 +2,15 @@
 
 Layout of one checkpoint (``<run>/checkpoints/step_000500/``)::
 
-    config.json          policy type and sizes, encoder reference, observation spec, step
-    model.safetensors    weights (the EMA weights when EMA is on)
-    stats.json           normalization statistics of the training data
+    config.json          the policy's class (``_target_``) and settings, encoder reference, observation spec, step
+    model.safetensors    weights and normalisation buffers (the EMA weights when EMA is on)
+    stats.json           the training data's statistics (for people; format 1 read them from here)
     training/            optimizer, scheduler and every rank's RNG state (only to resume)
 
 A checkpoint is built in a hidden temporary folder and renamed into place; ``last`` is a
 symlink swapped atomically, so a crash at any moment leaves the previous checkpoint intact.
+Format 1 (before the plugin surface) named the class by a short type and kept the
+statistics only in ``stats.json``; it still loads, with the same meaning.
 """
 
 from __future__ import annotations
@@ -23,27 +25,16 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from robolang.errors import RobolangError
 from robolang.features import ACTION_NAMES, STATE_NAMES
-from robolang.policy.mcil import MCILPolicy, MCILPolicyConfig
-from robolang.policy.model import TransformerPolicy, TransformerPolicyConfig
+from robolang.policy.registry import TARGET, PolicyClassError, build_policy, class_path
 
-POLICIES: dict[str, tuple[type, type]] = {
-    "transformer": (TransformerPolicyConfig, TransformerPolicy),
-    "mcil": (MCILPolicyConfig, MCILPolicy),
-}
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+__all__ = ["CheckpointError", "PolicyBundle", "build_policy", "load_checkpoint", "save_checkpoint"]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(RobolangError, ValueError):
     """A checkpoint that is missing, incomplete, or does not fit the robot; says which and why."""
-
-
-def build_policy(policy_type: str, settings: dict) -> nn.Module:
-    """A fresh policy of a registered type from plain settings (unknown keys are refused)."""
-    if policy_type not in POLICIES:
-        raise CheckpointError(f"unknown policy type {policy_type!r}; known: {sorted(POLICIES)}")
-    config_cls, policy_cls = POLICIES[policy_type]
-    return policy_cls(config_cls.from_dict(settings))
 
 
 @dataclass
@@ -51,8 +42,8 @@ class PolicyBundle:
     """What a checkpoint holds: the policy, its statistics and the encoder reference."""
 
     policy: nn.Module
-    policy_type: str
-    stats: dict
+    policy_type: str  # the policy's short name ("transformer", "mcil", a plugin's ``name``)
+    stats: dict  # the training data's statistics (the policy holds them in its buffers too)
     encoder: str
     observation_spec: dict
     step: int
@@ -76,6 +67,7 @@ def save_checkpoint(directory: str | Path, bundle: PolicyBundle, training: dict[
     tmp.mkdir(parents=True)
     config = {
         "format_version": FORMAT_VERSION,
+        TARGET: class_path(type(bundle.policy)),
         "policy_type": bundle.policy_type,
         "policy": bundle.policy.config.to_dict(),
         "encoder": bundle.encoder,
@@ -113,22 +105,69 @@ def point_last(checkpoints: Path, target: Path) -> None:
 
 
 def load_checkpoint(directory: str | Path, device: str = "cpu") -> PolicyBundle:
-    """Load a policy checkpoint directory (``<run>`` or ``<run>/checkpoints/last`` also work)."""
+    """Load a policy checkpoint directory (``<run>`` or ``<run>/checkpoints/last`` also work).
+
+    Raises ``CheckpointError`` naming the file for a missing, truncated or damaged checkpoint,
+    an unknown policy class, weights that do not fit its config, or a newer format."""
     directory = _resolve(Path(directory))
+    config = _read_json(directory / "config.json")
+    version = config.get("format_version", 1)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{directory / 'config.json'} has format_version {version!r}; this robolang reads up to "
+            f"{FORMAT_VERSION}: update robolang"
+        )
     try:
-        config = json.loads((directory / "config.json").read_text())
-        stats = json.loads((directory / "stats.json").read_text())
-        weights = load_file(directory / "model.safetensors", device=device)
+        target, settings = config.get(TARGET) or config["policy_type"], config["policy"]
+        encoder, spec, step = config["encoder"], config["observation_spec"], int(config["step"])
+        policy = build_policy(target, settings)
+    except KeyError as e:
+        raise CheckpointError(f"{directory / 'config.json'} lacks the key {e}; it is not a robolang checkpoint") from e
+    except PolicyClassError as e:
+        raise CheckpointError(f"{directory / 'config.json'}: {e}") from e
+    weights = _read_weights(directory / "model.safetensors", device)
+    stats = _read_json(directory / "stats.json") if version == 1 else None
+    if stats is not None:  # format 1 kept the statistics beside the weights, not in buffers
+        policy.set_normalization(stats)
+    _load_weights(policy, weights, directory / "model.safetensors", buffers_may_miss=stats is not None)
+    policy.to(device).eval()
+    stats = stats or getattr(policy, "normalization", dict)()
+    return PolicyBundle(policy, getattr(policy, "name", str(target)), stats, encoder, spec, step, directory)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
     except FileNotFoundError as e:
-        raise CheckpointError(f"{directory} is not a complete robolang checkpoint: {e.filename} is missing") from e
-    except (json.JSONDecodeError, OSError) as e:
-        raise CheckpointError(f"{directory} is damaged: {e}") from e
-    policy = build_policy(config["policy_type"], config["policy"]).to(device)
-    policy.load_state_dict(weights)
-    policy.eval()
-    return PolicyBundle(
-        policy, config["policy_type"], stats, config["encoder"], config["observation_spec"], config["step"], directory
-    )
+        raise CheckpointError(f"{path.parent} is not a complete robolang checkpoint: {path.name} is missing") from e
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
+        raise CheckpointError(f"{path} is damaged or truncated ({e}); use another checkpoint or retrain") from e
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} is damaged: it holds {type(data).__name__}, not an object")
+    return data
+
+
+def _read_weights(path: Path, device: str) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent} is not a complete robolang checkpoint: {path.name} is missing")
+    try:
+        return load_file(path, device=device)
+    except Exception as e:  # safetensors raises its own SafetensorError (not an OSError) on a bad file
+        raise CheckpointError(f"{path} is damaged or truncated ({e}); use another checkpoint or retrain") from e
+
+
+def _load_weights(policy: nn.Module, weights: dict, path: Path, buffers_may_miss: bool) -> None:
+    """Load ``weights`` strictly; format 1 lacks only the normalisation buffers (set from stats.json)."""
+    try:
+        result = policy.load_state_dict(weights, strict=False)
+    except RuntimeError as e:  # shape mismatches
+        raise CheckpointError(f"{path} does not fit its config.json: {str(e).splitlines()[0]}") from e
+    buffers = {name for name, _ in policy.named_buffers()}
+    missing = [k for k in result.missing_keys if not (buffers_may_miss and k in buffers)]
+    if missing or result.unexpected_keys:
+        raise CheckpointError(
+            f"{path} does not fit its config.json: missing {missing[:5]}, unexpected {result.unexpected_keys[:5]}"
+        )
 
 
 def _resolve(path: Path) -> Path:

@@ -45,6 +45,7 @@ import torch
 
 from robolang.captioning import annotations, grammar
 from robolang.captioning.states import SCENE_FILE
+from robolang.errors import RobolangError
 from robolang.features import CAMERA_NAMES
 from robolang.policy import batch as B
 from robolang.policy.frame_cache import DatasetMissingError, FrameCache, read_columns
@@ -69,13 +70,15 @@ def retain_batch_memory() -> bool:
         return False
 
 
-class DataPipelineError(ValueError):
+class DataPipelineError(RobolangError, ValueError):
     """A dataset that cannot feed training; the message says what to run."""
 
 
 @dataclass(frozen=True)
 class NormStats:
-    """Per-dimension mean and std of ``observation.state`` (JSON-able; checkpoints store it)."""
+    """Per-dimension mean and std of ``observation.state`` in the training data.
+
+    Computed here, applied inside the policy (``protocol.StateNormalizer``, from ``checkpoint()``)."""
 
     state_mean: tuple[float, ...]
     state_std: tuple[float, ...]
@@ -97,10 +100,9 @@ class NormStats:
     def from_dict(cls, d: dict) -> NormStats:
         return cls(tuple(map(float, d["state_mean"])), tuple(map(float, d["state_std"])))
 
-    def normalize(self, state: np.ndarray) -> np.ndarray:
-        """(..., STATE_DIM) -> zero mean, unit std, float32."""
-        mean, std = np.asarray(self.state_mean, np.float32), np.asarray(self.state_std, np.float32)
-        return ((state - mean) / std).astype(np.float32)
+    def checkpoint(self) -> dict[str, dict[str, list[float]]]:
+        """The form ``Policy.set_normalization`` takes and checkpoints' ``stats.json`` holds."""
+        return {B.STATE: {"mean": list(self.state_mean), "std": list(self.state_std)}}
 
 
 class AugmentParams(NamedTuple):
@@ -348,7 +350,7 @@ class PolicyDataset:
         if "ee.x" not in names:
             raise DataPipelineError(
                 f"{self.root} has no recorded gripper and object positions (scene_state; real-robot data?) to "
-                "supervise the target head with; set policy.target_loss_weight=0"
+                "supervise the target head with; choose policy/aux=none"
             )
         self._scene = read_columns(self.root, info, {"scene_state": "scene"})["scene"]  # (N, F)
         self._ee_column = names["ee.x"]  # ee.x, ee.y, ee.z follow
@@ -386,7 +388,10 @@ class PolicyDataset:
         jobs = [(c, d.obs_index, p) for c, p in zip(CAMERA_NAMES, params, strict=True)]
         images = (self._pool.map if self._pool else map)(self._images, *zip(*jobs, strict=True))
         out = dict(zip(B.IMAGE_KEYS, images, strict=True))  # each (B, T, 3, H, W)
-        out[B.STATE] = torch.from_numpy(self.stats.normalize(self.frames.state[d.obs_index]))  # (B, T, STATE_DIM)
+        # raw proprioception: the policy normalises it (its buffers hold ``self.stats``)
+        out[B.STATE] = torch.from_numpy(
+            self.frames.state[d.obs_index].astype(np.float32, copy=False)
+        )  # (B, T, STATE_DIM)
         n_tok, dim = self._tokens.shape[1:]
         tokens = np.zeros((b, self.max_lang_tokens, dim), np.float32)  # (B, L, D)
         is_pad = np.ones((b, self.max_lang_tokens), bool)  # (B, L)

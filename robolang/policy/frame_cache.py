@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from robolang.dataset_tools import load_episodes, load_info
+from robolang.errors import RobolangError
 from robolang.features import CAMERA_NAMES, CONTROL_FPS, KEY_ACTION, KEY_STATE, image_key
 
 CACHE_FORMAT = 2  # bump when the files or their layout change
@@ -45,7 +46,7 @@ DEFAULT_ROOT = Path("~/.cache/robolang/frames")
 ARRAYS = ("state", "action", "episode_index", "frame_index")
 
 
-class DatasetMissingError(FileNotFoundError):
+class DatasetMissingError(RobolangError, FileNotFoundError):
     """No LeRobotDataset at the given path."""
 
 

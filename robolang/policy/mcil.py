@@ -13,7 +13,9 @@ import torch
 from torch import nn
 
 from robolang.policy import batch as B
-from robolang.policy.model import FiLMImageEncoder, PolicyConfigBase, chunk_l1_loss, encode_cameras
+from robolang.policy.model import chunk_l1_loss
+from robolang.policy.protocol import PolicyBase, PolicyConfigBase
+from robolang.policy.vision import FiLMImageEncoder, encode_cameras
 
 
 @dataclass
@@ -34,12 +36,15 @@ class MCILPolicyConfig(PolicyConfigBase):
     dropout: float = 0.1
 
 
-class MCILPolicy(nn.Module):
+class MCILPolicy(PolicyBase):
     """Pooled instruction embedding + FiLM conv features + proprioception -> MLP -> action chunk."""
 
+    name = "mcil"
+    config_class = MCILPolicyConfig
+
     def __init__(self, config: MCILPolicyConfig):
-        super().__init__()
-        self.config = c = config
+        super().__init__(config)
+        c = config
         self.image_encoders = nn.ModuleList(
             FiLMImageEncoder(c.conv_channels, c.feature_dim, 1, c.lang_dim) for _ in c.cameras
         )
@@ -59,5 +64,6 @@ class MCILPolicy(nn.Module):
         x = torch.cat([*features, batch[B.STATE].flatten(1), lang], dim=-1)
         return self.mlp(x).view(-1, c.chunk_size, c.action_dim)  # (B, K, A)
 
-    def compute_loss(self, batch: dict) -> tuple[torch.Tensor, dict]:
-        return chunk_l1_loss(self(batch), batch)
+    def compute_loss(self, batch: dict) -> dict[str, torch.Tensor]:
+        """``loss`` (= ``l1``, L1 over the chunk) and ``gripper_l1``."""
+        return chunk_l1_loss(self(self.normalize(batch)), batch)

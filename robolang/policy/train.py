@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import shutil
 from copy import deepcopy
 from dataclasses import dataclass
@@ -24,10 +25,13 @@ from accelerate import Accelerator
 from torch import nn
 from tqdm import tqdm
 
-from robolang.policy.checkpoint import PolicyBundle, build_policy, point_last, save_checkpoint
+from robolang.errors import RobolangError
+from robolang.policy.checkpoint import PolicyBundle, point_last, save_checkpoint
+from robolang.policy.protocol import LOSS
+from robolang.policy.registry import build_policy
 
 
-class TrainingError(RuntimeError):
+class TrainingError(RobolangError, RuntimeError):
     """Training stopped for a reason a person must act on (NaN loss, out of memory, bad resume)."""
 
 
@@ -60,8 +64,14 @@ class LossModule(nn.Module):
         super().__init__()
         self.policy = policy
 
-    def forward(self, batch: dict) -> tuple[torch.Tensor, dict]:
-        return self.policy.compute_loss(batch)
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        losses = self.policy.compute_loss(batch)
+        if not isinstance(losses, dict) or LOSS not in losses:
+            raise TypeError(
+                f"{type(self.policy).__name__}.compute_loss must return a dict of named losses with the total "
+                f"under {LOSS!r} (robolang.policy.protocol.Policy), got {type(losses).__name__}"
+            )
+        return losses
 
 
 def lr_lambda(cfg: TrainConfig):
@@ -75,10 +85,11 @@ def lr_lambda(cfg: TrainConfig):
 
 
 def update(model: nn.Module, optimizer, scheduler, batch: dict, accelerator: Accelerator, grad_clip: float) -> dict:
-    """One optimisation step; returns the loss and diagnostics. Refuses a non-finite loss."""
+    """One optimisation step; returns every named loss and diagnostics. Refuses a non-finite loss."""
     model.train()
     with accelerator.autocast():
-        loss, info = model(batch)
+        losses = model(batch)
+    loss = losses[LOSS]
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss is {loss.item()}")
     optimizer.zero_grad(set_to_none=True)
@@ -86,7 +97,8 @@ def update(model: nn.Module, optimizer, scheduler, batch: dict, accelerator: Acc
     grad_norm = accelerator.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
     scheduler.step()
-    return {"loss": loss.item(), "grad_norm": float(grad_norm), "lr": scheduler.get_last_lr()[0], **info}
+    named = {k: float(v) for k, v in losses.items() if k != LOSS}
+    return {"loss": loss.item(), "grad_norm": float(grad_norm), "lr": scheduler.get_last_lr()[0], **named}
 
 
 class EMA:
@@ -108,15 +120,19 @@ class EMA:
 class Trainer:
     """Trains one policy on a sampler; see the module docstring for the guarantees."""
 
-    def __init__(self, cfg: TrainConfig, policy_type: str, policy_settings: dict, train_data, val_data, out: Path,
-                 encoder: str, observation_spec: dict, stats: dict, accelerator: Accelerator | None = None):  # fmt: skip
+    def __init__(self, cfg: TrainConfig, policy_class: str | type, policy_settings: dict, train_data, val_data,
+                 out: Path, encoder: str, observation_spec: dict, stats: dict,
+                 accelerator: Accelerator | None = None):  # fmt: skip
+        """``policy_class``: a class path (``_target_``), a class, or a format-1 type ("transformer", "mcil");
+        ``stats``: the training data's statistics, stored in the policy's normalisation buffers."""
         self.cfg, self.out, self.stats = cfg, Path(out), stats
-        self.policy_type, self.encoder, self.observation_spec = policy_type, encoder, observation_spec
+        self.encoder, self.observation_spec = encoder, observation_spec
         self.train_data, self.val_data = train_data, val_data
         self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available())
         acc = self.accelerator
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
-        self.policy = build_policy(policy_type, policy_settings)
+        self.policy = build_policy(policy_class, policy_settings)
+        self.policy.set_normalization(stats)
         optimizer = torch.optim.AdamW(
             self.policy.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
         )
@@ -154,7 +170,7 @@ class Trainer:
                 },
                 **{f"rank{r}": s for r, s in enumerate(rank_states)},
             }
-            bundle = PolicyBundle(policy, self.policy_type, self.stats, self.encoder,
+            bundle = PolicyBundle(policy, self.policy.name, self.stats, self.encoder,
                                   self.observation_spec, self.step)  # fmt: skip
             save_checkpoint(target, bundle, training)
             point_last(self.checkpoints, target)
@@ -209,13 +225,13 @@ class Trainer:
         with torch.no_grad():
             for _ in range(self.cfg.val_batches):
                 batch = _to(self.val_data.sample(self.cfg.batch_size, rng), self.accelerator.device)
-                losses.append(self.model(batch)[0].item())
+                losses.append(self.model(batch)[LOSS].item())
         return float(np.mean(losses))
 
     def fit(self, on_step=None) -> list[dict]:
         """Train to ``cfg.steps``; returns the per-step records of this call."""
         cfg, acc = self.cfg, self.accelerator
-        log = MetricsLog(self.out, enabled=acc.is_main_process)
+        log = MetricsLog(self.out, enabled=acc.is_main_process, start_step=self.step)
         records = []
         bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not acc.is_main_process)
         try:
@@ -269,35 +285,84 @@ def _gather_objects(accelerator: Accelerator, obj) -> list:
 
 
 class MetricsLog:
-    """Rows to ``metrics.csv`` (every step with a validation loss, else every ``every`` steps) and TensorBoard."""
+    """Rows to ``metrics.csv`` (every step with a validation loss, else every ``every`` steps) and TensorBoard.
 
-    FIELDS = ("step", "loss", "val_loss", "lr", "grad_norm", "l1", "gripper_l1", "target_l1")
+    Every loss the policy returns gets a column (after ``BASE``). Opened at ``start_step`` (the
+    step training continues from), rows and TensorBoard events of later steps, written by a run
+    that was killed after its last checkpoint, are dropped: each step appears once."""
 
-    def __init__(self, out: Path, enabled: bool = True):
-        self.enabled = enabled
+    BASE = ("step", "loss", "val_loss", "lr", "grad_norm")
+
+    def __init__(self, out: Path, enabled: bool = True, start_step: int = 0):
+        self.enabled, self.file, self.csv = enabled, None, None
         if not enabled:
             return
         out.mkdir(parents=True, exist_ok=True)
-        path = out / "metrics.csv"
-        new = not path.exists()
-        self.file = open(path, "a", newline="")  # noqa: SIM115 (kept open for the run)
-        self.csv = csv.DictWriter(self.file, self.FIELDS, extrasaction="ignore")
-        if new:
-            self.csv.writeheader()
+        self.path = out / "metrics.csv"
+        self.fields, self.rows = _read_metrics(self.path)
+        kept = [r for r in self.rows if _step_of(r) is not None and _step_of(r) <= start_step]
+        if len(kept) != len(self.rows):
+            _write_metrics(self.path, self.fields, kept)
+        self.rows = kept
         from torch.utils.tensorboard import SummaryWriter
 
-        self.tb = SummaryWriter(out / "tensorboard")
+        self.tb = SummaryWriter(out / "tensorboard", purge_step=start_step + 1)
+
+    def _open(self, record: dict) -> None:
+        fields = list(self.fields or self.BASE)
+        fields += [k for k in record if k not in fields]
+        if fields != list(self.fields or ()):  # a new file, or a loss the old header lacks
+            _write_metrics(self.path, fields, self.rows)
+        self.fields = fields
+        self.file = open(self.path, "a", newline="")  # noqa: SIM115 (kept open for the run)
+        self.csv = csv.DictWriter(self.file, fields, extrasaction="ignore")
 
     def write(self, record: dict, every: int) -> None:
         if not self.enabled or (record["step"] % every and "val_loss" not in record):
             return
+        if self.csv is None or any(k not in self.fields for k in record):
+            self.close_file()
+            self._open(record)
         self.csv.writerow(record)
         self.file.flush()
-        for k in self.FIELDS[1:]:
+        for k in self.fields[1:]:
             if k in record and np.isfinite(record[k]):
                 self.tb.add_scalar(f"train/{k}" if k != "val_loss" else "val/loss", record[k], record["step"])
 
+    def close_file(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = self.csv = None
+            self.rows = _read_metrics(self.path)[1]
+
     def close(self) -> None:
         if self.enabled:
-            self.file.close()
+            self.close_file()
             self.tb.close()
+
+
+def _step_of(row: dict) -> int | None:
+    try:
+        return int(row.get("step") or "")
+    except ValueError:
+        return None
+
+
+def _read_metrics(path: Path) -> tuple[list[str], list[dict]]:
+    """(header, rows) of an existing ``metrics.csv``; ([], []) when there is none."""
+    if not path.exists():
+        return [], []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows
+
+
+def _write_metrics(path: Path, fields: list[str], rows: list[dict]) -> None:
+    """Replace ``metrics.csv`` atomically (a kill mid-write leaves the old file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)

@@ -1,45 +1,169 @@
-"""``robolang train``: the hydra entry point. Builds the pieces from the config and runs the loop.
+"""``robolang train``: the hydra entry point. Checks the config and the output, builds, trains.
 
-Everything below this file takes plain arguments (STYLE.md 3); only this function reads hydra.
-Launch on several processes or GPUs with ``accelerate launch [...] -m robolang.cli train ...``.
+Everything below this file takes plain arguments (STYLE.md 3); only this module reads hydra.
+Order matters (issue: nothing lost, nothing cryptic): every value is checked where the config
+is read, then the output folder (a file? someone else's run? writable?), then one run per
+output folder is enforced by a lock, and only then is anything written (the instruction cache,
+``config.yaml``, checkpoints). Launch on several processes or GPUs with
+``accelerate launch [...] -m robolang.cli train ...``.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
 from omegaconf import DictConfig, OmegaConf
 
-from robolang.features import KEY_IMAGE_PREFIX, KEY_STATE
-from robolang.policy.batch import IMAGE_KEYS
+from robolang.config import ConfigError, checked
+from robolang.features import KEY_IMAGE_PREFIX
 from robolang.policy.checkpoint import observation_spec
 from robolang.policy.data import Augment, NormStats, PolicyDataset
+from robolang.policy.frame_cache import DatasetMissingError
 from robolang.policy.language import InstructionCache, SentenceEncoder
+from robolang.policy.registry import PolicyClassError, build_policy, split_target
 from robolang.policy.train import TrainConfig, Trainer, TrainingError
+
+LOCK = ".train.lock"
+# train.<key> -> (type, low, high); bounds inclusive, None: unbounded.
+TRAIN_KEYS = {
+    "steps": (int, 1, None), "batch_size": (int, 1, None), "lr": (float, 1e-12, None),
+    "weight_decay": (float, 0, None), "warmup_steps": (int, 0, None), "min_lr_ratio": (float, 0, 1),
+    "grad_clip": (float, 1e-12, None), "ema_decay": (float, 0, 0.999999), "seed": (int, 0, None),
+    "log_every": (int, 1, None), "val_every": (int, 1, None), "val_batches": (int, 1, None),
+    "checkpoint_every": (int, 1, None), "keep_checkpoints": (int, 1, None),
+}  # fmt: skip
+DATA_KEYS = {
+    "data.val_fraction": (float, 0, 0.9), "data.phrasings_per_task": (int, 1, None),
+    "data.task_balance": (float, 0, None), "data.augment.shift": (float, 0, 0.25),
+    "data.augment.brightness": (float, 0, 1), "data.augment.contrast": (float, 0, 1),
+}  # fmt: skip
 
 
 def checkpoint_stats(stats: NormStats) -> dict:
-    """The statistics a checkpoint stores (what inference needs to normalise proprioception)."""
-    return {KEY_STATE: {"mean": list(stats.state_mean), "std": list(stats.state_std)}}
+    """The statistics a checkpoint stores (what the policy's normalisation buffers hold)."""
+    return stats.checkpoint()
 
 
-def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None) -> Trainer:
-    """Encoder, data, policy and optimiser from a composed ``configs/train.yaml``."""
-    accelerator = accelerator or Accelerator(
-        cpu=cfg.device == "cpu" or not torch.cuda.is_available(),
-        mixed_precision=cfg.train.mixed_precision if torch.cuda.is_available() and cfg.device != "cpu" else "no",
-    )
+def check_config(cfg: DictConfig) -> dict:
+    """Every value ``train`` reads, checked before anything is created: a ``ConfigError`` names
+    the key, the value and what is allowed. Returns the policy settings (``_target_`` included)."""
+    for key, (kind, low, high) in TRAIN_KEYS.items():
+        checked(cfg, f"train.{key}", kind, low=low, high=high)
+    checked(cfg, "train.mixed_precision", str, choices=("no", "fp16", "bf16"))
+    betas = OmegaConf.select(cfg, "train.betas")
+    if not (OmegaConf.is_list(betas) and len(betas) == 2 and all(_number(b) and 0 <= b < 1 for b in betas)):
+        raise ConfigError(f"train.betas={betas!r} is not allowed: train.betas must be two numbers in [0, 1)")
+    for key, (kind, low, high) in DATA_KEYS.items():
+        checked(cfg, key, kind, low=low, high=high)
+    tasks = OmegaConf.select(cfg, "data.tasks")
+    if tasks is not None and not (OmegaConf.is_list(tasks) and tasks and all(isinstance(t, str) for t in tasks)):
+        raise ConfigError(f"data.tasks={tasks!r} is not allowed: data.tasks must be null or a list of task ids")
+    for key in ("dataset", "out", "encoder"):
+        checked(cfg, key, str)
+    checked(cfg, "cache_dir", str, optional=True)
+    checked(cfg, "resume", bool)
+    checked(cfg, "device", str, choices=("auto", "cpu", "cuda"))
+    return check_policy(cfg)
+
+
+def check_policy(cfg: DictConfig) -> dict:
+    """The composed ``policy`` section, refused unless its class accepts every setting."""
     settings = OmegaConf.to_container(cfg.policy, resolve=True)
-    policy_type = settings.pop("type")
+    try:
+        target, rest = split_target(settings)
+        build_policy(target, {**rest, "lang_dim": 8})  # a small throwaway build: the class checks its settings
+    except PolicyClassError as e:
+        raise ConfigError(f"policy: {e}") from e
+    return settings
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_out(out: Path, resume: bool) -> None:
+    """Refuse an output that is a file, holds a run not being resumed, lacks the run to resume,
+    or cannot be written; all before any work."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out={out} is a file; choose a folder for the training run")
+    has_run = (out / "checkpoints" / "last").exists()
+    if has_run and not resume:
+        raise TrainingError(f"{out} already holds a training run; pass resume=true to continue it or choose a new out=")
+    if resume and not has_run:
+        raise TrainingError(f"resume=true but {out} holds no training run (no checkpoints/last); drop resume=true")
+    folder = out
+    while not folder.exists():
+        folder = folder.parent
+    for place in (folder, out / "checkpoints"):
+        if place.is_dir():
+            _probe(place, out)
+
+
+def _probe(folder: Path, out: Path) -> None:
+    """Create and remove a file in ``folder``: the only reliable test (root ignores permission bits)."""
+    probe = folder / f".write-test-{os.getpid()}"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise TrainingError(f"cannot write the training run out={out}: {folder} is not writable ({e.strerror})") from e
+
+
+@contextmanager
+def output_lock(out: Path, enabled: bool = True):
+    """One ``train`` per output folder: an exclusive ``flock`` on ``out/.train.lock`` (released by
+    the OS even on SIGKILL). A folder this call created is removed again if training never got to
+    its first checkpoint because setting up failed (a dataset error, say)."""
+    if not enabled:
+        yield
+        return
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        if e.errno in (errno.EAGAIN, errno.EACCES):
+            raise TrainingError(
+                f"another `robolang train` is writing to {out}; wait for it or choose another out="
+            ) from None
+        raise
+    try:
+        yield
+    except BaseException:
+        if created and not (out / "checkpoints").exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def make_accelerator(cfg: DictConfig) -> Accelerator:
+    gpu = cfg.device != "cpu" and torch.cuda.is_available()
+    return Accelerator(cpu=not gpu, mixed_precision=cfg.train.mixed_precision if gpu else "no")
+
+
+def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, settings: dict | None = None) -> Trainer:
+    """Encoder, data, policy and optimiser from a composed ``configs/train.yaml``."""
+    accelerator = accelerator or make_accelerator(cfg)
+    target, settings = split_target(settings or check_config(cfg))
     out = Path(cfg.out)
     encoder = SentenceEncoder(cfg.encoder, max_length=settings.get("max_lang_tokens", 32))
     instructions = InstructionCache(encoder, out / "instruction_cache.pt")
     settings["lang_dim"] = encoder.dim
+    probe = build_policy(target, settings)  # what the data must serve: windows, cameras, extra keys
     data = dict(
-        n_obs_steps=settings["n_obs_steps"],
-        chunk_size=settings["chunk_size"],
+        n_obs_steps=probe.n_obs_steps,
+        chunk_size=probe.chunk_size,
         val_fraction=cfg.data.val_fraction,
         seed=cfg.train.seed,
         cache_dir=cfg.cache_dir,
@@ -47,7 +171,7 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None) -> Tr
         phrasings_per_task=cfg.data.phrasings_per_task,
         task_balance=cfg.data.task_balance,
         tasks=tuple(cfg.data.tasks) if cfg.data.tasks else None,
-        target_offsets=bool(settings.get("target_loss_weight")),
+        target_offsets=bool(probe.training_features),
         progress=accelerator.is_main_process,
     )
     with accelerator.main_process_first():  # the main process builds the frame cache, the others reuse it
@@ -59,25 +183,30 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None) -> Tr
     )
     if accelerator.is_main_process:
         instructions.save()
-    cameras = settings.get("cameras", IMAGE_KEYS)
+    cameras = [k for k in probe.observation_features if k.startswith(KEY_IMAGE_PREFIX)]
     chw = {key: train.frames.images[key.removeprefix(KEY_IMAGE_PREFIX)].shape[1:] for key in cameras}
     spec = observation_spec({key: (h, w, c) for key, (c, h, w) in chw.items()})
     train_cfg = TrainConfig(**{**OmegaConf.to_container(cfg.train, resolve=True), "betas": tuple(cfg.train.betas)})
-    return Trainer(train_cfg, policy_type, settings, train, val, out, cfg.encoder, spec, checkpoint_stats(train.stats),
+    return Trainer(train_cfg, target, settings, train, val, out, cfg.encoder, spec, checkpoint_stats(train.stats),
                    accelerator)  # fmt: skip
 
 
 def run(cfg: DictConfig) -> Path:
     """Train (or resume) and return the final checkpoint's folder."""
-    trainer = build_trainer(cfg)
-    if cfg.resume:
-        trainer.resume()
-    elif (trainer.checkpoints / "last").exists():
-        raise TrainingError(
-            f"{cfg.out} already holds a training run; pass resume=true to continue it or choose a new out="
-        )
-    if trainer.accelerator.is_main_process:
-        trainer.out.mkdir(parents=True, exist_ok=True)
-        (trainer.out / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
-    trainer.fit()
+    settings = check_config(cfg)
+    out = Path(cfg.out)
+    dataset = Path(cfg.dataset)
+    if not (dataset / "meta" / "info.json").exists():
+        raise DatasetMissingError(f"no dataset at {dataset}; record one with `robolang collect out={dataset}`")
+    accelerator = make_accelerator(cfg)
+    main = accelerator.is_main_process
+    if main:
+        check_out(out, cfg.resume)
+    with output_lock(out, enabled=main):
+        trainer = build_trainer(cfg, accelerator, settings)
+        if cfg.resume:
+            trainer.resume()
+        if main:
+            (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+        trainer.fit()
     return (trainer.checkpoints / "last").resolve()

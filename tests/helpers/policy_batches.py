@@ -9,7 +9,7 @@ from robolang.policy import batch as B
 
 TINY_TRANSFORMER = {
     "n_obs_steps": 1, "chunk_size": 4, "image_size": 16, "lang_dim": 8, "max_lang_tokens": 8, "d_model": 32,
-    "n_layers": 1, "n_heads": 2, "conv_channels": [8, 16, 16], "token_grid": 2,
+    "n_layers": 1, "n_heads": 2, "vision": {"type": "conv", "channels": [8, 16, 16]}, "token_grid": 2,
 }  # fmt: skip
 TINY_MCIL = {
     "n_obs_steps": 1, "chunk_size": 4, "image_size": 16, "lang_dim": 8, "conv_channels": [8, 16, 16],
