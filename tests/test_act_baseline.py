@@ -1,4 +1,4 @@
-"""LeRobot's ACT baseline trained through LeRobot's API on an export, and the latency helper."""
+"""LeRobot's ACT baseline trained through LeRobot's API on an export."""
 
 import csv
 import math
@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from helpers import synthetic
 
-from robolang import bench_latency, cli
+from robolang import cli
 from robolang.captioning import annotations
 from robolang.captioning.export import export_windows
 from robolang.policy.act_baseline import LOSS_LOG, PRETRAINED_DIR, ActRunner, build_act, train_act
-from robolang.policy.bench_latency import measure_interleaved, measure_latency
 
 TINY_ACT = {"dim_model": 32, "n_heads": 2, "dim_feedforward": 64, "n_encoder_layers": 1, "n_vae_encoder_layers": 1}
 CHUNK = 4
@@ -80,31 +79,3 @@ def test_baseline_act_command_trains_from_hydra_overrides(export, tmp_path):
     assert cli.main(["baseline", "act", *args, "+act.n_vae_encoder_layers=1"]) == 0
     assert ActRunner.load(out / PRETRAINED_DIR).chunk_size == 4
     assert cli.main(["baseline", "act", *args]) == 2  # out exists: refused, nothing overwritten
-
-
-def test_bench_latency_writes_its_section_beside_act(tmp_path, monkeypatch):
-    def tiny_act(checkpoint, image_size):
-        runner = build_act(image_size=image_size, chunk_size=CHUNK, **TINY_ACT)
-        return bench_latency.Subject("tiny ACT", 1, CHUNK, bench_latency.act_paths(runner, image_size))
-
-    monkeypatch.setitem(bench_latency.LATENCY_SUBJECTS, "act", tiny_act)
-    out = tmp_path / "BENCHMARKS.md"
-    overrides = ["image_size=32", "n_warmup=1", "n_runs=2", f"bench_out={out}", "subjects=[act]"]
-    assert cli.main(["bench", "latency", *overrides]) == 0
-    text = out.read_text()
-    assert "<!-- bench:latency -->" in text and "tiny ACT" in text and "predict_action_chunk only" in text
-    assert cli.main(["bench", "latency", *overrides[:-1], "subjects=[nope]"]) == 2
-
-
-def test_latency_helper_reports_percentiles():
-    calls = []
-    result = measure_latency(lambda obs: calls.append(obs), lambda: {"x": 1}, n_warmup=2, n_runs=10)
-    assert len(calls) == 12
-    assert 0 <= result["p50_ms"] <= result["p90_ms"] and result["mean_ms"] >= 0 and result["runs"] == 10
-
-
-def test_interleaved_timing_takes_turns():
-    order = []
-    calls = {name: (order.append, lambda name=name: name) for name in ("a", "b")}
-    results = measure_interleaved(calls, n_warmup=1, n_runs=3)
-    assert order == ["a", "b"] + ["a", "b"] * 3 and set(results) == {"a", "b"}

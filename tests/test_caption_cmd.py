@@ -71,18 +71,6 @@ def test_real_robot_data_without_scene_state_gets_a_clear_message(tmp_path, caps
     assert "oracle captioning needs" in err and "human labels" in err
 
 
-def test_bench_caption_records_timing_and_quality(play, tmp_path):
-    from robolang import bench_caption
-
-    out = tmp_path / "B.md"
-    result = bench_caption.run(
-        load_config("bench_caption", [f"dataset={play}", f"bench_out={out}", "single_core=false"])
-    )
-    assert result["timing"]["frames"] == 900
-    text = out.read_text()
-    assert "per hour of play" in text and "recall" in text and "implied precision" in text
-
-
 def test_synthetic_play_table_description_matches_the_simulator():
     """The captioner's test fixtures describe the same world the simulator records."""
     from robolang.captioning.synthetic import PLAY_TABLE

@@ -3,11 +3,13 @@
 import json
 
 import pytest
+from helpers.bench_format import assert_same_format
 from omegaconf import OmegaConf
 
 from robolang import cli
-from robolang.config import load_config
-from robolang.demo import overrides_of, write_benchmark
+from robolang.bench.report import Load
+from robolang.config import ConfigError, load_config
+from robolang.demo import DemoOutError, overrides_of, prepare_out, write_benchmark
 from robolang.evaluation.stats import rate
 
 
@@ -58,7 +60,8 @@ def test_a_run_writes_its_own_benchmarks_section_with_worlds_and_target(tmp_path
     bench = tmp_path / "BENCHMARKS.md"
     for name in ("demo", "experiment/all_tasks_cpu"):
         cfg = load_config(name, [f"bench_out={bench}"])
-        write_benchmark(cfg, {"collect": 100.0, "train": 2000.0}, {"summary": summary, "config": conf})
+        with Load() as load:
+            write_benchmark(cfg, {"collect": 100.0, "train": 2000.0}, {"summary": summary, "config": conf}, load)
     text = bench.read_text()
     demo = text.split("<!-- bench:demo -->")[1].split("<!-- /bench:demo -->")[0]
     assert "Target: about 30 min on this machine: MISSES (35.0 min)" in demo  # the demo's own budget
@@ -67,3 +70,62 @@ def test_a_run_writes_its_own_benchmarks_section_with_worlds_and_target(tmp_path
     full = text.split("<!-- bench:all_tasks_cpu -->")[1].split("<!-- /bench:all_tasks_cpu -->")[0]
     assert "robolang demo --config-name experiment/all_tasks_cpu" in full and "31 tasks" in full
     assert "Total: 35.0 min." in full
+
+
+def test_the_demo_section_keeps_the_shipped_format(tmp_path):
+    """Heading and tables as in the project's BENCHMARKS.md (demo.yaml's splits, one world)."""
+    splits = ["train", "heldout_phrasing"]
+    cells = {s: _cell(3, 5) for s in splits}
+    summary = {"controllers": ["ours", "scripted"], "by_split": {"ours": cells, "scripted": cells},
+               "by_world": {}, "by_task": {"ours": {s: {"open_drawer": _cell(1, 5)} for s in splits}},
+               "overall": {"ours": _cell(6, 10), "scripted": _cell(6, 10)},
+               "chains": {"ours": {"heldout_phrasing": {"n": 3, "average": 0.3}}}}  # fmt: skip
+    conf = {"splits": splits, "chain_splits": ["heldout_phrasing"], "worlds": ["default"], "episodes": 5, "chains": 3}
+    cfg = load_config("demo", [f"bench_out={tmp_path / 'B.md'}"])
+    stages = {"collect": 122.0, "caption": 4.0, "train": 211.0, "train mcil": 45.0, "evaluate": 85.0}
+    with Load() as load:
+        write_benchmark(cfg, stages, {"summary": summary, "config": conf}, load)
+    assert_same_format(tmp_path / "B.md", "demo")
+
+
+def test_bad_demo_values_are_refused_with_the_key(tmp_path, capsys):
+    for override, key in (
+        ("workers=0", "workers="),
+        ("collect.hours=abc", "collect.hours="),
+        ("overwrite=1", "overwrite="),
+    ):
+        assert cli.main(["demo", f"out={tmp_path / 'd'}", override]) == 2
+        assert capsys.readouterr().err.startswith(f"robolang demo: error: {key}")
+    assert not (tmp_path / "d").exists()
+
+
+def test_an_out_is_continued_with_the_same_settings_and_refused_with_others(tmp_path, capsys):
+    out = tmp_path / "demo"
+    cfg = load_config("demo", [f"out={out}"])
+    assert prepare_out(cfg) is False  # a new run
+    (out / "play").mkdir()
+    assert prepare_out(load_config("demo", [f"out={out}", f"bench_out={tmp_path / 'B.md'}"])) is True
+    assert "continuing" in capsys.readouterr().out
+    with pytest.raises(DemoOutError, match=r"other settings \(collect: .*overwrite=true"):
+        prepare_out(load_config("demo", [f"out={out}", "collect.hours=1"]))
+    assert (out / "play").exists()  # refused: nothing touched
+    assert prepare_out(load_config("demo", [f"out={out}", "collect.hours=1", "overwrite=true"])) is False
+    assert not (out / "play").exists() and "hours: 1" in (out / "demo.yaml").read_text()
+
+
+def test_an_out_that_is_not_a_demo_run_is_never_replaced(tmp_path):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    for overwrite in ("false", "true"):
+        with pytest.raises(DemoOutError, match="no demo run"):
+            prepare_out(load_config("demo", [f"out={foreign}", f"overwrite={overwrite}"]))
+    assert (foreign / "notes.txt").read_text() == "keep"
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(DemoOutError, match="is a file"):
+        prepare_out(load_config("demo", [f"out={a_file}"]))
+    with pytest.raises(ConfigError, match="out="):
+        from robolang.demo import check
+
+        check(load_config("demo", ["out=null"]))
