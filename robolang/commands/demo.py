@@ -1,4 +1,8 @@
-"""``robolang demo``: the whole pipeline at a small default."""
+"""``robolang demo``: the whole pipeline at a small default.
+
+One run per ``out``: the same command continues an interrupted run there; other settings are
+refused unless ``overwrite=true``; ``bench_out=BENCHMARKS.md`` also records the run there.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,19 @@ from robolang.commands._overrides import add_overrides
 
 NAME = "demo"
 HELP = "the whole pipeline at a small default: collect, caption, train, evaluate, report (~30 min, 2 cores)"
-EXAMPLES = ["robolang demo                              # collect, caption, train, evaluate -> runs/demo/eval/report.html"]
+EXAMPLES = [
+    "robolang demo                              # collect, caption, train, evaluate -> runs/demo/eval/report.html",
+    "robolang demo --config-name experiment/all_tasks_cpu bench_out=BENCHMARKS.md   # every task, ~2 h",
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_overrides(parser, "demo", "out=runs/demo2 collect.hours=1")
-    parser.add_argument("--config-name", default="demo", help="demo (default) or experiment/full")
+    add_overrides(parser, "demo", "out=runs/demo2 collect.hours=1 overwrite=true bench_out=BENCHMARKS.md")
+    parser.add_argument(
+        "--config-name",
+        default="demo",
+        help="demo (default), experiment/all_tasks_cpu (every task, ~2 h on 2 cores) or experiment/full (GPU-sized)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
