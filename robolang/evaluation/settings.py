@@ -9,6 +9,7 @@ the zero action), which every evaluation has.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -50,7 +51,7 @@ def read_settings(cfg: DictConfig) -> dict:
         _whole_number(plain, key, low, what)
     for key in FLAGS:
         if not isinstance(plain.get(key), bool):
-            raise EvalConfigError(f"{key}={plain.get(key)!r}: expected true or false")
+            raise EvalConfigError(f"{key}={_shown(plain.get(key))}: expected true or false")
     if plain["overwrite"] and plain["resume"]:
         raise EvalConfigError("overwrite=true and resume=true exclude each other: start over, or continue")
     _choice(plain, "execution", EXECUTIONS)
@@ -65,10 +66,15 @@ def read_settings(cfg: DictConfig) -> dict:
     return plain
 
 
+def _shown(value) -> str:
+    """A value as it is written in an override (``true``, ``null``, ``'abc'``)."""
+    return json.dumps(value) if value is None or isinstance(value, bool) else repr(value)
+
+
 def _whole_number(plain: dict, key: str, low: int, what: str) -> None:
     value = plain.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise EvalConfigError(f"{key}={value!r}: expected a whole number >= {low} ({what})")
+        raise EvalConfigError(f"{key}={_shown(value)}: expected a whole number >= {low} ({what})")
 
 
 def _choice(plain: dict, key: str, allowed) -> None:
