@@ -24,12 +24,12 @@ from tqdm import tqdm
 from robolang.config import ConfigError, checked
 from robolang.features import CONTROL_FPS
 from robolang.parallel import GracefulStop, run_jobs, stop_requested
+from robolang.recording.merge import merge_into
 from robolang.recording.store import (
     DatasetStoreError,
     acquire_lock,
     acquire_run_lock,
     check_writable,
-    merge_into,
     read_info,
     recover,
     release_lock,

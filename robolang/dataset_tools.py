@@ -6,7 +6,6 @@ independently of LeRobot's loader, and then also loads the dataset with ``LeRobo
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from robolang.features import CONTROL_FPS
+from robolang.recording.store import read_info
 
 
 @dataclass
@@ -40,10 +40,8 @@ class VerifyReport:
 
 
 def load_info(root: Path) -> dict:
-    path = root / "meta" / "info.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{root} is not a LeRobotDataset: {path} is missing")
-    return json.loads(path.read_text())
+    """``meta/info.json``; a missing or damaged file raises a ``RobolangError`` that names it."""
+    return read_info(root)
 
 
 def load_episodes(root: Path) -> pd.DataFrame:
@@ -61,13 +59,22 @@ def verify(root: str | Path, decode_videos: bool = True) -> VerifyReport:
         episodes = load_episodes(root)
     except Exception as exc:  # unreadable metadata: nothing else can be checked
         report.problems.append(f"metadata unreadable: {exc}")
+        leftovers = root.absolute().parent / f".{root.name}.workers"
+        if leftovers.is_dir():
+            report.problems.append(
+                f"{leftovers} holds the worker datasets of an interrupted `robolang collect`; "
+                f"`robolang collect resume=true out={root}` merges them"
+            )
         return report
     report.episodes, report.frames = int(info["total_episodes"]), int(info["total_frames"])
     data = _check_data(root, info, episodes, report)
     if data is not None:
         _check_timestamps(data, report)
-    _check_videos(root, info, episodes, report, decode_videos)
-    _check_lerobot_load(root, info, report)
+    missing = _check_videos(root, info, episodes, report, decode_videos)
+    if missing:  # LeRobot would try to download the missing files and add a misleading network error
+        report.checks.append("LeRobotDataset load not tried: files are missing")
+    else:
+        _check_lerobot_load(root, info, report)
     return report
 
 
@@ -108,8 +115,10 @@ def _check_timestamps(data: pd.DataFrame, report: VerifyReport) -> None:
         report.checks.append("timestamps strictly increasing, frame indices contiguous")
 
 
-def _check_videos(root: Path, info: dict, episodes: pd.DataFrame, report: VerifyReport, decode: bool) -> None:
+def _check_videos(root: Path, info: dict, episodes: pd.DataFrame, report: VerifyReport, decode: bool) -> bool:
+    """Decoded frame counts against episode lengths; True when a video file is missing."""
     keys = [k for k, v in info["features"].items() if v["dtype"] == "video"]
+    missing = False
     for key in keys:
         bad = []
         for _, ep in episodes.iterrows():
@@ -119,19 +128,26 @@ def _check_videos(root: Path, info: dict, episodes: pd.DataFrame, report: Verify
                 file_index=int(ep[f"videos/{key}/file_index"]),
             )
             t0, t1 = float(ep[f"videos/{key}/from_timestamp"]), float(ep[f"videos/{key}/to_timestamp"])
+            if not path.exists():
+                report.problems.append(
+                    f"video {path.relative_to(root)} is missing (episode {int(ep['episode_index'])})"
+                )
+                missing = True
+                break
             try:
                 n = count_frames(path, t0, t1) if decode else int(round((t1 - t0) * info["fps"]))
             except Exception as exc:
                 report.problems.append(f"{path.relative_to(root)} unreadable: {exc}")
-                return
+                return missing
             if n != int(ep["length"]):
                 bad.append((int(ep["episode_index"]), n, int(ep["length"])))
         if bad:
             report.problems.append(
                 f"{key}: decoded frames differ from episode lengths (episode, video, data): {bad[:5]}"
             )
-        else:
+        elif not missing:
             report.checks.append(f"{key}: {'decoded' if decode else 'video-duration'} frame counts match every episode")
+    return missing
 
 
 def count_frames(path: Path, t0: float, t1: float) -> int:
@@ -145,8 +161,8 @@ def count_frames(path: Path, t0: float, t1: float) -> int:
 def _check_lerobot_load(root: Path, info: dict, report: VerifyReport) -> None:
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    try:
-        ds = LeRobotDataset(info.get("repo_id", "robolang/play"), root=root)
+    try:  # the snapshot's own path: LeRobot caches video decoders by path, and a dataset link moves on
+        ds = LeRobotDataset(info.get("repo_id", "robolang/play"), root=root.resolve())
         if len(ds):
             ds[0], ds[len(ds) - 1]
         report.checks.append(f"LeRobotDataset loads it ({len(ds)} frames, first and last frame decoded)")

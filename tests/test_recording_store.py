@@ -14,7 +14,8 @@ from helpers import synthetic
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
 from robolang.dataset_tools import verify
-from robolang.recording.store import COMPLETE_MARK, DatasetStoreError, merge_into, read_records, recover, versions_dir
+from robolang.recording.merge import merge_into
+from robolang.recording.store import COMPLETE_MARK, DatasetStoreError, read_records, recover, versions_dir
 
 
 def load(root) -> LeRobotDataset:
