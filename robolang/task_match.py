@@ -20,7 +20,6 @@ import numpy as np
 
 from robolang.captioning import grammar
 from robolang.captioning.config import CaptionConfig
-from robolang.captioning.grammar_tasks import TASKS as TEMPLATES
 from robolang.captioning.states import SceneInfo
 from robolang.captioning.tasks import TASKS as TASK_LIST
 from robolang.captioning.tasks import instances
@@ -38,7 +37,7 @@ DIRECTIONS = frozenset({"left", "right", "forward", "forwards", "back", "backwar
 # Things a candidate may only mention when the instruction does (any synonym of the same thing).
 LANDMARKS = (frozenset({"plate", "dish", "platter", "saucer"}), frozenset({"drawer"}), frozenset({"door"}),
              frozenset({"lamp", "light", "lights"}), frozenset({"button"}))  # fmt: skip
-VERBS = {task: frozenset(t.verbs) for task, t in TEMPLATES.items()}  # each task's verb synonyms
+VERBS = {t.id: frozenset(t.verbs) for t in TASK_LIST}  # each task's verb synonyms
 ALL_VERBS = frozenset().union(*VERBS.values())
 
 

@@ -73,7 +73,7 @@ def test_real_robot_data_without_scene_state_gets_a_clear_message(tmp_path, caps
 
 def test_synthetic_play_table_description_matches_the_simulator():
     """The captioner's test fixtures describe the same world the simulator records."""
-    from robolang.captioning.synthetic import PLAY_TABLE
+    from robolang.testing.scene_states import PLAY_TABLE
     from sim.robot import PlayTableRobot
 
     recorded = PlayTableRobot.scene_description(None)

@@ -14,10 +14,11 @@ from functools import cache
 import pytest
 
 from robolang.captioning import grammar as g
-from robolang.captioning.grammar_tasks import TASKS
+from robolang.captioning import tasks
 from robolang.captioning.grammar_vocab import FRAMES
-from robolang.captioning.synthetic import PLAY_TABLE
+from robolang.testing.scene_states import PLAY_TABLE
 
+TASKS = {t.id: t.phrasing for t in tasks.TASKS}  # each task's phrasing templates
 SCENE = PLAY_TABLE  # the play table's scene description (as recorded beside datasets)
 OBJECTS = ["red_cube", "green_cube", "blue_bar", "yellow_cylinder"]
 # The lead's 28 task ids; the grammar may add more.
@@ -263,7 +264,7 @@ def test_bad_input_is_refused_clearly():
         lambda: g.choose("fly_away", [], SCENE, "train", 0),
         lambda: g.heldout_vocabulary("fly_away"),
     ):
-        with pytest.raises(ValueError, match="unknown task id 'fly_away'; known task ids: lift, place_on_plate"):
+        with pytest.raises(ValueError, match="unknown task id 'fly_away'; known task ids: lift, grasp"):
             call()
     with pytest.raises(ValueError, match="takes 2 object"):
         g.enumerate_phrasings("stack", ["red_cube"], SCENE)

@@ -11,8 +11,8 @@ import pytest
 from robolang.captioning.config import CaptionConfig
 from robolang.captioning.segment import COLUMNS, segment_dataset, segment_episode
 from robolang.captioning.states import EpisodeStates, SceneInfo, read_episodes
-from robolang.captioning.synthetic import EE_HOME, StateScript
 from robolang.captioning.tasks import BY_ID
+from robolang.testing.scene_states import EE_HOME, StateScript
 
 CFG = CaptionConfig()
 
@@ -240,7 +240,7 @@ def test_segment_dataset_reads_a_recording(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from robolang.captioning.synthetic import PLAY_TABLE
+    from robolang.testing.scene_states import PLAY_TABLE
 
     s = StateScript(140)
     s.rest("green_cube", (0.58, -0.02))

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from robolang.captioning.config import CaptionConfig
-from robolang.captioning.synthetic import StateScript
 from robolang.captioning.tasks import BY_ID, TASK_IDS, TASKS, instances
+from robolang.testing.scene_states import StateScript
 
 CFG = CaptionConfig()
 N = 6  # frames: 0 is the start, the end state is held on frames 1..5 (still at the end)
@@ -248,7 +248,7 @@ def test_unknown_config_keys_are_refused():
 
 
 def test_a_scene_without_a_plate_has_no_plate_tasks():
-    from robolang.captioning.synthetic import PLAY_TABLE
+    from robolang.testing.scene_states import PLAY_TABLE
 
     desc = {**PLAY_TABLE, "objects": [o for o in PLAY_TABLE["objects"] if o["shape"] != "plate"]}
     ids = {t.id for t, _ in instances(StateScript(2, desc).scene, CFG)}

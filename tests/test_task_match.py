@@ -3,7 +3,7 @@
 import pytest
 
 from robolang.captioning import grammar
-from robolang.captioning.synthetic import PLAY_TABLE
+from robolang.testing.scene_states import PLAY_TABLE
 from robolang.policy.language import InstructionCache, LanguageError, SentenceEncoder
 from robolang.task_match import TaskMatcher, contradicts, usable
 

@@ -15,11 +15,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from robolang.captioning.grammar_splits import SPLITS
 from robolang.recording.store import update_meta
 
 ANNOTATIONS_FILE = "robolang_annotations.parquet"
 SOURCES = ("oracle", "human", "model")
-SPLITS = ("train", "heldout_phrasing", "heldout_composition")
 # end_frame is exclusive: the segment is frames [start_frame, end_frame) of the episode.
 SCHEMA = pa.schema(
     [

@@ -8,8 +8,11 @@ derived per-frame features can be cached per (episode, config).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from robolang.captioning.errors import CaptionError
 
 Box = tuple[tuple[float, float, float], tuple[float, float, float]]  # (low corner, high corner)
 
@@ -107,10 +110,13 @@ class CaptionConfig:
     @classmethod
     def from_dict(cls, data: dict | None) -> CaptionConfig:
         """Build from the ``tasks`` and ``segment`` sections of plain data (a yaml mapping, or a
-        hydra config as a dict). Other sections (the phrasing grammar's) are left to their
-        owners; unknown keys inside these two sections raise."""
+        hydra config as a dict), checking every value (``CaptionConfigError`` names the key,
+        the value and what is allowed). Other sections are left to their owners; unknown keys
+        inside these two sections raise."""
         data = dict(data or {})
-        return cls(_build(TaskThresholds, data.get("tasks")), _build(SegmentConfig, data.get("segment")))
+        return cls(
+            _build(TaskThresholds, "tasks", data.get("tasks")), _build(SegmentConfig, "segment", data.get("segment"))
+        )
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> CaptionConfig:
@@ -119,17 +125,91 @@ class CaptionConfig:
         return cls.from_dict(yaml.safe_load(Path(path).read_text()))
 
 
-def _build(kind, values: dict | None):
+class CaptionConfigError(CaptionError):
+    """A caption config value that is not allowed: the key, the value and what is allowed."""
+
+
+# What each value may be, where "a number > 0" (floats) or "an integer >= 1" (ints) is not
+# enough: (low, high, low excluded). Region bounds are coordinates and may be negative.
+LIMITS: dict[str, tuple[float | None, float | None, bool]] = {
+    "rotate_min_deg": (0.0, 180.0, True),
+    "held_width_min_m": (0.0, None, False),
+    "stack_margin_m": (0.0, None, False),
+    "next_to_gap_m": (0.0, None, False),
+    **dict.fromkeys(("left_min_y", "right_max_y", "back_min_x", "front_max_x"), (None, None, False)),
+    **dict.fromkeys(("upright_max_deg", "toppled_min_deg"), (0.0, 90.0, False)),
+    "press_fraction": (0.0, 1.0, True),
+    "release_fraction": (0.0, 1.0, False),
+    "lead_in_min_frames": (0, None, False),
+}
+# (smaller, larger, may they be equal): pairs that only make sense in this order.
+ORDERED = (
+    ("held_width_min_m", "held_width_max_m", False),
+    ("right_max_y", "left_min_y", False),
+    ("front_max_x", "back_min_x", False),
+    ("upright_max_deg", "toppled_min_deg", False),
+    ("release_fraction", "press_fraction", False),
+    ("lead_in_min_frames", "lead_in_max_frames", True),
+    ("min_frames", "max_frames", True),
+)
+
+
+def _build(kind, section: str, values: dict | None):
     values = dict(values or {})
     names = {f.name for f in fields(kind)}
     unknown = set(values) - names
     if unknown:
-        raise ValueError(f"unknown {kind.__name__} keys {sorted(unknown)}; known: {sorted(names)}")
-    return kind(**{k: _freeze(v) for k, v in values.items()})
+        raise CaptionConfigError(f"unknown {kind.__name__} keys {sorted(unknown)}; known: {sorted(names)}")
+    types = {f.name: f.type for f in fields(kind)}
+    built = kind(**{k: _checked(f"{section}.{k}", types[k], v) for k, v in values.items()})
+    for small, large, equal in ORDERED:
+        if small in names and not _in_order(getattr(built, small), getattr(built, large), equal):
+            a, b = f"{section}.{small}", f"{section}.{large}"
+            relation = "at most" if equal else "below"
+            raise CaptionConfigError(
+                f"{a}={getattr(built, small)!r} with {b}={getattr(built, large)!r} is not allowed: "
+                f"{a} must be {relation} {b}"
+            )
+    return built
 
 
-def _freeze(value):
-    """Lists from yaml become tuples so the config stays hashable."""
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    return value
+def _in_order(small, large, equal: bool) -> bool:
+    return small <= large if equal else small < large
+
+
+def _checked(key: str, kind: str, value):
+    """``value`` for the field ``key`` of type ``kind`` ("float", "int" or "Box"), frozen (lists
+    become tuples, so the config stays hashable); ``CaptionConfigError`` when not allowed."""
+    name = key.rsplit(".", 1)[1]
+    if kind == "Box":
+        if not _is_box(value):
+            raise CaptionConfigError(
+                f"{key}={value!r} is not allowed: {key} must be a box [[x, y, z], [x, y, z]] "
+                "(metres, low corner below the high corner on every axis)"
+            )
+        return tuple(tuple(float(v) for v in corner) for corner in value)
+    integer = kind == "int"
+    low, high, open_low = LIMITS.get(name, (1, None, False) if integer else (0.0, None, True))
+    ok = _is_number(value, integer) and (low is None or value > low or (value == low and not open_low))
+    if not ok or (high is not None and value > high):
+        what = "an integer" if integer else "a number"
+        if low is not None:
+            what += f" {'>' if open_low else '>='} {low:g}"
+        if high is not None:
+            what += f" and <= {high:g}"
+        raise CaptionConfigError(f"{key}={value!r} is not allowed: {key} must be {what}")
+    return int(value) if integer else float(value)
+
+
+def _is_number(value, integer: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return float(value).is_integer() if integer else math.isfinite(value)
+
+
+def _is_box(value) -> bool:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return False
+    if not all(isinstance(c, list | tuple) and len(c) == 3 and all(_is_number(v, False) for v in c) for c in value):
+        return False
+    return all(lo < hi for lo, hi in zip(*value, strict=True))

@@ -5,28 +5,11 @@ filled with *descriptions* of the task's objects and fixtures. Everything is enu
 (STYLE.md rule 7): ``enumerate_phrasings`` lists every phrasing of a segment, ``choose`` picks
 one per split from a seed, and ``split_of`` says which split a phrasing belongs to.
 
-Task ids (the captioner's vocabulary; "X", "Y" are object arguments, in that order; directions
-are the robot's: left = +y, forward = away from the robot = +x):
-
-  one object X     lift, place_on_plate, remove_from_plate, put_in_drawer, take_from_drawer,
-                   push_left, push_right, push_forward (away from the robot), push_back (towards
-                   it), rotate_left (counter-clockwise seen from above), rotate_right,
-                   move_to_left_side, move_to_right_side, move_to_front (near the robot),
-                   move_to_back, put_down (held, ends resting on the table), grasp,
-                   topple (extra: a tall X, height >= 1.2x its narrower side such as a standing
-                   cylinder, knocked from upright, within 20 degrees, onto its side, more than
-                   60 degrees)
-  two objects X,Y  stack (X on Y), unstack (X off Y), place_next_to (X beside Y),
-                   place_in_front_of (extra: X put down next to Y on the robot's side of it),
-                   place_behind (extra: X put down next to Y on its far side)
-  fixtures         open_drawer, close_drawer, slide_door_left, slide_door_right (left/right as
-                   seen facing the door's cabinet, which is on the robot's left: right = +x),
-                   turn_on_light, turn_off_light, press_button, move_plate (the plate itself)
-
-The extras are the ones ``captioning/tasks.py`` detects (same ids; its predicates and the
-thresholds in ``captioning/config.py`` define them). Each task's one-line meaning is
-``TASKS[task_id].meaning``. Adding a task is adding a ``TaskTemplates`` entry to
-``grammar_tasks.TASKS``; the splits follow by hashing.
+The tasks, their verbs and templates are the registered ``robolang.captioning.tasks``
+(``TASK_IDS`` here is the registry's ids, in its order; ``X``, ``Y`` are object arguments;
+directions are the robot's: left = +y, forward = away from the robot = +x). Each task's
+one-line meaning is ``tasks.get(task_id).meaning``. A registered task is phrased, split and
+counted here with no other edit; the splits follow by hashing.
 
 Splits (``grammar_splits``): ``heldout_composition`` if the segment's task holds out one of its
 objects (takes precedence), else ``heldout_phrasing`` if the phrasing uses a verb or noun
@@ -52,6 +35,7 @@ from typing import NamedTuple
 from robolang.captioning import grammar_describe, grammar_splits, grammar_vocab
 from robolang.captioning.grammar_describe import Description, describe, describe_fixture, is_movable
 from robolang.captioning.grammar_splits import (
+    SPLITS,
     check_task,
     heldout_pairs,
     heldout_vocabulary,
@@ -59,13 +43,13 @@ from robolang.captioning.grammar_splits import (
     stable_fraction,
     task_slots,
 )
-from robolang.captioning.grammar_tasks import TASKS
 from robolang.captioning.grammar_vocab import FRAMES, SLOT_KINDS
+from robolang.captioning.tasks import REGISTRY
 
 __all__ = [
     "SPLITS",
-    "TASK_IDS",
-    "VERSION",
+    "TASK_IDS",  # noqa: F822 (module __getattr__: the registry as it is now)
+    "VERSION",  # noqa: F822
     "Description",
     "Phrasing",
     "choose",
@@ -79,17 +63,23 @@ __all__ = [
     "object_arity",
     "scene_heldout_pairs",
     "split_of",
+    "version",
 ]
 
-SPLITS = ("train", "heldout_phrasing", "heldout_composition")
-TASK_IDS = tuple(TASKS)
 GRAMMAR_MAJOR = 1  # bump by hand for changes the digest below cannot see (e.g. in code)
 
 
-def _version() -> str:
-    """``caption-grammar/<major>+<digest>``: the digest covers every template, word and
-    threshold, so any change to the phrasings changes the version stored with annotations."""
-    parts = [repr(TASKS), repr(FRAMES)]
+def version() -> str:
+    """``caption-grammar/<major>+<digest>``: the digest covers every registered task's
+    templates (by id, so the order of registration does not matter), every word and threshold,
+    so any change to the phrasings changes the version stored with annotations."""
+    return _version(REGISTRY.generation)
+
+
+@lru_cache(maxsize=4)
+def _version(generation: int) -> str:
+    templates = {t.id: t.phrasing for t in sorted(REGISTRY, key=lambda t: t.id)}
+    parts = [repr(templates), repr(FRAMES)]
     parts += [
         repr(getattr(grammar_vocab, n)) for n in ("ALTERNATIVES", "SHAPE_NOUNS", "GENERIC_NOUNS", "FIXTURE_NOUNS")
     ]
@@ -102,7 +92,14 @@ def _version() -> str:
     return f"caption-grammar/{GRAMMAR_MAJOR}+{digest}"
 
 
-VERSION = _version()
+def __getattr__(name: str):
+    """``VERSION`` and ``TASK_IDS`` as the registry makes them now (a task registered at run
+    time is part of both)."""
+    if name == "VERSION":
+        return version()
+    if name == "TASK_IDS":
+        return REGISTRY.ids()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Phrasing(NamedTuple):
@@ -151,7 +148,7 @@ class _Block:
 
 @lru_cache(maxsize=64)
 def _heldout_pairs_for(objects: tuple[str, ...]) -> frozenset[tuple[str, str]]:
-    return frozenset(heldout_pairs([t for t in TASKS if object_arity(t)], objects))
+    return frozenset(heldout_pairs([t for t in REGISTRY.ids() if object_arity(t)], objects))
 
 
 def scene_heldout_pairs(scene: Mapping) -> frozenset[tuple[str, str]]:
@@ -180,7 +177,7 @@ def _blocks(task_id: str, args: tuple[str, ...], scene: Mapping, positions: Mapp
             fills[slot] = tuple(describe(args["xy".index(slot)], scene, positions))
         else:
             fills[slot] = tuple(describe_fixture(kind, scene))
-    t = TASKS[task_id]
+    t = REGISTRY.get(task_id).phrasing
     forms = [
         (f"{fid}:{p}", frame.replace("{c}", p), verb)
         for verb, ps in t.verbs.items()
@@ -347,7 +344,7 @@ def coverage(scene: Mapping, tasks: Iterable[str] | None = None, positions: Mapp
     """Per task: argument tuples over the scene's movable objects, phrasings of one segment
     (the first tuple), and phrasings per split summed over all tuples."""
     rows = []
-    for task_id in tasks if tasks is not None else TASK_IDS:
+    for task_id in tasks if tasks is not None else REGISTRY.ids():
         check_task(task_id)
         combos = _arg_tuples(task_id, scene)
         per_split = dict.fromkeys(SPLITS, 0)
@@ -369,4 +366,7 @@ def coverage_table(scene: Mapping, tasks: Iterable[str] | None = None, positions
     widths = {c: max(len(c), *(len(str(r[c])) for r in body)) for c in cols}
     line = lambda r: "  ".join(str(r[c]).ljust(widths[c]) if c == "task" else str(r[c]).rjust(widths[c]) for c in cols)  # noqa: E731
     header = line({c: c for c in cols})
-    return "\n".join([f"phrasing grammar {VERSION}", header, "-" * len(header), *map(line, body)])
+    return "\n".join([f"phrasing grammar {version()}", header, "-" * len(header), *map(line, body)])
+
+
+REGISTRY.on_change(_heldout_pairs_for.cache_clear)

@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from robolang.captioning.grammar_tasks import TASKS
 from robolang.captioning.grammar_vocab import (
     FIXTURE_NOUNS,
     GENERIC_NOUNS,
     SHAPE_NOUNS,
     SLOT_KINDS,
 )
+from robolang.captioning.tasks import REGISTRY, phrasing_slots
+
+# The splits of every phrasing and every annotation row (DESIGN.md "Instructions and splits").
+SPLITS = ("train", "heldout_phrasing", "heldout_composition")
 
 # About a third of the synonyms are held out: enough novel words per task to measure zero-shot
 # phrasing, while training keeps most of the vocabulary (the canonical word always).
@@ -46,19 +48,14 @@ def stable_fraction(*parts: str) -> float:
 
 
 def check_task(task_id: str) -> None:
-    if task_id not in TASKS:
-        raise ValueError(f"unknown task id {task_id!r}; known task ids: {', '.join(TASKS)}")
+    """``TaskError`` (a ``ValueError``) listing the known ids unless ``task_id`` is registered."""
+    REGISTRY.get(task_id)
 
 
 @cache
 def task_slots(task_id: str) -> tuple[str, ...]:
     """The slots a task's templates use, in ``SLOT_KINDS`` order (``("x", "d")`` for put_in_drawer)."""
-    check_task(task_id)
-    t = TASKS[task_id]
-    used = set()
-    for pattern in [p for ps in t.verbs.values() for p in ps] + list(t.goals):
-        used |= set(re.findall(r"{(\w)}", pattern))
-    return tuple(s for s in SLOT_KINDS if s in used)
+    return phrasing_slots(REGISTRY.get(task_id).phrasing)
 
 
 def object_arity(task_id: str) -> int:
@@ -114,8 +111,7 @@ class HeldOutVocabulary:
 @cache
 def heldout_vocabulary(task_id: str) -> HeldOutVocabulary:
     """Which of ``task_id``'s verb and noun synonyms are held out of its training phrasings."""
-    check_task(task_id)
-    verbs = _hold(task_id, "verb", [tuple(TASKS[task_id].verbs)], VERB_HOLDOUT)
+    verbs = _hold(task_id, "verb", [REGISTRY.get(task_id).verbs], VERB_HOLDOUT)
     return HeldOutVocabulary(verbs, _hold(task_id, "noun", noun_groups(task_id), NOUN_HOLDOUT))
 
 
@@ -150,3 +146,12 @@ def heldout_pairs(
             continue  # spread the held-out pairs over the objects; each keeps a trained task
         held.add((t, o))
     return held
+
+
+def _forget() -> None:
+    """A task registered or removed: what was derived per task id may no longer hold."""
+    task_slots.cache_clear()
+    heldout_vocabulary.cache_clear()
+
+
+REGISTRY.on_change(_forget)

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-SCENE_STATE_KEY = "scene_state"  # robolang.features.KEY_SCENE_STATE
-SCENE_FILE = "robolang_scene.json"  # robolang.recording.features.SCENE_FILE
+from robolang.captioning.errors import CaptionError
+from robolang.features import KEY_SCENE_STATE as SCENE_STATE_KEY
+from robolang.recording.features import SCENE_FILE
+
 ROUND_SHAPES = ("cylinder", "plate")  # footprints that are discs: a turn about z is invisible
 POSE_KEYS = ("x", "y", "z", "qx", "qy", "qz", "qw", "yaw")
 NO_SCENE_STATE = (
@@ -189,7 +191,7 @@ def read_scene(root: str | Path) -> SceneInfo:
 
     path = Path(root) / "meta" / SCENE_FILE
     if not path.exists():
-        raise ValueError(NO_SCENE_STATE.format(root=root))
+        raise CaptionError(NO_SCENE_STATE.format(root=root))
     return SceneInfo.from_description(json.loads(path.read_text()))
 
 
@@ -203,7 +205,7 @@ def scene_fields(root: str | Path) -> tuple[str, ...]:
     info = json.loads(path.read_text())
     feature = info.get("features", {}).get(SCENE_STATE_KEY)
     if feature is None:
-        raise ValueError(NO_SCENE_STATE.format(root=root))
+        raise CaptionError(NO_SCENE_STATE.format(root=root))
     return tuple(feature["names"])
 
 
