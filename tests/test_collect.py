@@ -14,6 +14,7 @@ from lerobot.datasets.lerobot_dataset import LeRobotDataset
 from robolang import collect
 from robolang.config import load_config
 from robolang.dataset_tools import verify
+from robolang.errors import RobolangError
 from robolang.recording.features import BEHAVIOURS_FILE, INTENTS_FILE, SCENE_FILE
 from robolang.recording.store import DatasetStoreError, read_records
 from robolang.view import export_episode
@@ -152,3 +153,70 @@ def test_unwritable_output_is_reported_before_recording(tmp_path, capsys):
     assert cli.main(["collect", f"out={blocker / 'play'}", *SMALL]) == 2
     assert "cannot write" in capsys.readouterr().err
     assert os.listdir(tmp_path) == ["file"]
+
+
+# ---- bad input: one clear line (key, value, what is allowed), no traceback, nothing created ----
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("hours=abc", "hours='abc' is not allowed: hours must be a number"),
+        ("hours=0", "hours must be a number > 0"),
+        ("episode_seconds=0.5", "episode_seconds=0.5 is not allowed"),
+        ("workers=0", "workers must be an integer >= 1"),
+        ("workers=1.5", "workers must be an integer"),
+        ("resume=maybe", "resume must be true or false"),
+    ],
+)
+def test_bad_values_are_refused_before_anything_is_created(tmp_path, capsys, override, expected):
+    from robolang import cli
+
+    assert cli.main(["collect", f"out={tmp_path / 'play'}", override]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_out_that_is_a_file_or_a_foreign_folder_is_refused_untouched(tmp_path, capsys):
+    from robolang import cli
+
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x")
+    assert cli.main(["collect", f"out={blocker}", *SMALL]) == 2
+    assert "is a file" in capsys.readouterr().err
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "a.jpg").write_text("x")
+    assert cli.main(["collect", f"out={foreign}", *SMALL]) == 2
+    assert "holds no LeRobotDataset" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "photos"] and blocker.read_text() == "x"
+    assert os.listdir(foreign) == ["a.jpg"]
+
+
+def test_an_empty_existing_folder_is_simply_used(tmp_path):
+    out = tmp_path / "play"
+    out.mkdir()
+    stats = collect.run(cfg_for(out, 20, "workers=1"))
+    assert stats.episodes == 1 and load(out).num_episodes == 1
+
+
+def test_a_damaged_info_json_is_named(tmp_path, capsys):
+    from robolang import cli
+
+    out = tmp_path / "play"
+    (out / "meta").mkdir(parents=True)
+    (out / "meta" / "info.json").write_text("{not json")
+    assert cli.main(["collect", f"out={out}", "resume=true", *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert str(out / "meta" / "info.json") in err and "not valid JSON" in err and "Traceback" not in err
+    assert str(out / "meta" / "info.json") in str(verify(out))
+
+
+def test_collect_refuses_a_robot_that_is_not_a_simulator(tmp_path, monkeypatch):
+    from robolang.recording import worker
+
+    monkeypatch.setattr(worker, "is_simulator", lambda robot: False)
+    with pytest.raises(DatasetStoreError, match="not a simulator"):
+        collect.run(cfg_for(tmp_path / "play", 20, "workers=1"))
+    assert issubclass(DatasetStoreError, RobolangError) and issubclass(DatasetStoreError, RuntimeError)

@@ -206,3 +206,43 @@ def test_second_writer_is_refused_while_the_first_records(tmp_path):
     first.close()
     synthetic.record(synthetic.store(root, resume=True), 1, 3)
     assert load(root).num_episodes == 2
+
+
+def test_a_merged_dataset_can_be_resumed_and_merged_again(tmp_path):
+    """LeRobot's aggregation leaves meta/episodes file indices of its sources; merge_into repairs them."""
+    from robolang.recording.merge import episode_files_consistent
+
+    root = tmp_path / "play"
+    for name in ("a", "b"):
+        synthetic.record(synthetic.store(tmp_path / name), episodes=2, frames=10)  # 2 metadata files each
+    merge_into(root, "test/play", [tmp_path / "a", tmp_path / "b"])
+    assert episode_files_consistent(root.resolve())
+    synthetic.record(synthetic.store(root, resume=True), episodes=1, frames=10, seed=1)
+    synthetic.record(synthetic.store(tmp_path / "c"), episodes=1, frames=10, seed=2)
+    merge_into(root, "test/play", [tmp_path / "c"])
+    assert verify(root).ok and load(root).num_episodes == 6
+
+
+def test_a_dataset_damaged_by_an_earlier_merge_is_repaired_when_merged(tmp_path):
+    import pandas as pd
+
+    root = tmp_path / "play"
+    synthetic.record(synthetic.store(root), episodes=1, frames=10)
+    meta = next(root.resolve().glob("meta/episodes/chunk-*/file-*.parquet"))
+    df = pd.read_parquet(meta)
+    df["meta/episodes/file_index"] = 1  # what LeRobot 0.4.4's aggregation leaves behind
+    df.to_parquet(meta, index=False)
+    synthetic.record(synthetic.store(tmp_path / "b"), episodes=1, frames=10, seed=1)
+    merge_into(root, "test/play", [tmp_path / "b"])
+    assert verify(root).ok and load(root).num_episodes == 2
+    assert not list(versions_dir(root).glob("repair*"))
+
+
+def test_verify_reports_a_missing_video_without_a_network_error(tmp_path):
+    root = tmp_path / "play"
+    synthetic.record(synthetic.store(root), episodes=1, frames=10)
+    video = next(root.resolve().glob("videos/observation.images.wrist/*/*.mp4"))
+    video.unlink()
+    report = verify(root)
+    assert not report.ok and any("is missing" in p and "wrist" in p for p in report.problems)
+    assert "ConnectionError" not in str(report) and "LeRobotDataset cannot load" not in str(report)
