@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from robolang.dataset_tools import episode_frames, episode_table, load_info
 from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, KEY_ACTION, KEY_STATE, image_key
 from robolang.recording.features import INTENTS_FILE, KEY_INTENT
-from robolang.video import VideoWriter, tile_cameras
+from robolang.video import VideoWriter, draw_text, tile_cameras
 
 
 def describe_intent(values, vocabulary: dict | None) -> str:
@@ -41,14 +40,6 @@ def overlay_lines(row, vocabulary: dict | None) -> list[str]:
     if KEY_INTENT in row and row[KEY_INTENT] is not None:
         lines.append(f"agent intent: {describe_intent(row[KEY_INTENT], vocabulary)}")
     return lines
-
-
-def draw_text(frame: np.ndarray, lines: list[str]) -> np.ndarray:
-    """A caption band under the frame with ``lines`` of white text."""
-    band = np.zeros((14 * len(lines) + 6, frame.shape[1], 3), np.uint8)
-    for i, line in enumerate(lines):
-        cv2.putText(band, line, (4, 14 * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
-    return np.concatenate([frame, band], axis=0)
 
 
 def export_episode(root: str | Path, episode: int, out: str | Path, upscale: int = 3) -> Path:
