@@ -91,3 +91,21 @@ def test_a_bad_controllers_map_is_refused_with_what_is_allowed(overrides, said):
 def test_a_controller_name_must_be_usable_as_a_file_name():
     with pytest.raises(EvalConfigError, match="controllers.bad name: a name is letters"):
         controller_specs({"bad name": "/a"})
+
+
+def test_evaluation_reaches_policies_only_through_the_public_loading_api():
+    """STYLE rule 6: the evaluator never imports the policy package's internals; one function
+    (``evaluation.policies.load_policy``) calls ``robolang.policy.load_policy``."""
+    import ast
+    from pathlib import Path
+
+    import robolang.evaluation
+
+    found = []
+    for path in sorted(Path(robolang.evaluation.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("robolang.policy"):
+                found.append((path.name, node.module, tuple(a.name for a in node.names)))
+            elif isinstance(node, ast.Import):
+                found += [(path.name, a.name, ()) for a in node.names if a.name.startswith("robolang.policy")]
+    assert found == [("policies.py", "robolang.policy", ("load_policy",))]
