@@ -148,7 +148,7 @@ def rollouts(plain: dict, jobs: list[dict], journal: outputs.Journal) -> list[di
         ran: dict[tuple, list[dict]] = {}
         for record in execute(plain, todo, on_job):
             ran.setdefault(outputs.job_key(record), []).append(record)
-    for key, records in ran.items():  # worker progress arrives through a queue that may drop the last few
+    for key, records in ran.items():  # Ray's progress queue may drop the last few before it stops
         if key not in journal.done:
             journal.add(records)
     return journaled(journal, jobs)
