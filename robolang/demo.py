@@ -128,13 +128,13 @@ def collect(cfg: DictConfig, play: Path) -> None:
 
 
 def caption(play: Path) -> None:
-    from robolang import caption_cmd
     from robolang.captioning import annotations
+    from robolang.captioning.command import caption_dataset
 
     if not annotations.load(play).empty:
         print(f"{play} is captioned: reusing its labels")
         return
-    caption_cmd.run(str(play), None, ("train",), False)
+    caption_dataset(play)
 
 
 def train(cfg: DictConfig, play: Path, run: Path, section=None, policy: str = "transformer") -> None:

@@ -176,9 +176,9 @@ def test_bench_caption_records_timing_and_quality(play, tmp_path):
 
 
 def test_bench_data_times_our_sampler_beside_lerobot(play, tmp_path):
-    from robolang import caption_cmd
+    from robolang.captioning.command import caption_dataset
 
-    caption_cmd.run(str(play), None, ("train",), False)
+    caption_dataset(play)
     out = tmp_path / "B.md"
     overrides = [f"dataset={play}", f"bench_out={out}", f"cache_dir={tmp_path / 'cache'}", "n_obs_steps=[1]",
                  "batch_size=4", "seconds=0.2", "reference_seconds=0.2", "reference_backends=[]"]  # fmt: skip
