@@ -31,7 +31,7 @@ def test_caption_stores_labels_in_every_split_and_keeps_human_ones(play, capsys)
     annotations.save(play, human)
     assert cli.main(["caption", str(play)]) == 0
     out = capsys.readouterr().out
-    assert "precision" in out and "recall" in out
+    assert "precision" in out and "recall" in out and "predates" not in out  # the agent's log lists its tasks
     table = annotations.load(play)
     assert "hand-written label" in set(table["instruction"])
     oracle = table[table["source"] == "oracle"]
@@ -86,13 +86,18 @@ def test_synthetic_play_table_description_matches_the_simulator():
     assert strip(PLAY_TABLE["objects"]) == strip(recorded["objects"])
 
 
-def test_quality_finds_a_topple_and_counts_its_push_as_implied():
+def test_quality_reads_the_tasks_each_record_expects_and_implies():
+    """The sidecar says which tasks a behaviour should produce (written by the play agent):
+    a topple expects a topple and implies the push it ends with."""
     import pandas as pd
 
     from robolang.captioning.quality import measure
+    from sim.play.behaviours import expected_tasks, implied_tasks
 
     record = {"episode_index": 0, "behaviour": "topple", "target": "yellow_cylinder", "args": {"direction": "back"},
-              "start_step": 10, "end_step": 40, "success": True}  # fmt: skip
+              "start_step": 10, "end_step": 40, "success": True,
+              "expected_tasks": list(expected_tasks("topple", "yellow_cylinder", "back")),
+              "implied_tasks": list(implied_tasks("topple", "yellow_cylinder", "back"))}  # fmt: skip
     labels = pd.DataFrame(
         [
             {"episode_index": 0, "start_frame": 12, "end_frame": 38, "task_id": "topple", "args": "yellow_cylinder"},
@@ -104,3 +109,25 @@ def test_quality_finds_a_topple_and_counts_its_push_as_implied():
     p = precision.set_index("task")
     assert p.loc["topple", "strict_precision"] == 1.0
     assert p.loc["push_back", "strict_precision"] == 0.0 and p.loc["push_back", "implied_precision"] == 1.0
+
+
+def test_quality_knows_no_behaviour_by_name_and_reads_old_logs_by_their_names():
+    import pandas as pd
+
+    from robolang.captioning.quality import OLD_LOG_NOTE, format_quality, measure, predates_task_lists
+
+    label = {"episode_index": 0, "start_frame": 5, "end_frame": 30, "task_id": "lift", "args": "red_cube"}
+    labels = pd.DataFrame([label, {**label, "task_id": "push_back"}])
+    new = {"episode_index": 0, "behaviour": "juggle", "target": "red_cube", "args": {}, "start_step": 0,
+           "end_step": 30, "success": True, "expected_tasks": ["lift"], "implied_tasks": ["push_back"]}  # fmt: skip
+    recall, precision = measure(labels, [new])
+    assert recall.set_index("behaviour").loc["juggle", "recall"] == 1.0
+    assert precision.set_index("task").loc["push_back", "implied_precision"] == 1.0
+    # A log from before records carried their tasks: matched by behaviour name (and direction).
+    old = [{k: v for k, v in new.items() if not k.endswith("_tasks")} | {"behaviour": b, "args": a}
+           for b, a in (("lift", {}), ("push", {"direction": "back"}), ("carry", {}))]  # fmt: skip
+    recall, precision = measure(labels, old)
+    assert recall.set_index("behaviour")["recall"].to_dict() == {"lift": 1.0, "push back": 1.0}
+    assert predates_task_lists(old) and not predates_task_lists([new])
+    recall.attrs["predates_task_lists"] = True
+    assert OLD_LOG_NOTE in format_quality(recall, precision)

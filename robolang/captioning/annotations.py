@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from robolang.captioning.errors import CaptionError
 from robolang.captioning.grammar_splits import SPLITS
 from robolang.recording.store import update_meta
 
@@ -37,7 +38,7 @@ SCHEMA = pa.schema(
 COLUMNS = tuple(SCHEMA.names)
 
 
-class AnnotationError(ValueError):
+class AnnotationError(CaptionError):
     """Rows that cannot be stored; the message names the first bad row and why."""
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from robolang.captioning import annotations, grammar
 from robolang.captioning.config import CaptionConfig
+from robolang.captioning.grammar_splits import SPLITS
 from robolang.captioning.segment import segment_episode
 from robolang.captioning.states import SCENE_FILE, read_episodes
 from robolang.captioning.tasks import instances
@@ -65,7 +66,7 @@ class HindsightCaptioner:
 
     def _rows(self, g, scene, positions, pairs) -> list[dict]:
         out = []
-        for split in ("train", "heldout_phrasing", "heldout_composition"):
+        for split in SPLITS:
             seed = _stable_seed(self.seed, g.episode_index, g.start_frame, g.end_frame, g.task_id, g.args, split)
             phrasing = grammar.choose(g.task_id, g.args, scene, split, seed, positions=positions, pairs=pairs)
             if phrasing is None:
@@ -94,7 +95,7 @@ def _stable_seed(*parts) -> int:
 def coverage(table: pd.DataFrame) -> pd.DataFrame:
     """Labels per task and split (rows: tasks, columns: splits, plus a total)."""
     if table.empty:
-        return pd.DataFrame(columns=[*annotations.SPLITS, "total"])
+        return pd.DataFrame(columns=[*SPLITS, "total"])
     counts = table.pivot_table(index="task_id", columns="split", values="episode_index", aggfunc="count", fill_value=0)
     counts = counts.reindex(columns=list(annotations.SPLITS), fill_value=0)
     counts["total"] = counts.sum(axis=1)

@@ -108,12 +108,18 @@ class CaptionConfig:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> CaptionConfig:
+    def from_dict(cls, data: dict | None, strict: bool = False) -> CaptionConfig:
         """Build from the ``tasks`` and ``segment`` sections of plain data (a yaml mapping, or a
         hydra config as a dict), checking every value (``CaptionConfigError`` names the key,
-        the value and what is allowed). Other sections are left to their owners; unknown keys
-        inside these two sections raise."""
+        the value and what is allowed). Unknown keys inside these two sections raise; other
+        sections too when ``strict`` (the whole file is the captioner's), else they are left
+        to their owners."""
         data = dict(data or {})
+        if strict and set(data) - {"tasks", "segment"}:
+            raise CaptionConfigError(
+                f"unknown caption config sections {sorted(set(data) - {'tasks', 'segment'})}; "
+                "known: ['segment', 'tasks']"
+            )
         return cls(
             _build(TaskThresholds, "tasks", data.get("tasks")), _build(SegmentConfig, "segment", data.get("segment"))
         )

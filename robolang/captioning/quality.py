@@ -1,15 +1,23 @@
 """Caption quality, measured: precision and recall against the play agent's behaviour log.
 
 The scripted agent logs what it did (``meta/robolang_behaviours.jsonl``) with success judged
-by its own independent check; only successful records count. A label *matches* a record when
-the task corresponds to the behaviour (``EXPECTED``), the target is the same object (and, for
+by its own independent check; only successful records count. Each record also says which
+caption tasks it should produce (``expected_tasks``) and which it entails on the way
+(``implied_tasks``: every carry is also a grasp and a lift); the play agent writes both
+(``sim.play.behaviours``), so nothing here knows a behaviour by name. A label *matches* a
+record when its task is one the record expects, the target is the same object (and, for
 stack / unstack, the same base) and the windows overlap.
 
 * recall per behaviour: successful records with at least one matching label;
-* strict precision per task: labels matching a record of the behaviour that the task names;
-* implied precision: also counting a successful behaviour on the same object that entails the
-  task (every carry is also a grasp and a lift; ``IMPLIED``). Labels of side effects (a drawer
-  bumped while stacking nearby) count against both.
+* strict precision per task: labels matching a record that expects the task;
+* implied precision: also counting a successful record on the same object that implies the
+  task. Labels of side effects (a drawer bumped while stacking nearby) count against both.
+
+Logs recorded before records carried their tasks (no ``expected_tasks`` key) still measure:
+a record then expects the task named like its behaviour with its direction, else like its
+behaviour (``push`` left -> ``push_left``, ``topple`` left -> ``topple``), and implies none.
+Behaviours whose tasks are named otherwise (``carry``, ``slide_door``) then find nothing, and
+implied precision equals strict (``format_quality`` says so under the tables).
 """
 
 from __future__ import annotations
@@ -19,53 +27,37 @@ from pathlib import Path
 
 import pandas as pd
 
+from robolang.captioning.errors import CaptionError
+from robolang.captioning.tasks import REGISTRY
 from robolang.recording.features import BEHAVIOURS_FILE
 from robolang.recording.store import read_records
 
-SIDES = ("move_to_left_side", "move_to_right_side", "move_to_front", "move_to_back")
-FIXTURE_TARGETS = ("drawer", "door", "button")
+FIXTURE_TARGETS = ("drawer", "door", "button")  # a fixture behaviour's label has no object argument
+QUALITY_FILE = "robolang_caption_quality.md"  # meta/ sidecar: the report of the last captioning
+OLD_LOG_NOTE = (
+    "This recording's behaviour log predates expected/implied task lists: records are matched to "
+    "the task named like their behaviour, and implied precision is not measured (it equals strict)."
+)
 
 
 def expected_tasks(record: dict) -> tuple[str, ...]:
-    """The caption tasks a successful behaviour record should produce."""
-    b, direction = record["behaviour"], record.get("args", {}).get("direction")
-    table = {
-        "lift": ("lift",),
-        "grasp": ("grasp",),
-        "carry": (*SIDES, "put_down"),
-        "place_on_plate": ("place_on_plate",),
-        "put_in_drawer": ("put_in_drawer",),
-        "stack": ("stack",),
-        "unstack": ("unstack",),
-        "push": (f"push_{direction}",),
-        "rotate": (f"rotate_{direction}",),
-        "open_drawer": ("open_drawer",),
-        "close_drawer": ("close_drawer",),
-        # The door moves along +x ("forward"); facing its cabinet that is to the right.
-        "slide_door": ("slide_door_right" if direction == "forward" else "slide_door_left",),
-        "press_button": ("press_button", "turn_on_light", "turn_off_light"),
-        "topple": ("topple",),
-    }
-    return table.get(b, ())
+    """The caption tasks a successful behaviour record should produce (see the module notes
+    for logs that predate ``expected_tasks``)."""
+    if "expected_tasks" in record:
+        return tuple(record["expected_tasks"])
+    behaviour, direction = record["behaviour"], record.get("args", {}).get("direction")
+    named = [f"{behaviour}_{direction}", behaviour] if direction else [behaviour]
+    return next(((t,) for t in named if t in REGISTRY), ())
 
 
-_PICKS = ("grasp", "lift", "carry", "place_on_plate", "put_in_drawer", "stack", "unstack", "rotate")
-_MOVES = ("carry", "unstack", "push", "place_on_plate", "put_in_drawer", "stack", "lift", "rotate", "topple")
-IMPLIED = {
-    "unstack": _MOVES,
-    "grasp": _PICKS,
-    "lift": _PICKS,
-    "put_down": ("carry", "unstack", "rotate", "lift", "grasp"),
-    **{s: _MOVES for s in SIDES},
-    "place_next_to": _MOVES,
-    "place_in_front_of": _MOVES,
-    "place_behind": _MOVES,
-    "remove_from_plate": _MOVES,
-    "take_from_drawer": _MOVES,
-    "move_plate": ("push", "carry"),
-    # A toppled cylinder comes to rest 5-6 cm along the push that knocked it over.
-    **{f"push_{d}": ("topple",) for d in ("left", "right", "forward", "back")},
-}
+def implied_tasks(record: dict) -> tuple[str, ...]:
+    """The tasks a successful behaviour record entails on its target (none in older logs)."""
+    return tuple(record.get("implied_tasks", ()))
+
+
+def predates_task_lists(records: list[dict]) -> bool:
+    """The log was written before records said which tasks they produce."""
+    return any("expected_tasks" not in r for r in records)
 
 
 def _args(label) -> tuple[str, ...]:
@@ -110,13 +102,9 @@ def measure(labels: pd.DataFrame, records: list[dict]) -> tuple[pd.DataFrame, pd
             lab_n[lab.task_id] += 1
             direct = any(lab.task_id in expected_tasks(r) and _same_target(r, lab) and _overlap(r, lab) for r in mine)
             entailed = direct or any(
-                r["behaviour"] in IMPLIED.get(lab.task_id, ())
+                lab.task_id in implied_tasks(r)
                 and _overlap(r, lab)
-                and (
-                    r["target"] == "plate"
-                    if lab.task_id == "move_plate"
-                    else bool(_args(lab)) and _args(lab)[0] == r["target"]
-                )
+                and (not _args(lab) or _args(lab)[0] == r["target"])
                 for r in mine
             )
             strict[lab.task_id] += direct
@@ -146,15 +134,18 @@ def measure_dataset(root: str | Path, table: pd.DataFrame) -> tuple[pd.DataFrame
     segment are the same window) against its behaviour log."""
     path = Path(root) / "meta" / BEHAVIOURS_FILE
     if not path.exists():
-        raise ValueError(f"{root} has no {BEHAVIOURS_FILE}: quality needs a recording by the scripted play agent")
+        raise CaptionError(f"{root} has no {BEHAVIOURS_FILE}: quality needs a recording by the scripted play agent")
     segments = table[table["source"] == "oracle"].drop_duplicates(
         ["episode_index", "start_frame", "end_frame", "task_id", "args"]
     )
-    return measure(segments, read_records(path))
+    records = read_records(path)
+    recall, precision = measure(segments, records)
+    recall.attrs["predates_task_lists"] = predates_task_lists(records)  # format_quality says so
+    return recall, precision
 
 
 def format_quality(recall: pd.DataFrame, precision: pd.DataFrame) -> str:
-    """Both tables as markdown, with totals."""
+    """Both tables as markdown, with totals (and a note when the log predates task lists)."""
     lines = ["| behaviour (successful records) | records | found | recall |", "|---|---:|---:|---:|"]
     for r in recall.itertuples():
         lines.append(f"| {r.behaviour} | {r.records} | {r.found} | {r.recall:.0%} |")
@@ -167,4 +158,6 @@ def format_quality(recall: pd.DataFrame, precision: pd.DataFrame) -> str:
     implied = float((precision["labels"] * precision["implied_precision"]).sum()) / max(total, 1)
     strict = float((precision["labels"] * precision["strict_precision"]).sum()) / max(total, 1)
     lines.append(f"| **all** | {total} | {strict:.0%} | {implied:.0%} |")
+    if recall.attrs.get("predates_task_lists"):
+        lines += ["", OLD_LOG_NOTE]
     return "\n".join(lines)

@@ -9,7 +9,9 @@ HELP = "hindsight-caption a play dataset: labels beside it, coverage, precision/
 EXAMPLES = [
     "robolang caption data/play                 # hindsight labels + coverage + precision/recall",
     "robolang caption data/play --export data/labelled   # labelled windows as a LeRobotDataset",
+    "robolang caption data/play --dry-run tasks.move_min_m=0.08   # thresholds of configs/caption/default.yaml",
 ]
+EXTRA_WORDS = "overrides"  # overrides may also come after the options (robolang.cli)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,10 +21,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--splits", default="train", help="splits to export, comma-separated (default: train)")
     parser.add_argument("--dry-run", action="store_true", help="print coverage and quality without storing labels")
+    parser.add_argument(
+        "overrides", nargs="*", help="hydra overrides for configs/caption/default.yaml, e.g. tasks.move_min_m=0.08"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from robolang import caption_cmd
+    from omegaconf import OmegaConf
 
-    caption_cmd.run(args.path, args.export, tuple(args.splits.split(",")), args.dry_run)
+    from robolang.captioning.command import caption_dataset
+    from robolang.captioning.config import CaptionConfig
+    from robolang.config import load_config
+
+    cfg = CaptionConfig.from_dict(OmegaConf.to_container(load_config("caption/default", args.overrides)), strict=True)
+    caption_dataset(args.path, cfg, args.export, tuple(args.splits.split(",")), args.dry_run)
     return 0

@@ -15,7 +15,7 @@ import numpy as np
 
 from robolang.robot import EEDeltaLimits
 from sim.play import checks
-from sim.play.behaviours import PLANS
+from sim.play.behaviours import PLANS, expected_tasks, implied_tasks
 from sim.play.choices import choose, feasible_choices
 from sim.play.motion import Abort, Motion
 from sim.play.skill import skill_profile
@@ -117,6 +117,8 @@ class ScriptedPlayAgent:
                 retries=self.motion.retry,
                 aborted=bool(reason),
                 reason=reason,
+                expected_tasks=expected_tasks(c.behaviour, c.target, c.arg),
+                implied_tasks=implied_tasks(c.behaviour, c.target, c.arg),
             )
         )
         if not success:

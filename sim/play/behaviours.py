@@ -3,6 +3,10 @@
 Each takes the shared ``Motion`` and the ``Choice`` (target, argument) and plays it out
 phase by phase. Geometry of the fixtures is in ``sim.play.world``; how the drawer and the door
 are moved was found by trying (see the notes at each).
+
+``expected_tasks`` / ``implied_tasks`` say which caption tasks a successful behaviour should
+leave in the recording; every record of the behaviours sidecar carries them, so the
+captioner's quality measure (``robolang.captioning.quality``) needs no behaviour names.
 """
 
 from __future__ import annotations
@@ -281,3 +285,51 @@ PLANS: dict[str, Callable[[Motion, Choice], Actions]] = {
     "wander": wander,
     "topple": topple,
 }
+
+
+# ---- what a successful behaviour should leave for the captioner ---------------------------------
+SIDES = ("move_to_left_side", "move_to_right_side", "move_to_front", "move_to_back")
+EXPECTED_TASKS: dict[str, tuple[str, ...]] = {  # "{d}": the record's direction
+    "lift": ("lift",),
+    "grasp": ("grasp",),
+    "carry": (*SIDES, "put_down"),
+    "place_on_plate": ("place_on_plate",),
+    "put_in_drawer": ("put_in_drawer",),
+    "stack": ("stack",),
+    "unstack": ("unstack",),
+    "push": ("push_{d}",),
+    "rotate": ("rotate_{d}",),
+    "open_drawer": ("open_drawer",),
+    "close_drawer": ("close_drawer",),
+    "press_button": ("press_button", "turn_on_light", "turn_off_light"),
+    "topple": ("topple",),
+}
+# Tasks a behaviour on an object entails on the way (every carry is also a grasp and a lift;
+# whatever moves an object may end it beside another or on a side of the table), which the
+# captioner is right to find too: they count towards "implied" precision.
+_PICKED = ("grasp", "lift")
+_MOVED = ("unstack", *SIDES, "place_next_to", "place_in_front_of", "place_behind")
+_MOVED += ("remove_from_plate", "take_from_drawer")
+IMPLIED_TASKS: dict[str, tuple[str, ...]] = {
+    "grasp": (*_PICKED, "put_down"),
+    **dict.fromkeys(("lift", "carry", "unstack", "rotate"), (*_PICKED, "put_down", *_MOVED)),
+    **dict.fromkeys(("place_on_plate", "put_in_drawer", "stack"), (*_PICKED, *_MOVED)),
+    "push": _MOVED,
+    # A toppled cylinder comes to rest 5-6 cm along the push that knocked it over.
+    "topple": (*_MOVED, "push_left", "push_right", "push_forward", "push_back"),
+}
+
+
+def expected_tasks(behaviour: str, target: str = "none", arg: str = "none") -> tuple[str, ...]:
+    """The caption tasks this behaviour, done successfully, should produce."""
+    if behaviour == "slide_door":  # the door moves along +x ("forward"): to the right, facing its cabinet
+        return ("slide_door_right",) if arg == "forward" else ("slide_door_left",)
+    return tuple(t.format(d=arg) for t in EXPECTED_TASKS.get(behaviour, ()))
+
+
+def implied_tasks(behaviour: str, target: str = "none", arg: str = "none") -> tuple[str, ...]:
+    """Tasks the behaviour entails on the way (on its target; the plate itself when it is the target)."""
+    implied = IMPLIED_TASKS.get(behaviour, ())
+    if target == "plate" and behaviour in ("push", "carry"):
+        implied += ("move_plate",)
+    return implied

@@ -158,3 +158,7 @@ class BehaviourRecord:
     retries: int = 0
     aborted: bool = False
     reason: str = ""
+    # The caption tasks it should produce if it succeeded, and those it entails on the way
+    # (``sim.play.behaviours.expected_tasks`` / ``implied_tasks``): caption quality reads them.
+    expected_tasks: tuple[str, ...] = ()
+    implied_tasks: tuple[str, ...] = ()

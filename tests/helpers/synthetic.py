@@ -1,13 +1,18 @@
-"""Synthetic recordings for dataset tests: small random frames in the play dataset format."""
+"""Synthetic recordings for dataset tests: small random frames in the play dataset format.
+
+``record_states`` writes scripted scene states (``robolang.testing.scene_states.StateScript``)
+as a real dataset, so the captioner can run on it end to end without a simulator.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
 
-from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, STATE_NAMES
-from robolang.recording.features import dataset_features
+from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, KEY_SCENE_STATE, STATE_NAMES
+from robolang.recording.features import BEHAVIOURS_FILE, SCENE_FILE, dataset_features
 from robolang.recording.recorder import make_frame
 from robolang.recording.store import EpisodeStore  # noqa: F401 (re-exported for tests)
 
@@ -37,6 +42,22 @@ def record(st: EpisodeStore, episodes: int, frames: int, seed: int = 0) -> None:
         for _ in range(frames):
             st.add_frame(frame(rng, e, scene_dim))
         st.end_episode()
+
+
+def record_states(root, scripts, description: dict, behaviours: list[list[dict]] | None = None) -> None:
+    """One episode per ``StateScript`` (its rows are the scene states), the scene description
+    beside them, and, if given, each episode's behaviour records."""
+    fields = scripts[0].fields
+    st = store(root, scene_fields=fields, sidecars={SCENE_FILE: json.dumps(description)})
+    rng = np.random.default_rng(0)
+    for e, script in enumerate(scripts):
+        st.begin_episode()
+        for row in script.array:
+            f = frame(rng, e, len(fields))
+            f[KEY_SCENE_STATE] = row
+            st.add_frame(f)
+        st.end_episode({BEHAVIOURS_FILE: behaviours[e]} if behaviours else None)
+    st.close()
 
 
 if __name__ == "__main__":  # the kill test's recorder: record 20-frame episodes until killed
