@@ -10,6 +10,8 @@ from helpers import synthetic
 from robolang import cli
 from robolang.captioning import annotations
 from robolang.captioning.export import export_windows
+from robolang.features import STATE_NAMES
+from robolang.policy import load_policy
 from robolang.policy.act_baseline import LOSS_LOG, PRETRAINED_DIR, ActRunner, build_act, train_act
 
 TINY_ACT = {"dim_model": 32, "n_heads": 2, "dim_feedforward": 64, "n_encoder_layers": 1, "n_vae_encoder_layers": 1}
@@ -51,6 +53,7 @@ def test_act_trains_logs_saves_and_loads_alone(export, tmp_path):
     assert {"config.json", "model.safetensors", "policy_preprocessor.json"} <= {p.name for p in path.iterdir()}
 
     runner = ActRunner.load(out)  # the folder alone: config, weights, normalization statistics
+    _loads_through_the_policy_api(out)
     rng = np.random.default_rng(0)
     chunk = runner.predict(observation(rng), "lift the red block")
     assert chunk.shape == (CHUNK, 5) and np.isfinite(chunk).all()
@@ -79,3 +82,24 @@ def test_baseline_act_command_trains_from_hydra_overrides(export, tmp_path):
     assert cli.main(["baseline", "act", *args, "+act.n_vae_encoder_layers=1"]) == 0
     assert ActRunner.load(out / PRETRAINED_DIR).chunk_size == 4
     assert cli.main(["baseline", "act", *args]) == 2  # out exists: refused, nothing overwritten
+
+
+def _loads_through_the_policy_api(out):
+    """ACT comes back from ``robolang.policy.load_policy`` behind the same members as our policies."""
+    policy = load_policy(out)
+    assert policy.name == "act" and policy.language_blind and policy.chunk_size == CHUNK and policy.n_obs_steps == 1
+    assert policy.image_shapes == {"static": (32, 32, 3), "wrist": (32, 32, 3)}
+    assert policy.action_features == {"action": (5,)}
+    rng = np.random.default_rng(3)
+    cameras = {cam: rng.integers(0, 255, (32, 32, 3), dtype=np.uint8) for cam in ("static", "wrist")}
+    obs = {**cameras, **dict.fromkeys(STATE_NAMES, 0.1)}  # a robot's observation: proprioception by name
+    assert policy.predict(obs, "lift the red block").shape == (CHUNK, 5)
+    assert policy.select_action(obs, "lift the red block").shape == (5,)
+    policy.check_robot({"static": (32, 32, 3), "wrist": (32, 32, 3), **dict.fromkeys(STATE_NAMES, float)})
+
+
+@pytest.mark.parametrize("bad, said", [("steps=0", "steps=0 is not allowed"), ("batch_size=abc", "batch_size='abc'")])
+def test_baseline_act_refuses_bad_values_before_work(tmp_path, capsys, bad, said):
+    out = tmp_path / "act"
+    assert cli.main(["baseline", "act", f"dataset={tmp_path}", f"out={out}", bad]) == 2
+    assert said in capsys.readouterr().err and not out.exists()

@@ -1,6 +1,9 @@
-"""`robolang train` end to end on a tiny captioned dataset: trains, resumes, refuses to overwrite."""
+"""`robolang train` end to end on a tiny captioned dataset: trains, resumes, refuses to overwrite,
+and checks every value and its output folder before it creates anything."""
 
 import csv
+import fcntl
+import os
 
 import pytest
 from helpers import synthetic
@@ -9,8 +12,9 @@ from robolang import cli
 from robolang.captioning import annotations
 from robolang.policy.inference import load_policy
 
-TINY_POLICY = ["policy.d_model=32", "policy.n_layers=1", "policy.n_heads=2", "policy.token_grid=2"]
-TINY = ["policy.conv_channels=[8,16,16]", "policy.image_size=32", "policy.chunk_size=4", "train.batch_size=4",
+TINY_POLICY = ["policy.d_model=32", "policy.n_layers=1", "policy.n_heads=2", "policy.token_grid=2",
+               "policy.vision.channels=[8,16,16]"]  # fmt: skip
+TINY = ["policy.image_size=32", "policy.chunk_size=4", "train.batch_size=4",
         "train.warmup_steps=1", "train.log_every=1", "train.val_every=2", "train.val_batches=1",
         "train.checkpoint_every=2", "data.val_fraction=0.3", "data.phrasings_per_task=4"]  # fmt: skip
 
@@ -52,7 +56,7 @@ def test_train_then_resume_continues_the_same_run(labelled, tmp_path, capsys):
 
 def test_mcil_baseline_trains_in_the_same_harness(labelled, tmp_path):
     assert train(labelled, tmp_path / "mcil", "policy=mcil", "train.steps=2", "policy.feature_dim=8",
-                 "policy.hidden_dim=16") == 0  # fmt: skip
+                 "policy.hidden_dim=16", "policy.conv_channels=[8,16,16]") == 0  # fmt: skip
     assert load_policy(tmp_path / "mcil").bundle.policy_type == "mcil"
 
 
@@ -61,3 +65,79 @@ def test_unlabelled_data_says_to_caption_first(tmp_path, capsys):
     synthetic.record(synthetic.store(root), episodes=1, frames=12)
     assert train(root, tmp_path / "run", "train.steps=1", *TINY_POLICY) == 2
     assert "robolang caption" in capsys.readouterr().err
+
+
+def test_a_vision_front_end_and_an_aux_head_are_chosen_by_name(labelled, tmp_path):
+    out = tmp_path / "keypoints"
+    assert train(labelled, out, "policy/vision=keypoints", "policy.vision.keypoints=2", "train.steps=2",
+                 *TINY_POLICY) == 0  # fmt: skip
+    assert load_policy(out).policy.config.vision == {"type": "keypoints", "channels": [8, 16, 16], "keypoints": 2}
+
+
+@pytest.mark.parametrize(
+    "override, said",
+    [
+        ("train.steps=0", "train.steps=0 is not allowed: train.steps must be an integer >= 1"),
+        ("train.steps=-3", "train.steps=-3 is not allowed"),
+        ("train.steps=abc", "train.steps='abc' is not allowed: train.steps must be an integer >= 1"),
+        ("train.batch_size=0", "train.batch_size=0 is not allowed"),
+        ("train.lr=abc", "train.lr='abc' is not allowed: train.lr must be a number"),
+        ("data.val_fraction=2", "data.val_fraction=2.0 is not allowed: data.val_fraction must be a number from 0"),
+        ("policy.d_model=abc", "policy.d_model='abc' is not allowed: it must be an integer >= 1"),
+        ("policy.n_heads=3", "d_model=32 must be a multiple of n_heads=3"),
+        ("policy/vision=resnet18", "vision resnet18 needs weights"),
+    ],
+)
+def test_bad_values_are_refused_with_the_key_before_anything_is_created(labelled, tmp_path, capsys, override, said):
+    out = tmp_path / "run"
+    assert train(labelled, out, override, *TINY_POLICY) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "cache").exists()
+
+
+def test_a_second_train_into_an_existing_run_is_refused_before_it_touches_the_instruction_cache(labelled, tmp_path):
+    out = tmp_path / "run"
+    assert train(labelled, out, "train.steps=2", *TINY_POLICY) == 0
+    cache = out / "instruction_cache.pt"
+    before = cache.stat().st_mtime_ns
+    assert train(labelled, out, "train.steps=4", *TINY_POLICY) == 2
+    assert cache.stat().st_mtime_ns == before
+
+
+def test_resume_without_a_run_is_refused(labelled, tmp_path, capsys):
+    assert train(labelled, tmp_path / "run", "train.steps=2", "resume=true", *TINY_POLICY) == 2
+    assert "holds no training run" in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_a_second_concurrent_train_into_the_same_out_is_refused(labelled, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    fd = os.open(out / ".train.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a running `robolang train` holds
+    try:
+        assert train(labelled, out, "train.steps=2", *TINY_POLICY) == 2
+        assert "another `robolang train` is writing to" in capsys.readouterr().err
+        assert not (out / "checkpoints").exists() and not (out / "instruction_cache.pt").exists()
+    finally:
+        os.close(fd)
+    assert train(labelled, out, "train.steps=2", *TINY_POLICY) == 0  # the lock goes with its holder
+
+
+def unwritable_folder(tmp_path):
+    """An existing folder this process cannot create files in (root ignores permission bits, so
+    as root: sysfs, where nobody may create a file)."""
+    if os.geteuid() == 0:
+        return "/sys"
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_before_work(labelled, tmp_path, capsys):
+    out = unwritable_folder(tmp_path)
+    assert train(labelled, tmp_path / "x", f"out={out}", "train.steps=2", *TINY_POLICY) == 2
+    err = capsys.readouterr().err
+    assert "is not writable" in err and "Traceback" not in err
+    assert not (tmp_path / "cache").exists()  # refused before the frame cache was built

@@ -8,9 +8,7 @@ from robolang.commands._overrides import add_overrides
 
 NAME = "baseline"
 HELP = "train a baseline on exported labelled windows"
-EXAMPLES = [
-    "robolang baseline act dataset=data/labelled out=runs/act steps=20000   # LeRobot's ACT via LeRobot's API"
-]
+EXAMPLES = ["robolang baseline act dataset=data/labelled out=runs/act steps=20000   # LeRobot's ACT via LeRobot's API"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,12 +16,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_overrides(parser, "baseline_<name>", "steps=500")
 
 
+# key -> (type, low bound); every value is checked where the config is read, before any work.
+CHECKS = {"steps": (int, 1), "batch_size": (int, 1), "chunk_size": (int, 1), "seed": (int, 0), "log_every": (int, 1),
+          "num_workers": (int, 0)}  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
-    from robolang.config import load_config
+    from robolang.config import checked, load_config
     from robolang.policy.act_baseline import train_act
 
-    kw = OmegaConf.to_container(load_config(f"baseline_{args.name}", args.overrides))
+    cfg = load_config(f"baseline_{args.name}", args.overrides)
+    for key, (kind, low) in CHECKS.items():
+        checked(cfg, key, kind, low=low)
+    for key in ("dataset", "out", "device"):
+        checked(cfg, key, str)
+    checked(cfg, "threads", int, low=1, optional=True)
+    kw = OmegaConf.to_container(cfg)
     print(f"ACT written to {train_act(kw.pop('dataset'), kw.pop('out'), **kw)}")
     return 0

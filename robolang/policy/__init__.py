@@ -20,6 +20,7 @@ _LAZY = {
     "LanguagePolicy": "robolang.policy.inference",
     "CheckpointError": "robolang.policy.checkpoint",
     "load_checkpoint": "robolang.policy.checkpoint",
+    "LoadedPolicy": "robolang.policy.protocol",
     "Policy": "robolang.policy.protocol",
     "PolicyBase": "robolang.policy.protocol",
     "build_policy": "robolang.policy.registry",

@@ -58,6 +58,10 @@ class TransformerPolicyConfig(PolicyConfigBase):
     aux: dict = field(default_factory=lambda: {"type": "none"})
 
     def __post_init__(self):
+        if self.d_model % self.n_heads:
+            raise ValueError(f"policy.d_model={self.d_model} must be a multiple of n_heads={self.n_heads}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"policy.dropout={self.dropout} is not allowed: it must be in [0, 1)")
         self.vision, self.aux = dict(self.vision), dict(self.aux)
         check_vision(self.vision)
         kind = self.aux.get("type")

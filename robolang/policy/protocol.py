@@ -59,12 +59,33 @@ class PolicyConfigBase:
 
     @classmethod
     def from_dict(cls, d: dict):
+        """The config of plain settings; unknown keys, values of the wrong type and sizes < 1 are
+        refused naming the key (``policy.<key>=<value>``). Integer fields are sizes (>= 1)."""
         tuples = {f.name for f in fields(cls) if isinstance(f.default, tuple)}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"{cls.__name__} has no fields {unknown}; it has {sorted(known)}")
+        for f in fields(cls):
+            if f.name in d:
+                _check_type(f.name, d[f.name], f.default)
         return cls(**{k: tuple(v) if k in tuples else v for k, v in d.items()})
+
+
+def _check_type(key: str, value, default) -> None:
+    """Refuse ``value`` unless it has the type of ``default`` (ints are sizes: >= 1)."""
+    if isinstance(default, bool):
+        ok, allowed = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, allowed = isinstance(value, int) and not isinstance(value, bool) and value >= 1, "an integer >= 1"
+    elif isinstance(default, float):
+        ok, allowed = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    elif isinstance(default, tuple):
+        ok, allowed = isinstance(value, list | tuple), "a list"
+    else:
+        return
+    if not ok:
+        raise ValueError(f"policy.{key}={value!r} is not allowed: it must be {allowed}")
 
 
 class StateNormalizer(nn.Module):
@@ -147,3 +168,28 @@ class PolicyBase(nn.Module):
 def missing_members(policy) -> list[str]:
     """The ``Policy`` members ``policy`` lacks (empty when it satisfies the protocol)."""
     return [m for m in MEMBERS if not hasattr(policy, m)]
+
+
+@runtime_checkable
+class LoadedPolicy(Protocol):
+    """What ``robolang.policy.load_policy`` returns, for every kind (ours, MCIL, ACT, plugins)."""
+
+    name: str
+    language_blind: bool
+    n_obs_steps: int
+    chunk_size: int
+    observation_features: dict[str, tuple[int, ...]]  # images (H, W, C) as the robot gives them
+    action_features: dict[str, tuple[int, ...]]
+    image_shapes: dict[str, tuple[int, ...]]  # camera name -> (H, W, C) trained on
+
+    def predict(self, observation: dict, instruction: str) -> Any:
+        """The action chunk (chunk_size, action_dim), float32 in [-1, 1]."""
+
+    def select_action(self, observation: dict, instruction: str) -> Any:
+        """One action (action_dim,) for this control step."""
+
+    def reset(self) -> None:
+        """A new episode."""
+
+    def check_robot(self, observation_features: dict) -> None:
+        """Raise ``CheckpointError`` when the robot does not fit."""
