@@ -9,8 +9,9 @@ Stopping. Without ``stop``, Ctrl-C terminates the workers and raises ``KeyboardI
 With a ``GracefulStop`` installed by the caller, the first Ctrl-C asks every job to stop at its
 next safe point (a job polls ``stop_requested()``) and the results are still collected; the
 second terminates the workers and raises ``KeyboardInterrupt``. A terminal sends Ctrl-C to the
-whole process group, workers included, so a worker's own SIGINT only sets its stop flag too;
-workers start with SIGINT blocked, so one that arrives while they import is not lost.
+whole process group, workers included, so a worker's own SIGINT only sets its stop flag too.
+Workers start with SIGINT ignored (the one disposition a spawned child inherits), so a Ctrl-C
+while they import cannot kill them; the caller's flag tells them of it once they run.
 """
 
 from __future__ import annotations
@@ -104,7 +105,6 @@ def _job_main(fn: Callable, job: tuple, conn, flag, stoppable: bool) -> None:
     _FLAG, _PARENT = flag, os.getppid()
     if stoppable:
         signal.signal(signal.SIGINT, _note_sigint)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         value = fn(*job, lambda n: conn.send(("progress", n)))
         conn.send(("done", value))
@@ -126,18 +126,19 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 @contextmanager
-def _sigint_blocked() -> Iterator[None]:
-    """Block SIGINT in this thread while children are spawned: they inherit the mask and
-    unblock it once their handler is installed, so an early Ctrl-C waits for them."""
-    if threading.current_thread() is not threading.main_thread():
+def _spawning_with_sigint_ignored(stoppable: bool) -> Iterator[None]:
+    """While children are spawned, SIGINT is ignored (what they inherit: a Ctrl-C during their
+    start-up cannot kill them) and blocked here (so the caller's own Ctrl-C waits, not lost)."""
+    if not stoppable or threading.current_thread() is not threading.main_thread():
         yield
         return
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
-        if signal.SIGINT not in before:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _run_processes(fn, jobs, progress, stop: GracefulStop | None) -> list:
@@ -145,7 +146,7 @@ def _run_processes(fn, jobs, progress, stop: GracefulStop | None) -> list:
     flag = ctx.RawValue(ctypes.c_bool, False)  # lock-free: a worker killed while reading it blocks no one
     procs, conns = [], []
     try:
-        with _sigint_blocked():
+        with _spawning_with_sigint_ignored(stop is not None):
             for job in jobs:
                 reader, writer = ctx.Pipe(duplex=False)
                 proc = ctx.Process(target=_job_main, args=(fn, job, writer, flag, stop is not None), daemon=False)

@@ -99,18 +99,31 @@ def test_a_second_run_into_the_same_out_is_refused_before_touching_anything(tmp_
     assert episodes(out) >= 2 and verify(out, decode_videos=False).ok
 
 
-def inject_faults(tmp_path: Path, trials: int, seed: int) -> dict:
+def inject_faults(tmp_path: Path, trials: int, seed: int, calibrate: bool) -> dict:
     """Signal `collect workers=2` (6 episodes of 20 frames) at random moments, each trial
     resuming what the one before left; check after every trial that nothing saved was lost and
-    every dataset on disk verifies; finally resume to completion. Returns the figures."""
+    every dataset on disk verifies; finally resume to completion. Returns the figures.
+
+    ``calibrate``: time one whole run first and draw the moments uniformly over it (start-up,
+    recording, merging); otherwise draw them over the first 3 s after both workers record."""
     out, rng = tmp_path / "play", np.random.default_rng(seed)
     run = [hours(120), "episode_seconds=2"]
     saved, figures, started = 0, {"trials": [], "seed": seed}, time.monotonic()
+    if calibrate:
+        t0 = time.monotonic()
+        rc, _, stderr = finish(start(out, *run))
+        assert rc == 0, stderr[-3000:]
+        figures["run_s"] = round(time.monotonic() - t0, 1)
+        saved = check_state(out, 0, clean=True)
     for _ in range(trials):
         sig = signal.SIGINT if rng.random() < 0.5 else signal.SIGKILL
-        moment = float(rng.uniform(0.5, 30.0))
         proc = start(out, *run, *(["resume=true"] if saved else []))  # nothing saved: it starts fresh
         t0 = time.monotonic()
+        if calibrate:
+            moment = float(rng.uniform(0.5, figures["run_s"]))
+        else:
+            wait_until(lambda: both_workers_recording(tmp_path) or episodes(out) > saved, proc)
+            moment = time.monotonic() - t0 + float(rng.uniform(0.0, 3.0))
         while proc.poll() is None and time.monotonic() - t0 < moment:
             time.sleep(0.05)
         finished = proc.poll() is not None
@@ -120,8 +133,11 @@ def inject_faults(tmp_path: Path, trials: int, seed: int) -> dict:
         if finished or sig == signal.SIGINT:
             assert rc in (0, 130), stderr[-3000:]
             assert moment < 1.0 or "Traceback" not in stderr, stderr[-3000:]
+        before = saved
         saved = check_state(out, saved, clean=finished or rc == 0)
-        figures["trials"].append({"signal": "none" if finished else sig.name, "at_s": round(moment, 2), "saved": saved})
+        figures["trials"].append(
+            {"signal": "none" if finished else sig.name, "at_s": round(moment, 2), "rc": rc, "new": saved - before}
+        )
     rc, _, stderr = finish(start(out, *run, *(["resume=true"] if saved else [])))
     assert rc == 0, stderr[-3000:]
     report = verify(out)
@@ -149,13 +165,13 @@ def check_state(out: Path, saved_before: int, clean: bool) -> int:
 
 
 def test_sigint_and_sigkill_at_random_moments_fast(tmp_path):
-    figures = inject_faults(tmp_path, trials=2, seed=1)
+    figures = inject_faults(tmp_path, trials=2, seed=1, calibrate=False)
     assert len(figures["trials"]) == 2
 
 
 @pytest.mark.slow
 def test_sigint_and_sigkill_at_random_moments(tmp_path):
-    figures = inject_faults(tmp_path, trials=int(os.environ.get("ROBOLANG_FAULT_TRIALS", "20")), seed=7)
+    figures = inject_faults(tmp_path, int(os.environ.get("ROBOLANG_FAULT_TRIALS", "20")), seed=7, calibrate=True)
     assert len(figures["trials"]) >= 20
     out = os.environ.get("ROBOLANG_FAULT_FIGURES")
     if out:

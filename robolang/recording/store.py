@@ -387,7 +387,10 @@ class EpisodeStore:
     def __del__(self) -> None:
         lock = getattr(self, "_lock", None)
         if lock is not None:
-            release_lock(lock)
+            try:  # noqa: SIM105 (at interpreter exit, contextlib may already be gone)
+                release_lock(lock)
+            except Exception:  # at interpreter exit fcntl may be gone; the OS releases the lock anyway
+                pass
 
     def discard_episode(self) -> None:
         """Drop the episode in progress; the saved dataset is untouched."""
