@@ -122,7 +122,7 @@ def inject_faults(tmp_path: Path, trials: int, seed: int, calibrate: bool) -> di
         if calibrate:
             moment = float(rng.uniform(0.5, figures["run_s"]))
         else:
-            wait_until(lambda: both_workers_recording(tmp_path) or episodes(out) > saved, proc)
+            wait_until(lambda n=saved: both_workers_recording(tmp_path) or episodes(out) > n, proc)
             moment = time.monotonic() - t0 + float(rng.uniform(0.0, 3.0))
         while proc.poll() is None and time.monotonic() - t0 < moment:
             time.sleep(0.05)
