@@ -8,7 +8,7 @@ Slots: ``{x}`` and ``{y}`` are the task's object arguments; ``{p}`` the plate, `
 drawer, ``{s}`` the sliding door, ``{l}`` the light, ``{b}`` the button (scene nouns, filled
 from ``grammar_describe``). ``<name>`` expands to each phrase of ``ALTERNATIVES[name]`` (directions,
 regions, prepositions), so one line stands for several patterns. The task table itself is
-``grammar_tasks.TASKS``.
+``robolang.captioning.tasks`` (each ``Task.phrasing``).
 
 Rules the tests hold the vocabulary to: the first verb of a task is its canonical one (never
 held out); a pattern contains its verb key as a word; a held-out verb or noun key never occurs

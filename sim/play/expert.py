@@ -2,7 +2,7 @@
 
 ``ScriptedTaskExpert(robot)`` is reached from the core through a hydra ``_target_``
 (``configs/eval.yaml: expert``), so ``robolang/`` never imports the simulator. It maps a caption
-task and its objects (``robolang/captioning/tasks.py``) to a play behaviour (the reverse of
+task and its objects (``robolang/captioning/tasks/``) to a play behaviour (the reverse of
 ``robolang/captioning/quality.py: expected_tasks``), decides feasibility with the play agent's
 own ``feasible_choices`` on the privileged scene state, and plays the behaviour out.
 

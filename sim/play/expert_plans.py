@@ -3,7 +3,7 @@ the table, or put it down *next to* another object (on a given side).
 
 Free play's ``carry`` drops an object at a random free spot, which does not do
 ``move_to_left_side`` or ``place_behind`` on purpose. These plans pick the spot to satisfy the
-captioner's predicate (``robolang/captioning/tasks.py``: regions and the "next to" gap come
+captioner's predicate (``robolang/captioning/tasks/``: regions and the "next to" gap come
 from its ``TaskThresholds``), with a margin for the few millimetres a put-down may be off.
 """
 
