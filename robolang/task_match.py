@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from robolang.captioning import grammar
+from robolang.captioning import tasks as task_registry
 from robolang.captioning.config import CaptionConfig
 from robolang.captioning.states import SceneInfo
-from robolang.captioning.tasks import TASKS as TASK_LIST
 from robolang.captioning.tasks import instances
 from robolang.policy.language import InstructionCache, LanguageError, check_instruction
 
@@ -37,8 +37,6 @@ DIRECTIONS = frozenset({"left", "right", "forward", "forwards", "back", "backwar
 # Things a candidate may only mention when the instruction does (any synonym of the same thing).
 LANDMARKS = (frozenset({"plate", "dish", "platter", "saucer"}), frozenset({"drawer"}), frozenset({"door"}),
              frozenset({"lamp", "light", "lights"}), frozenset({"button"}))  # fmt: skip
-VERBS = {t.id: frozenset(t.verbs) for t in TASK_LIST}  # each task's verb synonyms
-ALL_VERBS = frozenset().union(*VERBS.values())
 
 
 @dataclass(frozen=True)
@@ -102,7 +100,10 @@ class TaskMatcher:
         self.instructions, self.min_similarity, self.min_margin = instructions, min_similarity, min_margin
         cfg = caption_config or CaptionConfig()
         texts, keys = [], []
-        chosen = None if tasks is None else [t for t in TASK_LIST if t.id in set(tasks)]
+        registered = task_registry.TASKS  # read now: a task registered after import is matched too
+        self._verbs = {t.id: frozenset(t.verbs) for t in registered}  # each task's verb synonyms
+        self._all_verbs = frozenset().union(*self._verbs.values())
+        chosen = None if tasks is None else [t for t in registered if t.id in set(tasks)]
         for task, args in instances(SceneInfo.from_description(scene), cfg, chosen):
             for split in grammar.SPLITS:
                 for seed in range(SEEDS_PER_SPLIT):
@@ -141,8 +142,8 @@ class TaskMatcher:
     def _consistent(self, words: set[str], sequence: list[str], i: int) -> bool:
         """The candidate phrasing may not contradict the instruction's verbs, poles or colours."""
         key = self.keys[i]
-        verbs = words & ALL_VERBS
-        if verbs and not verbs & VERBS.get(key[0], frozenset()):
+        verbs = words & self._all_verbs
+        if verbs and not verbs & self._verbs.get(key[0], frozenset()):
             return False
         theirs = self._words[i]
         if contradicts(words, theirs):

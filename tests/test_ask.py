@@ -95,3 +95,30 @@ def test_a_task_that_can_start_gets_no_note(checkpoint, tmp_path, capsys):
     assert cli.main([*args, *FAST]) == 0
     out = capsys.readouterr().out
     assert "turn_off_light" in out and "cannot start" not in out and "set up" not in out
+
+
+def test_a_robot_without_scene_state_runs_the_policy_unjudged(checkpoint, tmp_path, capsys):
+    """On a real arm (here the sim behind the bare contract) ask runs the policy and says it cannot judge."""
+    video = tmp_path / "bare.mp4"
+    args = ["ask", "open the drawer", "--checkpoint", str(checkpoint), f"out={video}", "robot._target_=helpers.bare_arm.BareArm", *FAST]  # fmt: skip
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "has no scene state" in out and "unjudged (this robot has no scene state" in out
+    assert count_frames(video, 0, 10) == 4
+
+
+def test_prepare_on_a_robot_without_scene_state_is_refused(checkpoint, tmp_path, capsys):
+    args = ["ask", "close the drawer", "--checkpoint", str(checkpoint), f"out={tmp_path / 'p.mp4'}", "prepare=true", "robot._target_=helpers.bare_arm.BareArm", *FAST]  # fmt: skip
+    assert cli.main(args) == 2
+    assert "prepare=true needs a simulator" in capsys.readouterr().err
+    assert not (tmp_path / "p.mp4").exists()
+
+
+def test_the_bare_arm_is_not_a_simulator():
+    from helpers.bare_arm import BareArm
+
+    from robolang.robot import is_simulator
+    from sim.robot import PlayTableRobot, PlayTableRobotConfig
+
+    assert is_simulator(PlayTableRobot(PlayTableRobotConfig()))
+    assert not is_simulator(BareArm(PlayTableRobotConfig()))

@@ -3,9 +3,9 @@
 import pytest
 
 from robolang.captioning import grammar
-from robolang.testing.scene_states import PLAY_TABLE
 from robolang.policy.language import InstructionCache, LanguageError, SentenceEncoder
 from robolang.task_match import TaskMatcher, contradicts, usable
+from robolang.testing.scene_states import PLAY_TABLE
 
 TASKS = ("open_drawer", "close_drawer", "turn_on_light", "turn_off_light", "push_left", "push_right", "lift")
 
@@ -43,3 +43,18 @@ def test_colours_pick_the_object_and_unrelated_requests_are_unjudged(matcher):
 def test_unusable_instructions_get_a_clear_message(bad):
     with pytest.raises(LanguageError):
         usable(bad)
+
+
+def test_a_task_registered_after_import_is_matched():
+    """`ask` judges a task defined outside robolang (here, in a test module) like a built-in one."""
+    from test_caption_registry import TAP
+
+    from robolang.captioning.tasks import registered
+
+    with registered(TAP):
+        matcher = TaskMatcher(PLAY_TABLE, InstructionCache(SentenceEncoder()), tasks=("tap", "lift"))
+        m = matcher.match("tap the red cube")
+        assert (m.task_id, m.args) == ("tap", ("red_cube",))
+    assert "tap" not in {
+        k[0] for k in TaskMatcher(PLAY_TABLE, InstructionCache(SentenceEncoder()), tasks=("lift",)).keys
+    }
