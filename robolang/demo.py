@@ -57,14 +57,18 @@ def overrides_of(section) -> list[str]:
 
 
 def check(cfg: DictConfig) -> None:
-    """The demo's own keys (each stage checks the overrides it is given)."""
+    """The demo's own keys (each stage checks the overrides it is given); ``tasks: null`` becomes every task."""
     for key in ("out", "name"):
         checked(cfg, key, str)
     checked(cfg, "overwrite", bool)
     checked(cfg, "seed", int, low=0)
     checked(cfg, "workers", int, low=1)
     checked(cfg, "image_size", int, low=8)
-    checks.listed(cfg, "tasks")
+    from robolang.captioning.tasks import TASK_IDS
+
+    if cfg.tasks is None:  # every caption task, those registered later included
+        cfg.tasks = list(TASK_IDS)
+    checks.listed(cfg, "tasks", allowed=TASK_IDS)
     checked(cfg, "collect.hours", float, low=0.001)
     checked(cfg, "collect.episode_seconds", float, low=1)
     checked(cfg, "budget_minutes", float, low=1, optional=True)

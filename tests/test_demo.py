@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from robolang import cli
 from robolang.bench.report import Load
 from robolang.config import ConfigError, load_config
-from robolang.demo import DemoOutError, overrides_of, prepare_out, write_benchmark
+from robolang.demo import DemoOutError, check, overrides_of, prepare_out, write_benchmark
 from robolang.evaluation.stats import rate
 
 
@@ -21,6 +21,7 @@ def test_nested_sections_become_hydra_overrides():
 @pytest.mark.parametrize("name", ["demo", "experiment/full", "experiment/all_tasks_cpu"])
 def test_demo_configs_compose_into_valid_stage_configs(name):
     cfg = load_config(name)
+    check(cfg)  # tasks: null -> every task
     train = load_config("train", [*overrides_of(cfg.train), f"data.tasks=[{','.join(cfg.tasks)}]"])
     assert train.train.steps == cfg.train.train.steps
     evaluation = load_config("eval", overrides_of(cfg.eval))
@@ -60,6 +61,7 @@ def test_a_run_writes_its_own_benchmarks_section_with_worlds_and_target(tmp_path
     bench = tmp_path / "BENCHMARKS.md"
     for name in ("demo", "experiment/all_tasks_cpu"):
         cfg = load_config(name, [f"bench_out={bench}"])
+        check(cfg)
         with Load() as load:
             write_benchmark(cfg, {"collect": 100.0, "train": 2000.0}, {"summary": summary, "config": conf}, load)
     text = bench.read_text()
@@ -126,6 +128,4 @@ def test_an_out_that_is_not_a_demo_run_is_never_replaced(tmp_path):
     with pytest.raises(DemoOutError, match="is a file"):
         prepare_out(load_config("demo", [f"out={a_file}"]))
     with pytest.raises(ConfigError, match="out="):
-        from robolang.demo import check
-
         check(load_config("demo", ["out=null"]))
