@@ -9,7 +9,11 @@ from robolang.commands._overrides import add_overrides
 
 NAME = "train"
 HELP = "clone a language-conditioned policy on a captioned dataset (exact resume; accelerate for many GPUs)"
-EXAMPLES = ["robolang train dataset=data/play_hour out=runs/policy   # the transformer policy (resume=true continues)"]
+EXAMPLES = [
+    "robolang train dataset=data/play_hour out=runs/policy   # the transformer policy (resume=true continues)",
+    "robolang train policy=mcil out=runs/mcil                # another policy: configs/policy/<name>.yaml",
+    "robolang train policy/vision=keypoints policy/aux=target out=runs/kp   # variants are groups chosen by name",
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

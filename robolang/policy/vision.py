@@ -163,8 +163,6 @@ def _keypoints(s: dict, d_model: int, grid: int, lang_dim: int) -> nn.Module:
 
 
 def _resnet18(s: dict, d_model: int, grid: int, lang_dim: int) -> nn.Module:
-    if not s.get("weights"):
-        raise ValueError("vision resnet18 needs weights: a local ResNet-18 state dict (nothing is downloaded)")
     return ResNetImageEncoder(s["weights"], d_model, grid, lang_dim)
 
 
@@ -184,8 +182,19 @@ def check_vision(settings: dict) -> None:
     takes = FRONT_ENDS[kind][0]
     if set(settings) - {"type"} != takes:
         raise ValueError(f"vision {kind!r} takes {sorted(takes)}, got {sorted(set(settings) - {'type'})}")
-    if kind == "keypoints" and int(settings["keypoints"]) < 1:
-        raise ValueError(f"vision keypoints needs keypoints >= 1, got {settings['keypoints']}")
+    if kind == "keypoints" and not (isinstance(settings["keypoints"], int) and settings["keypoints"] >= 1):
+        raise ValueError(
+            f"policy.vision.keypoints={settings['keypoints']!r} is not allowed: it must be an integer >= 1"
+        )
+    if kind in ("conv", "keypoints") and not (
+        isinstance(settings["channels"], list | tuple)
+        and all(isinstance(c, int) and c >= 8 and c % 8 == 0 for c in settings["channels"])
+    ):
+        raise ValueError(
+            f"policy.vision.channels={settings['channels']!r} is not allowed: a list of positive multiples of 8 (GroupNorm(8))"
+        )
+    if kind == "resnet18" and not isinstance(settings["weights"], str):
+        raise ValueError("vision resnet18 needs weights: the path of a local ResNet-18 state dict (never downloaded)")
 
 
 def build_vision(settings: dict, d_model: int, grid: int, lang_dim: int) -> nn.Module:
