@@ -122,7 +122,8 @@ def test_a_kill_then_resume_leaves_each_step_once_in_metrics(tmp_path):
 def test_a_checkpoint_of_the_first_format_still_loads_with_the_same_meaning(tmp_path):
     settings = {**{k: v for k, v in TINY_TRANSFORMER.items() if k != "vision"}, "conv_channels": [8, 16, 16],
                 "keypoints": 2, "target_loss_weight": 0.5}  # fmt: skip
-    run = trainer(tmp_path, steps=2, settings=settings)
+    data = RandomBatches(targets=True)
+    run = trainer(tmp_path, steps=2, settings=settings, data=data, val=data)
     run.fit()
     folder = (tmp_path / "checkpoints" / "last").resolve()
     _rewrite_as_format_1(folder, settings, stats={B.STATE: {"mean": [1.0] * B.STATE_DIM, "std": [3.0] * B.STATE_DIM}})

@@ -77,13 +77,17 @@ class LanguagePolicy(ChunkExecution):
     @property
     def image_shapes(self) -> dict[str, tuple[int, ...]]:
         """Camera name -> (H, W, C) the policy was trained on (size simulated cameras with it)."""
-        return {k.removeprefix(KEY_IMAGE_PREFIX): tuple(v) for k, v in self.bundle.observation_spec["images"].items()}
+        return {k.removeprefix(KEY_IMAGE_PREFIX): shape for k, shape in self._images().items()}
+
+    def _images(self) -> dict[str, tuple[int, ...]]:
+        """The checkpoint's camera shapes (H, W, C), of the cameras the policy reads."""
+        spec = self.bundle.observation_spec["images"]
+        return {k: tuple(v) for k, v in spec.items() if k in self._cameras}
 
     @property
     def observation_features(self) -> dict[str, tuple[int, ...]]:
         """What it reads, as the robot gives it: images (H, W, C) and the proprioception vector."""
-        images = {k: tuple(v) for k, v in self.bundle.observation_spec["images"].items()}
-        return {**images, KEY_STATE: self.policy.observation_features[B.STATE]}
+        return {**self._images(), KEY_STATE: self.policy.observation_features[B.STATE]}
 
     @property
     def action_features(self) -> dict[str, tuple[int, ...]]:
