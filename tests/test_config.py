@@ -50,3 +50,10 @@ def test_checked_names_key_value_and_what_is_allowed(key, kind, bounds, message)
         checked(CFG, key, kind, **bounds)
     assert message in str(caught.value)
     assert isinstance(caught.value, RobolangError)
+
+
+@pytest.mark.parametrize("name", ["train", "eval", "baseline_act"])
+def test_the_torch_device_is_settable_beside_the_teleop_device_group(name):
+    """`device` is the teleop device group; a plain `device=cuda` used to collide with it."""
+    assert load_config(name, ["torch_device=cuda"]).torch_device == "cuda"
+    assert load_config("teleop", ["device=gamepad"]).device._target_.endswith("Gamepad")

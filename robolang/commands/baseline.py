@@ -30,9 +30,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(f"baseline_{args.name}", args.overrides)
     for key, (kind, low) in CHECKS.items():
         checked(cfg, key, kind, low=low)
-    for key in ("dataset", "out", "device"):
+    for key in ("dataset", "out", "torch_device"):
         checked(cfg, key, str)
     checked(cfg, "threads", int, low=1, optional=True)
     kw = OmegaConf.to_container(cfg)
+    kw["device"] = kw.pop("torch_device")
     print(f"ACT written to {train_act(kw.pop('dataset'), kw.pop('out'), **kw)}")
     return 0

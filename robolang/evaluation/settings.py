@@ -55,8 +55,8 @@ def read_settings(cfg: DictConfig) -> dict:
     if plain["overwrite"] and plain["resume"]:
         raise EvalConfigError("overwrite=true and resume=true exclude each other: start over, or continue")
     _choice(plain, "execution", EXECUTIONS)
-    if not isinstance(plain.get("device"), str) or not DEVICE_PATTERN.match(plain["device"]):
-        raise EvalConfigError(f"device={plain.get('device')!r}: expected cpu, cuda, cuda:N or mps")
+    if not isinstance(plain.get("torch_device"), str) or not DEVICE_PATTERN.match(plain["torch_device"]):
+        raise EvalConfigError(f"torch_device={plain.get('torch_device')!r}: expected cpu, cuda, cuda:N or mps")
     if not isinstance(plain.get("out"), str) or not plain["out"].strip():
         raise EvalConfigError(f"out={plain.get('out')!r}: expected a folder for results.json, report.html, videos/")
     if plain.get("ray_address") is not None and not isinstance(plain["ray_address"], str):

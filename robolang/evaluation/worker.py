@@ -49,7 +49,7 @@ class Workbench:
         self.cfg, self._instantiate = cfg, instantiate
         self.robots, self.samplers = {}, {}
         self.controllers = {
-            s["name"]: build_controller(s, self.make_expert, cfg.device, cfg.execution) for s in cfg.controllers
+            s["name"]: build_controller(s, self.make_expert, cfg.torch_device, cfg.execution) for s in cfg.controllers
         }
 
     def make_expert(self, robot):

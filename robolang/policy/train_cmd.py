@@ -69,7 +69,7 @@ def check_config(cfg: DictConfig) -> dict:
         checked(cfg, key, str)
     checked(cfg, "cache_dir", str, optional=True)
     checked(cfg, "resume", bool)
-    checked(cfg, "device", str, choices=("auto", "cpu", "cuda"))
+    checked(cfg, "torch_device", str, choices=("auto", "cpu", "cuda"))
     return check_policy(cfg)
 
 
@@ -148,7 +148,7 @@ def output_lock(out: Path, enabled: bool = True):
 
 
 def make_accelerator(cfg: DictConfig) -> Accelerator:
-    gpu = cfg.device != "cpu" and torch.cuda.is_available()
+    gpu = cfg.torch_device != "cpu" and torch.cuda.is_available()
     return Accelerator(cpu=not gpu, mixed_precision=cfg.train.mixed_precision if gpu else "no")
 
 
