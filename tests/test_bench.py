@@ -56,7 +56,7 @@ def test_an_unwritable_benchmarks_file_is_refused_before_measuring(tmp_path):
 
 
 def test_benchmarks_are_listed_from_the_package_without_importing_them():
-    assert bench.names() == ["agent", "caption", "collect", "data", "eval", "latency", "sim"]
+    assert bench.names() == ["agent", "caption", "cli", "collect", "data", "eval", "latency", "sim"]
     assert all((ROOT / "configs" / f"bench_{n}.yaml").exists() for n in bench.names())  # one config each
     code = (
         "import sys; from robolang import bench; [bench.describe(n) for n in bench.names()]; "
@@ -229,3 +229,15 @@ def test_bench_eval_runs_a_small_evaluation_of_the_two_bounds(tmp_path):
     text = assert_same_format(out, "eval")
     assert "| scripted |" in text and "| zero |" in text and "Scripted expert (upper bound) per task" in text
     assert bench.refresh("eval", load_config("bench_eval", overrides))  # its own eval folder: replaced on a rerun
+
+
+def test_bench_cli_times_every_help_beside_its_references(tmp_path, monkeypatch):
+    from robolang.bench import cli as bench_cli
+
+    monkeypatch.setattr(bench_cli, "REFERENCES", {"bare Python start": "pass"})  # torch's import takes seconds
+    out = tmp_path / "B.md"
+    assert cli.main(["bench", "cli", "repeats=1", f"bench_out={out}"]) == 0
+    text = out.read_text()
+    for verb in ("--help", "play --help", "train --help", "eval --help"):
+        assert f"| robolang {verb} |" in text
+    assert "| bare Python start |" in text and "Target < 1 s for every help:" in text
