@@ -17,7 +17,7 @@ from torch import nn
 from robolang.errors import RobolangError
 from robolang.policy import CheckpointError, load_policy
 from robolang.policy import batch as B
-from robolang.policy.checkpoint import load_checkpoint
+from robolang.policy.checkpoint import load_checkpoint, observation_spec
 from robolang.policy.protocol import LOSS, Policy, PolicyConfigBase
 from robolang.policy.registry import PolicyClassError, build_policy, class_path
 from robolang.policy.train import TrainConfig, Trainer
@@ -189,3 +189,26 @@ def test_a_target_that_is_no_policy_is_refused_by_name():
         build_policy("nonsense", {})
     with pytest.raises(PolicyClassError, match="has no fields"):
         build_policy(class_path(MeanPolicy), {"width": 3})
+
+
+def test_a_policy_defined_only_in_a_test_module_is_compared_by_robolang_eval(tmp_path, capsys):
+    """The whole surface: trained by the real loop, saved, then evaluated by name beside the references."""
+    from test_eval_controllers import QUICK
+
+    from robolang import cli
+    from robolang.policy.language import SentenceEncoder
+
+    encoder = SentenceEncoder()
+    cfg = TrainConfig(
+        steps=2, batch_size=4, warmup_steps=1, log_every=1, val_every=2, val_batches=1, checkpoint_every=2
+    )
+    data = RandomBatches(lang_dim=encoder.dim)
+    stats = {B.STATE: {"mean": [0.0] * B.STATE_DIM, "std": [1.0] * B.STATE_DIM}}
+    settings = {"lang_dim": encoder.dim}
+    spec = observation_spec({"static": (32, 32, 3), "wrist": (32, 32, 3)})  # the cameras of QUICK's robot
+    Trainer(cfg, class_path(MeanPolicy), settings, data, data, tmp_path / "run", encoder.reference, spec, stats).fit()
+    out = tmp_path / "eval"
+    assert cli.main(["eval", f"controllers={{mean:{tmp_path / 'run'}}}", *QUICK, f"out={out}"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"]["controllers"] == ["mean", "scripted", "zero"]
+    assert results["summary"]["by_split"]["mean"]["train"]["n"] == 1
