@@ -2,18 +2,22 @@
 # One-command set-up for robolang on a fresh machine (Debian/Ubuntu, Python 3.11).
 #   bash install.sh
 # Installs FFmpeg's shared libraries (torchcodec, which LeRobot uses to decode dataset
-# videos, needs them) when apt is available and we are root, then the package with its
+# videos, needs them) and the DejaVu font when apt is available and we are root, then the package with its
 # test extras. lerobot==0.4.4 pulls a CUDA build of torch 2.10 (~4 GB): expect minutes.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! ldconfig -p 2>/dev/null | grep -q libavcodec; then
+packages=()
+ldconfig -p 2>/dev/null | grep libavcodec >/dev/null || packages+=(ffmpeg)
+# A TrueType font with non-Latin glyphs, for instructions drawn on ask/eval videos as written.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || packages+=(fonts-dejavu-core)
+if [ ${#packages[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -q
-        apt-get install -y -q --no-install-recommends ffmpeg
+        apt-get install -y -q --no-install-recommends "${packages[@]}"
     else
-        echo "warning: FFmpeg shared libraries not found; install them (e.g. apt-get install ffmpeg)" >&2
+        echo "warning: missing system packages: ${packages[*]} (e.g. apt-get install ${packages[*]})" >&2
     fi
 fi
 
