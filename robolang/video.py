@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 import av
@@ -73,7 +74,11 @@ class VideoWriter:
         self.path = Path(path)
         if self.path.suffix.lower() != ".mp4":
             raise VideoPathError(f"video path must end in .mp4, got {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # refuse now, not after the frames were made: a real write, as permissions lie to root
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=self.path.parent).close()
+        except OSError as exc:
+            raise VideoPathError(f"cannot write the video {self.path}: {exc.strerror or exc}") from exc
         self._tmp = self.path.with_name(self.path.name + ".partial")
         self._container = av.open(str(self._tmp), mode="w", format="mp4")
         self._stream = self._container.add_stream("libx264", rate=fps)
