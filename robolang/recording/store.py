@@ -112,16 +112,23 @@ def check_writable(folder: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
         )
 
 
+def _try_flock(path: Path) -> tuple[int, bool]:
+    """Open ``path`` (creating its folder) and try an exclusive non-blocking ``flock``: (fd, taken)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return fd, False
+    return fd, True
+
+
 def acquire_lock(root: Path) -> int | None:
     """Take the dataset's writer lock (``flock``, released by the OS even on SIGKILL).
 
     Returns the lock's file descriptor, or None when another process holds it."""
-    vdir = versions_dir(root)
-    vdir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(vdir / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    fd, taken = _try_flock(versions_dir(root) / ".lock")
+    if not taken:
         os.close(fd)
         return None
     return fd
@@ -131,12 +138,8 @@ def acquire_run_lock(root: Path) -> int:
     """One run per output folder: an exclusive ``flock`` held for a whole run (workers and merge
     included) beside the writer lock; the kernel releases it when the process dies, even by
     SIGKILL, so a stale lock never blocks. Raises ``DatasetStoreError`` naming the holder."""
-    vdir = versions_dir(root)
-    vdir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(vdir / ".run.lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    fd, taken = _try_flock(versions_dir(root) / ".run.lock")
+    if not taken:
         holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
         os.close(fd)
         raise DatasetStoreError(
