@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from helpers.bench_format import ROOT, assert_same_format
+from helpers.play import record_play
 
 from robolang import bench, cli
 from robolang.bench import report
@@ -152,15 +153,7 @@ def test_bench_collect_verdict():
 @pytest.fixture(scope="module")
 def play(tmp_path_factory):
     """A minute of scripted play (two episodes) at 32 px, recorded by the real collector."""
-    from robolang import collect
-
-    out = tmp_path_factory.mktemp("bench") / "play"
-    collect.run(
-        load_config(
-            "collect", [f"out={out}", "workers=1", f"hours={600 / 36000}", "episode_seconds=30", "seed=4", *SMALL]
-        )
-    )
-    return out
+    return record_play(tmp_path_factory.mktemp("bench") / "play", seconds=60, episode_seconds=30)
 
 
 def test_bench_caption_records_timing_and_quality(play, tmp_path):

@@ -2,11 +2,11 @@
 
 import pytest
 from helpers import synthetic
+from helpers.play import record_play
 
-from robolang import cli, collect
+from robolang import cli
 from robolang.captioning import annotations
 from robolang.captioning.captioner import HindsightCaptioner, coverage
-from robolang.config import load_config
 from robolang.dataset_tools import verify
 
 SMALL = [f"robot.config.{k}=32" for k in ("static_width", "static_height", "wrist_width", "wrist_height")]
@@ -14,13 +14,7 @@ SMALL = [f"robot.config.{k}=32" for k in ("static_width", "static_height", "wris
 
 @pytest.fixture(scope="module")
 def play(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cap") / "play"
-    collect.run(
-        load_config(
-            "collect", [f"out={out}", "workers=1", f"hours={900 / 36000}", "episode_seconds=45", "seed=4", *SMALL]
-        )
-    )
-    return out
+    return record_play(tmp_path_factory.mktemp("cap") / "play", seconds=90, episode_seconds=45)
 
 
 def test_caption_stores_labels_in_every_split_and_keeps_human_ones(play, capsys):
