@@ -9,8 +9,6 @@ from robolang.captioning import annotations
 from robolang.captioning.captioner import HindsightCaptioner, coverage
 from robolang.dataset_tools import verify
 
-SMALL = [f"robot.config.{k}=32" for k in ("static_width", "static_height", "wrist_width", "wrist_height")]
-
 
 @pytest.fixture(scope="module")
 def play(tmp_path_factory):
