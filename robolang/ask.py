@@ -17,8 +17,8 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from robolang.evaluation.rollout import PolicyController, run_instruction
 from robolang.errors import RobolangError
+from robolang.evaluation.rollout import PolicyController, run_instruction
 from robolang.features import CONTROL_FPS
 from robolang.policy.checkpoint import load_checkpoint
 from robolang.policy.inference import LanguagePolicy
@@ -89,7 +89,9 @@ def build(cfg: DictConfig, checkpoint: str | Path):
             tasks = list(cfg.match_tasks) if cfg.match_tasks else None
             matcher = TaskMatcher(robot.scene_description(), instructions, tasks=tasks)
         elif cfg.prepare:
-            raise AskError("prepare=true needs a simulator (the scripted agent sets the scene up); this robot is not one")
+            raise AskError(
+                "prepare=true needs a simulator (the scripted agent sets the scene up); this robot is not one"
+            )
         instructions.save()
     except BaseException:
         robot.disconnect()

@@ -20,8 +20,8 @@ from robolang.features import CAMERA_NAMES, CONTROL_FPS
 from robolang.recording.features import SCENE_FILE, dataset_features
 from robolang.recording.recorder import make_frame
 from robolang.recording.store import EpisodeStore
-from robolang.robot import is_simulator
 from robolang.recording.worker import MIN_EPISODE_FRAMES, episode_seed, quiet_encoders
+from robolang.robot import is_simulator
 from robolang.teleop import TeleopEvent, run_teleop
 
 
