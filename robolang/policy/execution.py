@@ -8,6 +8,7 @@ every step, the actions predicted for the current step averaged with weights
 
 from __future__ import annotations
 
+import abc
 from collections import deque
 
 import numpy as np
@@ -17,7 +18,7 @@ from robolang.policy.language import check_instruction
 EXECUTIONS = ("chunk", "ensemble")
 
 
-class ChunkExecution:
+class ChunkExecution(abc.ABC):
     """Mixin: ``select_action`` over ``predict(observation, instruction)`` and ``chunk_size``.
 
     A subclass calls ``_set_execution`` in ``__init__``, implements ``predict`` and may override
@@ -39,11 +40,15 @@ class ChunkExecution:
         self._chunks: deque[list] = deque()  # [chunk (K, A), age] for ensembling
         self._instruction: str | None = None
 
+    @abc.abstractmethod
     def predict(self, observation: dict, instruction: str) -> np.ndarray:
-        raise NotImplementedError
+        """One action chunk (chunk_size, A) for this observation and instruction."""
 
     def observe(self, observation: dict) -> None:
-        """An observation the policy sees without predicting (chunk execution between chunks)."""
+        """An observation the policy sees without predicting (chunk execution between chunks).
+
+        Nothing by default: a single-frame policy keeps no history."""
+        return None
 
     def select_action(self, observation: dict, instruction: str) -> np.ndarray:
         """One action (A,) for this control step, by chunk execution or temporal ensembling."""
