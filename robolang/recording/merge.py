@@ -24,13 +24,14 @@ from robolang.recording.store import (
     _point,
     _snapshot,
     acquire_lock,
+    adopt,
     append_records,
     check_writable,
+    next_snapshot,
     read_info,
     read_records,
     recover,
     release_lock,
-    versions_dir,
 )
 
 EPISODES_META = Path("meta") / "episodes"
@@ -59,18 +60,10 @@ def _merge_locked(root: Path, repo_id: str, sources: list[Path], meta: dict[str,
 
     current = recover(root, locked=True)
     if current is not None and not root.is_symlink():
-        vdir = versions_dir(root)
-        vdir.mkdir(exist_ok=True)
-        (root / COMPLETE_MARK).touch()
-        os.replace(root, vdir / "v000000")
-        _point(root, vdir / "v000000")
-        current = vdir / "v000000"
+        current = adopt(root)
     parts = ([current] if current is not None else []) + [Path(s).resolve() for s in sources]
-    vdir = versions_dir(root)
-    vdir.mkdir(exist_ok=True)
-    index = max((int(p.name[1:]) for p in vdir.glob("v*")), default=0) + 1
-    staging = vdir / f"v{index:06d}"
-    repaired = vdir / f"repair{index:06d}"  # not v*: never taken for a snapshot, removed below
+    staging = next_snapshot(root)
+    repaired = staging.with_name(f"repair{staging.name[1:]}")  # not v*: never taken for a snapshot, removed below
     try:
         if current is not None and not episode_files_consistent(current):
             _snapshot(current, repaired)

@@ -150,6 +150,25 @@ def acquire_run_lock(root: Path) -> int:
     return fd
 
 
+def adopt(root: Path) -> Path:
+    """Move a plain dataset folder at ``root`` into the snapshot layout; returns its snapshot."""
+    vdir = versions_dir(root)
+    vdir.mkdir(exist_ok=True)
+    snapshot = vdir / "v000000"
+    (root / COMPLETE_MARK).touch()
+    os.replace(root, snapshot)
+    _point(root, snapshot)
+    return snapshot
+
+
+def next_snapshot(root: Path) -> Path:
+    """The folder the next snapshot of ``root`` is built in (numbered after every existing one)."""
+    vdir = versions_dir(root)
+    vdir.mkdir(exist_ok=True)
+    index = max((int(p.name[1:]) for p in vdir.glob("v*")), default=0) + 1
+    return vdir / f"v{index:06d}"
+
+
 def release_lock(fd: int | None) -> None:
     if fd is not None:
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -292,14 +311,7 @@ class EpisodeStore:
         return int(read_info(self.current)["total_episodes"])
 
     def _adopt(self) -> Path:
-        """Move a plain dataset folder into the snapshot layout (for resuming it)."""
-        vdir = versions_dir(self.root)
-        vdir.mkdir(exist_ok=True)
-        snapshot = vdir / "v000000"
-        (self.root / COMPLETE_MARK).touch()
-        os.replace(self.root, snapshot)
-        _point(self.root, snapshot)
-        return snapshot
+        return adopt(self.root)
 
     def _check_compatible(self) -> None:
         info = read_info(self.current)
@@ -315,10 +327,7 @@ class EpisodeStore:
         if self._dataset is not None:
             raise DatasetStoreError("an episode is already in progress; end or discard it first")
         check_writable(self.root.parent, self.min_free_bytes)
-        vdir = versions_dir(self.root)
-        vdir.mkdir(exist_ok=True)
-        index = max((int(p.name[1:]) for p in vdir.glob("v*")), default=0) + 1
-        self._staging = vdir / f"v{index:06d}"
+        self._staging = next_snapshot(self.root)
         if self.current is None:
             self._dataset = LeRobotDataset.create(
                 self.repo_id, self.fps, self.features, root=self._staging, robot_type=self.robot_type,
@@ -425,14 +434,8 @@ def update_meta(root: str | os.PathLike, files: dict[str, bytes]) -> Path:
     try:
         current = recover(root, locked=True)
         if not root.is_symlink():  # a plain LeRobot folder: move it into the snapshot layout first
-            vdir = versions_dir(root)
-            (root / COMPLETE_MARK).touch()
-            os.replace(root, vdir / "v000000")
-            _point(root, vdir / "v000000")
-            current = vdir / "v000000"
-        vdir = versions_dir(root)
-        index = max((int(p.name[1:]) for p in vdir.glob("v*")), default=0) + 1
-        staging = vdir / f"v{index:06d}"
+            current = adopt(root)
+        staging = next_snapshot(root)
         try:
             _snapshot(current, staging)
             for name, content in files.items():
