@@ -89,6 +89,8 @@ def test_one_output_key_everywhere():
         ("data", "dataset=/nonexistent", "dataset="),
         ("eval", "reference_steps=-1", "reference_steps="),
         ("sim", "bench_out=null", "bench_out="),
+        ("cli", "repeats=0", "repeats="),
+        ("cli", "repeats=abc", "repeats="),
     ],
 )
 def test_bad_values_are_refused_with_the_key_before_any_work(target, override, key, tmp_path, capsys):

@@ -57,3 +57,15 @@ def test_the_torch_device_is_settable_beside_the_teleop_device_group(name):
     """`device` is the teleop device group; a plain `device=cuda` used to collide with it."""
     assert load_config(name, ["torch_device=cuda"]).torch_device == "cuda"
     assert load_config("teleop", ["device=gamepad"]).device._target_.endswith("Gamepad")
+
+
+@pytest.mark.parametrize(
+    ("verb", "said"), [("train", "torch_device='tpu' is not allowed"), ("eval", "torch_device='tpu'")]
+)
+def test_a_bad_torch_device_is_one_line(verb, said, tmp_path, capsys):
+    from robolang import cli
+
+    assert cli.main([verb, "torch_device=tpu", f"out={tmp_path / 'x'}"]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
