@@ -169,14 +169,19 @@ def _check_args(task_id: str, args: Sequence[str], scene: Mapping) -> tuple[str,
     return args
 
 
-def _blocks(task_id: str, args: tuple[str, ...], scene: Mapping, positions: Mapping | None) -> list[_Block]:
-    fills = {}
-    for slot in task_slots(task_id):
-        kind = SLOT_KINDS[slot]
-        if kind == "object":
-            fills[slot] = tuple(describe(args["xy".index(slot)], scene, positions))
-        else:
-            fills[slot] = tuple(describe_fixture(kind, scene))
+@dataclass(frozen=True)
+class _Form:
+    """A template of a task before its slots are filled (the same for every scene)."""
+
+    template_id: str
+    form: str
+    verb: str | None
+    slots: tuple[str, ...]
+    pieces: tuple[str, ...]
+
+
+@lru_cache(maxsize=256)
+def _forms(task_id: str) -> tuple[_Form, ...]:
     t = REGISTRY.get(task_id).phrasing
     forms = [
         (f"{fid}:{p}", frame.replace("{c}", p), verb)
@@ -185,12 +190,66 @@ def _blocks(task_id: str, args: tuple[str, ...], scene: Mapping, positions: Mapp
         for fid, frame in FRAMES.items()
     ]
     forms += [(f"goal:{g}", g, None) for g in t.goals]
-    blocks = []
-    for template_id, form, verb in forms:
-        slots = tuple(s for s in SLOT_KINDS if "{" + s + "}" in form)
-        pieces = tuple(re.split(r"\{([a-z])\}", form))
-        blocks.append(_Block(template_id, form, verb, slots, tuple(fills[s] for s in slots), pieces))
-    return blocks
+    return tuple(
+        _Form(
+            tid,
+            form,
+            verb,
+            tuple(s for s in SLOT_KINDS if "{" + s + "}" in form),
+            tuple(re.split(r"\{([a-z])\}", form)),
+        )
+        for tid, form, verb in forms
+    )
+
+
+class _Blocks(NamedTuple):
+    """A segment's blocks with their phrasing counts: all, and in training vocabulary."""
+
+    blocks: list[_Block]
+    sizes: list[int]
+    clean: list[int]  # 0 for a block whose verb is held out
+
+
+# (task, args, scene, positions) -> _Blocks: TaskMatcher asks for the same segment 48 times
+# (16 seeds x 3 splits), the captioner three times (one per split).
+_SEGMENTS = grammar_describe.Memo(512)
+
+
+def _positions_key(scene: Mapping, positions: Mapping | None):
+    """What of ``positions`` the descriptions read: each object's (x, y); None when unreadable."""
+    if positions is None:
+        return ()
+    try:
+        if isinstance(positions.get("objects"), Mapping):
+            positions = positions["objects"]
+        return tuple((o["name"], grammar_describe._xy(positions, o["name"])) for o in scene.get("objects", ()))
+    except Exception:  # noqa: BLE001 (odd positions: described afresh, which raises what it raises)
+        return None
+
+
+def _blocks(task_id: str, args: tuple[str, ...], scene: Mapping, positions: Mapping | None) -> _Blocks:
+    scene_key, where = grammar_describe.scene_key(scene), _positions_key(scene, positions)
+    key = None if scene_key is None or where is None else (task_id, args, scene_key, where)
+    return _SEGMENTS.get(key, lambda: _make_blocks(task_id, args, scene, positions))
+
+
+def _make_blocks(task_id: str, args: tuple[str, ...], scene: Mapping, positions: Mapping | None) -> _Blocks:
+    fills = {}
+    for slot in task_slots(task_id):
+        kind = SLOT_KINDS[slot]
+        if kind == "object":
+            fills[slot] = tuple(describe(args["xy".index(slot)], scene, positions))
+        else:
+            fills[slot] = tuple(describe_fixture(kind, scene))
+    held = heldout_vocabulary(task_id)
+    every = {s: len(f) for s, f in fills.items()}
+    known = {s: sum(d.noun not in held.nouns for d in f) for s, f in fills.items()}
+    blocks, sizes, clean = [], [], []
+    for f in _forms(task_id):
+        blocks.append(_Block(f.template_id, f.form, f.verb, f.slots, tuple(fills[s] for s in f.slots), f.pieces))
+        sizes.append(math.prod(every[s] for s in f.slots))
+        clean.append(0 if f.verb in held.verbs else math.prod(known[s] for s in f.slots))
+    return _Blocks(blocks, sizes, clean)
 
 
 def _split(task_id: str, verb: str | None, nouns: Iterable[str], heldout_pair: bool) -> str:
@@ -211,7 +270,7 @@ def _phrasing(task_id, args, block: _Block, combo: tuple[Description, ...], held
     )
 
 
-def _segment(task_id, args, scene, positions, pairs):
+def _segment(task_id, args, scene, positions, pairs) -> tuple[tuple[str, ...], bool, _Blocks]:
     args = _check_args(task_id, args, scene)
     pairs = scene_heldout_pairs(scene) if pairs is None else frozenset(pairs)
     return args, any((task_id, a) in pairs for a in args), _blocks(task_id, args, scene, positions)
@@ -229,10 +288,10 @@ def enumerate_phrasings(
     start) adds relative descriptions where they are unambiguous; ``pairs`` overrides the
     held-out (task, object) pairs (see the module notes). ValueError for an unknown task
     (listing the known ids) or arguments that do not fit it."""
-    args, heldout_pair, blocks = _segment(task_id, args, scene, positions, pairs)
+    args, heldout_pair, segment = _segment(task_id, args, scene, positions, pairs)
     held = heldout_vocabulary(task_id)
     seen: dict[str, Phrasing] = {}
-    for b in blocks:
+    for b in segment.blocks:
         verb_held = b.verb in held.verbs
         for combo in itertools.product(*b.fills):
             text = b.fill(combo)
@@ -259,12 +318,9 @@ def count_phrasings(
 ) -> dict[str, int]:
     """Phrasings of a segment per split, counted without building them (the grammar yields no
     duplicate texts, which the tests check against ``enumerate_phrasings``)."""
-    args, heldout_pair, blocks = _segment(task_id, args, scene, positions, pairs)
+    args, heldout_pair, segment = _segment(task_id, args, scene, positions, pairs)
     counts = dict.fromkeys(SPLITS, 0)
-    held = heldout_vocabulary(task_id)
-    for b in blocks:
-        total = b.size()
-        clean = 0 if b.verb in held.verbs else b.size(held.nouns)
+    for total, clean in zip(segment.sizes, segment.clean, strict=True):
         if heldout_pair:
             counts["heldout_composition"] += total
         else:
@@ -288,6 +344,35 @@ def split_of(
     return _split(task_id, phrasing.verb, phrasing.nouns, heldout_pair)
 
 
+class _Novel(Sequence):
+    """The combinations of ``fills`` using at least one held-out noun, in ``itertools.product``
+    order, indexed without listing them (a block can hold thousands; ``rng.choice`` needs only
+    the length and one item)."""
+
+    def __init__(self, fills: tuple[tuple[Description, ...], ...], held_nouns: frozenset[str]):
+        self.fills = fills
+        self.held = [[d.noun in held_nouns for d in f] for f in fills]
+        self.all = [math.prod(len(f) for f in fills[i:]) for i in range(len(fills) + 1)]  # completions
+        self.known = [math.prod(h.count(False) for h in self.held[i:]) for i in range(len(fills) + 1)]
+
+    def __len__(self) -> int:
+        return self.all[0] - self.known[0]
+
+    def __getitem__(self, index: int) -> tuple[Description, ...]:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        combo, novel = [], False
+        for i, options in enumerate(self.fills):
+            for d, held in zip(options, self.held[i], strict=True):
+                inside = self.all[i + 1] if novel or held else self.all[i + 1] - self.known[i + 1]
+                if index < inside:
+                    combo.append(d)
+                    novel = novel or held
+                    break
+                index -= inside
+        return tuple(combo)
+
+
 def _pick_in_block(rng: random.Random, block: _Block, task_id: str, want: str) -> tuple[Description, ...]:
     held = heldout_vocabulary(task_id)
     if want == "clean":  # training vocabulary only
@@ -295,8 +380,7 @@ def _pick_in_block(rng: random.Random, block: _Block, task_id: str, want: str) -
         return tuple(rng.choice(f) for f in fills)
     if block.verb in held.verbs:  # every combination is novel already
         return tuple(rng.choice(f) for f in block.fills)
-    novel = [c for c in itertools.product(*block.fills) if any(d.noun in held.nouns for d in c)]
-    return rng.choice(novel)
+    return rng.choice(_Novel(block.fills, held.nouns))
 
 
 def choose(
@@ -313,17 +397,16 @@ def choose(
     held-out pair has only ``heldout_composition`` phrasings, and only those)."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; splits are {SPLITS}")
-    args, heldout_pair, blocks = _segment(task_id, args, scene, positions, pairs)
+    args, heldout_pair, segment = _segment(task_id, args, scene, positions, pairs)
     if heldout_pair != (split == "heldout_composition"):
         return None
-    held = heldout_vocabulary(task_id)
-    clean = [0 if b.verb in held.verbs else b.size(held.nouns) for b in blocks]
+    blocks, clean = segment.blocks, segment.clean
     if split == "heldout_phrasing":
-        weights, want = [b.size() - c for b, c in zip(blocks, clean, strict=True)], "novel"
+        weights, want = [n - c for n, c in zip(segment.sizes, clean, strict=True)], "novel"
     else:
         weights, want = clean, "clean"
         if split == "heldout_composition" and not sum(clean):
-            weights, want = [b.size() for b in blocks], "novel"  # no training-vocabulary phrasing: take any
+            weights, want = segment.sizes, "novel"  # no training-vocabulary phrasing: take any
     if not sum(weights):
         return None
     rng = random.Random(int(stable_fraction("choose", str(seed), task_id, *args, split) * 2**52))
@@ -369,4 +452,11 @@ def coverage_table(scene: Mapping, tasks: Iterable[str] | None = None, positions
     return "\n".join([f"phrasing grammar {version()}", header, "-" * len(header), *map(line, body)])
 
 
-REGISTRY.on_change(_heldout_pairs_for.cache_clear)
+def _forget() -> None:
+    """A task registered or removed: its templates and segments may have changed."""
+    _heldout_pairs_for.cache_clear()
+    _forms.cache_clear()
+    _SEGMENTS.clear()
+
+
+REGISTRY.on_change(_forget)

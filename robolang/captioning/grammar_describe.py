@@ -10,8 +10,10 @@ recorded beside each dataset (``meta/robolang_scene.json``).
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from robolang.captioning.grammar_vocab import (
@@ -46,6 +48,43 @@ class Description:
     text: str
     noun: str
     kind: str  # colour | size | long | shape | relative | fixture | name
+
+
+class Memo:
+    """A bounded memo (least recently used out first). A key of None means "do not memoise":
+    the value is made and returned, never stored (inputs that have no safe key)."""
+
+    def __init__(self, size: int):
+        self.size, self.items = size, OrderedDict()
+
+    def get(self, key: Hashable | None, make: Callable[[], object]):
+        if key is None:
+            return make()
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = self.items[key] = make()
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self.items.clear()
+
+
+def scene_key(scene: Mapping) -> str | None:
+    """The scene description as canonical JSON: equal scenes, equal keys (None when it holds
+    something JSON cannot write, e.g. numpy numbers: such a scene is described afresh each time)."""
+    try:
+        return json.dumps(scene, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
+# Descriptions depend only on the scene (and positions): the grammar asks for the same ones
+# thousands of times (TaskMatcher: 7,440 choices; the captioner: three splits per segment).
+_ATTRIBUTES = Memo(1024)  # (scene key, object name) -> descriptions from colour, shape and size
+_FIXTURES = Memo(256)  # (kind, scene key) -> fixture descriptions
 
 
 def is_movable(obj: Mapping) -> bool:
@@ -198,7 +237,9 @@ def describe(obj: str | Mapping, scene: Mapping, positions: Mapping | None = Non
     objects = list(scene.get("objects", ()))
     if positions is not None and isinstance(positions.get("objects"), Mapping):
         positions = positions["objects"]  # a whole scene state was passed
-    found = _attribute_descriptions(obj, objects)
+    key = scene_key(scene)
+    key = None if key is None else (key, obj.get("name"))
+    found = list(_ATTRIBUTES.get(key, lambda: tuple(_attribute_descriptions(obj, objects))))
     if positions is not None:
         found += _relative_descriptions(obj, objects, positions)
     if not found:
@@ -221,6 +262,11 @@ SCENE_FIXTURE_KEYS = {"drawer": "drawer", "door": "slider", "button": "button", 
 def describe_fixture(kind: str, scene: Mapping) -> list[Description]:
     """Noun phrases for a fixture slot: ``plate`` (the scene's plate-like object), ``drawer``,
     ``door``, ``light`` or ``button``; the drawer and door also by their side of the table."""
+    key = scene_key(scene)
+    return list(_FIXTURES.get(None if key is None else (kind, key), lambda: tuple(_fixture_descriptions(kind, scene))))
+
+
+def _fixture_descriptions(kind: str, scene: Mapping) -> list[Description]:
     if kind == "plate":
         plates = [o for o in scene.get("objects", ()) if not is_movable(o)]
         if len(plates) == 1:
