@@ -123,7 +123,9 @@ class Readiness:
                     "e.g. the drawer is already closed); the attempt will probably fail. "
                     "prepare=true lets the scripted agent set it up first")  # fmt: skip
         if self._expert.prepare(task_id, tuple(args)):
-            return f"set up by the scripted agent so that {what} can start"
+            # Not where the set-up left the gripper (on the button it just pressed): a random pose away from the target.
+            self._expert.move_to_start(task_id, tuple(args), self.cfg.seed)
+            return f"set up by the scripted agent so that {what} can start (then the arm moved away from its target)"
         return f"note: the scripted agent could not set up {what} in this scene; running anyway"
 
 

@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from robolang.evaluation.outputs import REPORT, write_atomic
-from robolang.evaluation.stats import comparison_rows, fmt_rate, format_unavailable
+from robolang.evaluation.stats import comparison_rows, fmt_rate, format_unavailable, start_rows
 from robolang.evaluation.svg import grouped_bars
 
 STYLE = """
@@ -116,6 +116,12 @@ def write_html(out: Path, results: dict, videos: list[dict]) -> Path:
         _world_table(summary, list(cfg["worlds"]), splits),
         "<h2>Per task</h2>",
         *(task_chart(summary, s, tasks) for s in splits),
+        "<h3>Where each task starts</h3>",
+        "<p>The gripper's distance from the task's target (its object, the drawer handle, the door, the button) "
+        "when the episode starts: after any set-up the arm moves to a random pose away from the target "
+        f"(start_pose={escape(str(cfg.get('start_pose', 'as_set_up')))}), holding an object where the task needs "
+        "one.</p>",
+        _table(*start_rows(summary)),
         "<h2>Chains</h2>",
         "<p>CALVIN-style: the next instruction is sampled, feasible, from the state the controller left after "
         "its previous success; a chain stops at its first failure.</p>",

@@ -8,6 +8,11 @@ is *set up*: the expert plays the prerequisite behaviour first (``expert.prepare
 episode's start state is taken after that. A seed whose scene offers nothing suitable, or
 whose set-up fails, is skipped for the next derived seed (up to ``max_tries``).
 
+Honest starts (``start_pose: random``, the default): after the set-up the expert moves the
+arm to a random pose at least ``start_away_m`` from the task's target (``expert.move_to_start``),
+holding what it holds, so no episode starts with the gripper on the button it just pressed or
+at the handle it just pulled. The gripper's start distance from the target is kept with the pick.
+
 Instructions come from the phrasing grammar in the requested split, with the same held-out
 (task, object) pairs the captioner uses (``HindsightCaptioner``), so "heldout_composition"
 means exactly the pairs no training caption had.
@@ -16,7 +21,7 @@ means exactly the pairs no training caption had.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,6 +29,8 @@ from robolang.captioning import grammar
 from robolang.captioning.config import CaptionConfig
 from robolang.captioning.states import EpisodeStates, SceneInfo
 from robolang.captioning.tasks import BY_ID, instances
+
+START_POSES = ("random", "as_set_up")  # where an episode starts: a random pose, or where the set-up left the arm
 
 
 def derive_seed(*parts) -> int:
@@ -41,6 +48,7 @@ class Pick:
     args: tuple[str, ...]
     split: str
     instruction: str
+    start_m: float | None = None  # the gripper's distance from the task's target at the start (m)
 
 
 def scene_pairs(scene: dict, cfg: CaptionConfig = CaptionConfig()) -> set[tuple[str, str]]:
@@ -63,8 +71,12 @@ def phrasable(task_id: str, split: str, scene: dict, pairs, cfg: CaptionConfig =
 class TaskSampler:
     """Feasible (task, args) per seed on ``robot`` (a connected sim robot), judged by ``expert``."""
 
-    def __init__(self, robot, expert, max_tries: int = 20, cfg: CaptionConfig = CaptionConfig()):
+    def __init__(self, robot, expert, max_tries: int = 20, cfg: CaptionConfig = CaptionConfig(),
+                 start_pose: str = "random", start_away_m: float = 0.15):  # fmt: skip
+        if start_pose not in START_POSES:
+            raise ValueError(f"start_pose={start_pose!r}: expected one of {', '.join(START_POSES)}")
         self.robot, self.expert, self.max_tries = robot, expert, max_tries
+        self.start_pose, self.start_away_m = start_pose, start_away_m
         self.scene = robot.scene_description()
         self.pairs = scene_pairs(self.scene, cfg)
 
@@ -84,10 +96,16 @@ class TaskSampler:
             if not options:
                 continue
             task, args = choose_task(options, random.Random(s))
+            self.expert.begin(None, (), s)  # the set-up's random choices follow the seed, not earlier episodes
             if not self.expert.prepare(task, args):
                 continue
+            if self.start_pose == "random":
+                self.expert.move_to_start(task, args, derive_seed(s, "start"), self.start_away_m)
+                if not self.expert.feasible(task, args):  # the move disturbed the scene
+                    continue
             pick = self._phrase(s, task, args, split)
             if pick is not None:
+                pick = replace(pick, start_m=self.expert.start_distance(task, args))
                 return pick, self.robot.get_state()
         return None
 

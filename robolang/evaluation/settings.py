@@ -17,6 +17,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from robolang.errors import RobolangError
+from robolang.evaluation.sampler import START_POSES
 
 REFERENCES = {
     "scripted": "scripted expert with privileged state (upper bound)",
@@ -55,6 +56,12 @@ def read_settings(cfg: DictConfig) -> dict:
     if plain["overwrite"] and plain["resume"]:
         raise EvalConfigError("overwrite=true and resume=true exclude each other: start over, or continue")
     _choice(plain, "execution", EXECUTIONS)
+    _choice(plain, "start_pose", START_POSES)
+    away = plain.get("start_away_m")
+    if isinstance(away, bool) or not isinstance(away, (int, float)) or not 0 <= away <= 0.4:
+        raise EvalConfigError(
+            f"start_away_m={_shown(away)}: expected metres in [0, 0.4] (random start poses' distance)"
+        )
     if not isinstance(plain.get("torch_device"), str) or not DEVICE_PATTERN.match(plain["torch_device"]):
         raise EvalConfigError(f"torch_device={plain.get('torch_device')!r}: expected cpu, cuda, cuda:N or mps")
     if not isinstance(plain.get("out"), str) or not plain["out"].strip():

@@ -89,6 +89,7 @@ def summarize(records: list[dict], controllers: list[str], chain_length: int) ->
         "chains": {},
         "unavailable": _unavailable(records),
         "reach": reach(singles, controllers),
+        "start": start_distances(singles),
     }
     for (c, split), group in _group(chains, "controller", "split").items():
         done = [r["completed"] for r in group]
@@ -110,6 +111,28 @@ def reach(singles: list[dict], controllers: list[str]) -> dict:
         if closest:
             out[c] = {"median_m": float(np.median(closest)), "within": rate([d <= REACH_M for d in closest])}
     return out
+
+
+def start_distances(singles: list[dict]) -> dict:
+    """Per task, how far the gripper started from the task's target (m): median, min and max
+    over the episodes (each episode once; every controller starts from the same state)."""
+    per_task: dict = defaultdict(dict)
+    for r in singles:
+        if r.get("start_m") is not None:
+            per_task[r["task"]][(r["world"], r["split"], r["index"])] = r["start_m"]
+    return {
+        task: {"median_m": float(np.median(d)), "min_m": float(np.min(d)), "max_m": float(np.max(d)), "n": len(d)}
+        for task, episodes in sorted(per_task.items())
+        for d in [list(episodes.values())]
+    }
+
+
+def start_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the per-task start distance table (cm)."""
+    header = ["task", "start distance from target (median)", "min", "max", "episodes"]
+    rows = [[task, f"{c['median_m'] * 100:.1f} cm", f"{c['min_m'] * 100:.1f} cm", f"{c['max_m'] * 100:.1f} cm", str(c["n"])]
+            for task, c in summary.get("start", {}).items()]  # fmt: skip
+    return header, rows
 
 
 def fmt_reach(summary: dict, controller: str) -> str:

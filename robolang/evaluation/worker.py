@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from robolang.evaluation import policies
+from robolang.evaluation.privileged import PrivilegedController
 from robolang.evaluation.rollout import (
     ChunkController,
     PolicyController,
@@ -29,8 +30,9 @@ KINDS = ("checkpoint", "target", "scripted", "zero")
 def build_controller(spec: dict, make_expert: Callable, device: str = "cpu", execution: str = "chunk"):
     """A controller from a spec of ``settings.controller_specs`` (kinds: ``KINDS``)."""
     kind = spec["kind"]
-    if kind == "checkpoint":
-        return PolicyController(policies.load_policy(spec["path"], device=device, execution=execution))
+    if kind == "checkpoint":  # a privileged policy (its checkpoint says so) runs only with the scene state added
+        policy = policies.load_policy(spec["path"], device=device, execution=execution)
+        return PrivilegedController(policy) if policies.is_privileged(policy) else PolicyController(policy)
     if kind == "target":
         return ChunkController(policies.build_target(spec["target"]))
     if kind == "scripted":
@@ -67,7 +69,10 @@ class Workbench:
                     c.policy.check_robot(robot.observation_features)  # a policy that does not fit fails early
             robot.connect()
             self.robots[world] = robot
-            self.samplers[world] = TaskSampler(robot, self.make_expert(robot), self.cfg.max_tries)
+            self.samplers[world] = TaskSampler(
+                robot, self.make_expert(robot), self.cfg.max_tries,
+                start_pose=self.cfg.start_pose, start_away_m=self.cfg.start_away_m,
+            )  # fmt: skip
         return self.robots[world]
 
     def close(self) -> None:
@@ -94,7 +99,7 @@ class Workbench:
             )  # fmt: skip
             record = {**base, "controller": name, "args": list(pick.args), "episode_seed": pick.seed}
             out.append({**record, "instruction": pick.instruction, "success": bool(r.success), "steps": r.steps,
-                        "closest_m": r.closest})  # fmt: skip
+                        "closest_m": r.closest, "start_m": pick.start_m})  # fmt: skip
             if frames_for is not None:
                 out[-1]["frames"] = r.frames
         return out

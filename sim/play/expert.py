@@ -24,6 +24,7 @@ import numpy as np
 
 from robolang.captioning.states import SceneInfo
 from robolang.captioning.tasks import BY_ID, instances
+from sim import assets
 from sim.panda import YAW_LIMIT
 from sim.play import checks
 from sim.play.behaviours import PLANS
@@ -31,13 +32,19 @@ from sim.play.checks import in_drawer, resting_on
 from sim.play.choices import feasible_choices
 from sim.play.expert_plans import EXTRA_PLANS, REGIONS, SIDES, beside, beside_spot, in_region, region_spot
 from sim.play.motion import Abort, Motion
-from sim.play.primitives import GRIP_CLOSED, GRIP_OPEN
+from sim.play.primitives import GRIP_CLOSED, GRIP_OPEN, travel
 from sim.play.skill import skill_profile
 from sim.play.vocab import DIRECTIONS, Choice
-from sim.play.world import held_object, transit_height
+from sim.play.world import DOOR_FRONT_Y, door_edges, drawer_handle, held_object, transit_height
 
 ALL_PLANS = {**PLANS, **EXTRA_PLANS}
 SETUP_STEPS = 600  # one prerequisite behaviour may take this many control steps (60 s)
+# Honest starts: after a set-up the arm goes to a random pose in this box (m, world frame; the
+# object region and the air above it), at least START_AWAY_M (horizontally) from the task's target.
+START_LOW = (0.30, -0.28, 0.10)
+START_HIGH = (0.66, 0.28, 0.30)
+START_AWAY_M = 0.15
+START_YAW = 0.8  # rad either side of straight
 PUSHES = {f"push_{d}": d for d in DIRECTIONS}
 ROTATIONS = {"rotate_left": "left", "rotate_right": "right"}
 SIDE_TASKS = {"move_to_left_side": "left", "move_to_right_side": "right", "move_to_front": "front"}
@@ -180,6 +187,62 @@ class ScriptedTaskExpert:
             if not steps or not self._play(steps[0]):
                 return False
         return bool(self.feasible(task, args))
+
+    # ---- honest starts ----------------------------------------------------------------------
+    def target_point(self, task: str, args: tuple[str, ...], state: dict | None = None) -> np.ndarray | None:
+        """Where the gripper has to go first for ``task`` (world frame): its first object, the
+        drawer's handle, the sliding door's face or the button; None for an unknown task."""
+        state = state or self.robot.scene_state()
+        if args and args[0] in state["objects"]:
+            return np.asarray(state["objects"][args[0]]["pos"], dtype=np.float64)
+        if task == "move_plate":
+            return np.asarray(state["objects"]["plate"]["pos"], dtype=np.float64)
+        if task in ("open_drawer", "close_drawer"):
+            return drawer_handle(state)
+        if task in DOOR:
+            return np.array([sum(door_edges(state)) / 2, DOOR_FRONT_Y, 0.19])
+        if task in ("press_button", "turn_on_light", "turn_off_light"):
+            return np.array([*assets.BUTTON_POS, 0.03])
+        return None
+
+    def start_distance(self, task: str, args: tuple[str, ...]) -> float | None:
+        """The gripper's distance (m, 3-D) from the task's target now; None without a target."""
+        state = self.robot.scene_state()
+        target = self.target_point(task, tuple(args), state)
+        if target is None:
+            return None
+        return float(np.linalg.norm(np.asarray(state["robot"]["ee_pos"]) - target))
+
+    def move_to_start(self, task: str, args: tuple[str, ...], seed: int, away: float = START_AWAY_M) -> None:
+        """Move the arm to a random start pose at least ``away`` (m, horizontally) from the task's
+        target, holding whatever it holds (put X down starts with X in the hand), so that the
+        policy starts neither where a set-up left the gripper (on the button it just pressed, at
+        the handle it just pulled) nor anywhere it could succeed without moving. A held object is
+        its own target, so only the pose is random then. Seeded: the same seed, the same pose."""
+        rng = np.random.default_rng(seed)
+        state = self.robot.scene_state()
+        held = held_object(state)
+        target = self.target_point(task, tuple(args), state)
+        low, high = np.asarray(START_LOW), np.asarray(START_HIGH)
+        goals = rng.uniform(low, high, size=(64, 3))
+        goals[:, 2] = np.maximum(goals[:, 2], transit_height(state, held))
+        if target is not None and not (held is not None and held == (args[:1] or (None,))[0]):
+            gaps = np.linalg.norm(goals[:, :2] - target[:2], axis=1)
+            far = goals[gaps >= away]
+            goals = far if len(far) else goals[[int(np.argmax(gaps))]]
+        goal, yaw = goals[0], float(rng.uniform(-START_YAW, START_YAW))
+        motion = PredictiveMotion(self.robot.scene, self.robot.limits, skill_profile("expert"), rng)
+        motion.state = state
+        grip = GRIP_CLOSED if held else GRIP_OPEN
+        plan = itertools.chain(
+            travel(motion, goal[:2], yaw, grip, carrying=held), motion.move(goal, yaw, grip), motion.hold(5, grip)
+        )
+        try:
+            for _ in range(SETUP_STEPS):
+                self.robot.send_action(np.clip(next(plan), -1.0, 1.0))
+                motion.state = self.robot.scene_state()
+        except (StopIteration, Abort):
+            pass
 
     # ---- acting ----------------------------------------------------------------------------
     def begin(self, task: str | None, args: tuple[str, ...] = (), seed: int = 0) -> None:
