@@ -8,7 +8,7 @@ the sentence encoder's width (384 for all-MiniLM-L6-v2).
 
 from __future__ import annotations
 
-from robolang.features import ACTION_DIM, CAMERA_NAMES, STATE_DIM, image_key
+from robolang.features import ACTION_DIM, CAMERA_NAMES, KEY_SCENE_STATE, STATE_DIM, image_key
 
 # float32 in [0, 1], (B, T, 3, H, W), one per camera, after augmentation.
 IMAGE_KEYS: tuple[str, ...] = tuple(image_key(c) for c in CAMERA_NAMES)
@@ -33,6 +33,11 @@ ACTION_PAD = "action_is_pad"
 TARGET = "target.offset"
 TARGET_VALID = "target.is_valid"
 TARGET_SCALE_M = 0.1
+# Privileged policies only (``robolang.policy.state_policy``; never deployable): float32
+# (B, T, D_scene), the simulator's recorded scene state, raw, its entries named by the policy's
+# ``scene_fields``. The dataset's own key, outside ``observation.*``: a robot never gives it, and
+# evaluation adds it only through its ``PrivilegedController``.
+SCENE_STATE = KEY_SCENE_STATE
 
 __all__ = [
     "ACTION",
@@ -42,6 +47,7 @@ __all__ = [
     "LANG_POOLED",
     "LANG_PAD",
     "LANG_TOKENS",
+    "SCENE_STATE",
     "STATE",
     "STATE_DIM",
     "TARGET",

@@ -392,14 +392,7 @@ class PolicyDataset:
         out[B.STATE] = torch.from_numpy(
             self.frames.state[d.obs_index].astype(np.float32, copy=False)
         )  # (B, T, STATE_DIM)
-        n_tok, dim = self._tokens.shape[1:]
-        tokens = np.zeros((b, self.max_lang_tokens, dim), np.float32)  # (B, L, D)
-        is_pad = np.ones((b, self.max_lang_tokens), bool)  # (B, L)
-        tokens[:, :n_tok], is_pad[:, :n_tok] = self._tokens[d.phrasing], self._is_pad[d.phrasing]
-        out[B.LANG_TOKENS], out[B.LANG_PAD] = torch.from_numpy(tokens), torch.from_numpy(is_pad)
-        out[B.LANG_POOLED] = torch.from_numpy(self._pooled[d.phrasing])  # (B, D)
-        out[B.ACTION] = torch.from_numpy(self.frames.action[d.action_index])  # (B, K, ACTION_DIM)
-        out[B.ACTION_PAD] = torch.from_numpy(d.action_is_pad)  # (B, K)
+        out |= self.language_and_actions(d)
         if self._target_columns is not None:
             column = self._target_columns[d.segment]  # (B,)
             xyz = np.arange(3)
@@ -409,6 +402,21 @@ class PolicyDataset:
             out[B.TARGET] = torch.from_numpy(np.where(valid[:, None], offset, 0).astype(np.float32))
             out[B.TARGET_VALID] = torch.from_numpy(valid)
         return out
+
+    def language_and_actions(self, d: Draw) -> dict[str, torch.Tensor]:
+        """The instruction's tokens and the action chunk of a draw (every policy's batch has them)."""
+        b = len(d.t)
+        n_tok, dim = self._tokens.shape[1:]
+        tokens = np.zeros((b, self.max_lang_tokens, dim), np.float32)  # (B, L, D)
+        is_pad = np.ones((b, self.max_lang_tokens), bool)  # (B, L)
+        tokens[:, :n_tok], is_pad[:, :n_tok] = self._tokens[d.phrasing], self._is_pad[d.phrasing]
+        return {
+            B.LANG_TOKENS: torch.from_numpy(tokens),
+            B.LANG_PAD: torch.from_numpy(is_pad),
+            B.LANG_POOLED: torch.from_numpy(self._pooled[d.phrasing]),  # (B, D)
+            B.ACTION: torch.from_numpy(self.frames.action[d.action_index]),  # (B, K, ACTION_DIM)
+            B.ACTION_PAD: torch.from_numpy(d.action_is_pad),  # (B, K)
+        }
 
     def _images(self, camera: str, obs_index: np.ndarray, params: AugmentParams | None) -> torch.Tensor:
         b, t = obs_index.shape

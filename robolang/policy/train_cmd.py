@@ -23,11 +23,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from robolang.config import ConfigError, checked
 from robolang.features import KEY_IMAGE_PREFIX
+from robolang.policy import batch as B
 from robolang.policy.checkpoint import observation_spec
 from robolang.policy.data import Augment, NormStats, PolicyDataset
 from robolang.policy.frame_cache import DatasetMissingError
 from robolang.policy.language import InstructionCache, SentenceEncoder
 from robolang.policy.registry import PolicyClassError, build_policy, split_target
+from robolang.policy.state_data import SceneStateDataset, scene_fields_of
 from robolang.policy.train import TrainConfig, Trainer, TrainingError
 
 LOCK = ".train.lock"
@@ -161,6 +163,11 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
     instructions = InstructionCache(encoder, out / "instruction_cache.pt")
     settings["lang_dim"] = encoder.dim
     probe = build_policy(target, settings)  # what the data must serve: windows, cameras, extra keys
+    privileged = B.SCENE_STATE in probe.observation_features
+    if privileged:  # it is told the recorded scene's entry names (a dataset without any is refused here)
+        settings["scene_fields"] = list(scene_fields_of(cfg.dataset))
+        probe = build_policy(target, settings)
+    dataset_class = SceneStateDataset if privileged else PolicyDataset  # the scene state: no video decoded
     data = dict(
         n_obs_steps=probe.n_obs_steps,
         chunk_size=probe.chunk_size,
@@ -175,9 +182,9 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
         progress=accelerator.is_main_process,
     )
     with accelerator.main_process_first():  # the main process builds the frame cache, the others reuse it
-        train = PolicyDataset(cfg.dataset, instructions, subset="train", augment=Augment(**cfg.data.augment), **data)
+        train = dataset_class(cfg.dataset, instructions, subset="train", augment=Augment(**cfg.data.augment), **data)
     val = (
-        PolicyDataset(cfg.dataset, instructions, subset="val", stats=train.stats, **data)
+        dataset_class(cfg.dataset, instructions, subset="val", stats=train.stats, **data)
         if cfg.data.val_fraction
         else None
     )

@@ -1,0 +1,147 @@
+"""Training batches for the privileged state policy: the recorded scene state, no video at all.
+
+``SceneStateDataset`` is ``PolicyDataset`` (same segments, train/val time blocks, task balance,
+phrasing pools, windows and action chunks, drawn from the same rng in the same order) with the
+camera frames replaced by the simulator's scene state recorded beside the dataset
+(``scene_state`` column, names in ``meta/info.json``; ``batch.SCENE_STATE``). It reads only the
+parquet columns it needs, so it never builds the frame cache nor decodes a video.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from robolang.features import KEY_ACTION, KEY_SCENE_STATE, KEY_STATE
+from robolang.policy import batch as B
+from robolang.policy.data import DataPipelineError, Draw, NormStats, PolicyDataset, load_segments, split_segments
+from robolang.policy.frame_cache import DatasetMissingError, read_columns
+
+if TYPE_CHECKING:
+    from robolang.policy.language import InstructionCache
+
+
+def scene_fields_of(root: str | Path) -> tuple[str, ...]:
+    """The names of a dataset's recorded scene-state entries; a one-line ``DataPipelineError``
+    when it has none (a real-robot recording: no simulator, no privileged state)."""
+    root = Path(root)
+    info_path = root / "meta" / "info.json"
+    if not info_path.exists():
+        raise DatasetMissingError(f"no dataset at {root}; record one with `robolang collect out={root}`")
+    feature = json.loads(info_path.read_text())["features"].get(KEY_SCENE_STATE)
+    if not feature or not feature.get("names"):
+        raise DataPipelineError(
+            f"{root} has no recorded scene state (no {KEY_SCENE_STATE!r} column in meta/info.json: a real-robot "
+            "recording?), which the privileged state policy reads; train it on simulated play, or choose another policy"
+        )
+    return tuple(feature["names"])
+
+
+@dataclass(frozen=True)
+class SceneNormStats(NormStats):
+    """``NormStats`` plus per-entry mean and std of the scene state (the policy scales only the
+    positions and fixture joints with them)."""
+
+    scene_mean: tuple[float, ...] = ()
+    scene_std: tuple[float, ...] = ()
+
+    # Floor on a scene entry's std: an object that never moved in the data must not turn a 1 cm
+    # move at evaluation into 10 standard deviations (1 cm, the estimator's target accuracy).
+    SCENE_STD_FLOOR = 0.01
+
+    @classmethod
+    def from_arrays(cls, states: np.ndarray, scene: np.ndarray) -> SceneNormStats:
+        base = NormStats.from_states(states)
+        scene = np.asarray(scene, np.float64)  # (N, D_scene)
+        std = np.maximum(scene.std(0), cls.SCENE_STD_FLOOR)
+        return cls(base.state_mean, base.state_std, tuple(map(float, scene.mean(0))), tuple(map(float, std)))
+
+    def checkpoint(self) -> dict[str, dict[str, list[float]]]:
+        scene = {"mean": list(self.scene_mean), "std": list(self.scene_std)}
+        return {**super().checkpoint(), B.SCENE_STATE: scene}
+
+
+@dataclass
+class StateFrames:
+    """What ``PolicyDataset`` reads of its frame cache, without images: (N, ...) arrays by global index."""
+
+    state: np.ndarray  # (N, STATE_DIM) float32
+    action: np.ndarray  # (N, ACTION_DIM) float32
+    scene: np.ndarray  # (N, D_scene) float32
+    episode_start: dict[int, int]
+    episode_length: dict[int, int]
+
+    @classmethod
+    def read(cls, root: Path) -> StateFrames:
+        info = json.loads((root / "meta" / "info.json").read_text())
+        vectors = {KEY_STATE: "state", KEY_ACTION: "action", KEY_SCENE_STATE: "scene"}
+        columns = read_columns(root, info, vectors, ("episode_index",))
+        episodes, starts, counts = np.unique(columns["episode_index"], return_index=True, return_counts=True)
+        return cls(
+            columns["state"],
+            columns["action"],
+            columns["scene"],
+            {int(e): int(s) for e, s in zip(episodes, starts, strict=True)},
+            {int(e): int(c) for e, c in zip(episodes, counts, strict=True)},
+        )
+
+
+class SceneStateDataset(PolicyDataset):
+    """Batches for the privileged state policy (see the module notes): ``PolicyDataset``'s
+    sampling, with ``batch.SCENE_STATE`` (B, T, D_scene) instead of camera frames.
+
+    Takes ``PolicyDataset``'s arguments; those about images (``augment``, ``cache_dir``,
+    ``threads``, ``prefault``, ``progress``) are accepted and unused, ``target_offsets`` is refused
+    (the target head supervises vision; this policy reads the target's position directly)."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        instructions: InstructionCache,
+        n_obs_steps: int = 1,
+        chunk_size: int = 10,
+        subset: str = "train",
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        max_lang_tokens: int = 32,
+        phrasings_per_task: int = 32,
+        task_balance: float = 0.5,
+        tasks: tuple[str, ...] | None = None,
+        val_block_frames: int = 600,
+        stats: SceneNormStats | None = None,
+        target_offsets: bool = False,
+        **unused_image_options,
+    ):
+        if subset not in ("train", "val"):
+            raise ValueError(f"subset must be 'train' or 'val', got {subset!r}")
+        if n_obs_steps < 1 or chunk_size < 1:
+            raise ValueError(f"n_obs_steps and chunk_size must be >= 1, got {n_obs_steps}, {chunk_size}")
+        if target_offsets:
+            raise ValueError("the privileged state policy takes no target head (policy.aux); it reads positions")
+        self.root = Path(root)
+        self.scene_fields = scene_fields_of(self.root)
+        self.n_obs_steps, self.chunk_size, self.max_lang_tokens = n_obs_steps, chunk_size, max_lang_tokens
+        self.augment = None
+        self.frames = StateFrames.read(self.root)
+        self.stats = stats or SceneNormStats.from_arrays(self.frames.state, self.frames.scene)
+        segments = load_segments(self.root, self.frames.episode_length, tasks)
+        split = split_segments(segments, self.frames.episode_length, val_fraction, seed, val_block_frames)
+        self.segments = segments[split == subset].reset_index(drop=True)
+        if self.segments.empty:
+            raise DataPipelineError(f"{self.root}: no {subset} segments (val_fraction={val_fraction})")
+        self._index_segments(task_balance)
+        self._encode_pools(instructions, phrasings_per_task)
+        self._scene = self._target_columns = None
+
+    def collate(self, d: Draw) -> dict[str, torch.Tensor]:
+        """The batch of a draw: proprioception and scene state raw (the policy normalises them)."""
+        return {
+            B.STATE: torch.from_numpy(self.frames.state[d.obs_index]),  # (B, T, STATE_DIM)
+            B.SCENE_STATE: torch.from_numpy(self.frames.scene[d.obs_index]),  # (B, T, D_scene)
+            **self.language_and_actions(d),
+        }

@@ -1,0 +1,187 @@
+"""The PRIVILEGED state policy: the simulator's scene state in place of images. Never deployable.
+
+The upper bound of the diagnosis ladder (how well can a policy do when perception is solved?).
+It reads the scene state the simulator records beside every play dataset (``batch.SCENE_STATE``),
+which no real robot gives; evaluation runs it only through its ``PrivilegedController``, and the
+normal path (``PolicyController``) refuses it. Everything else is the transformer policy's
+(``robolang.policy.model``): the same language tokens, proprioception token, action queries,
+encoder stack, L1 chunk loss masked past the segment's end.
+
+One sequence per sample::
+
+    [ language (L) | proprio (T) | step t: object o (T * O), fixture f (T * F) | action queries (K) ]
+
+An object token is a shared MLP of that object's features plus a learned identity embedding:
+its position (normalised by the training data's statistics), its position relative to the
+gripper (in units of ``batch.TARGET_SCALE_M``, 10 cm: what reaching needs), sin/cos of its yaw,
+its up axis (tipped over or not) and, with ``contacts``, its recorded contact flags with every
+other entity (the gripper among them: held or not). A fixture token (drawer, slider, button
+joints, the light) is its one value, projected, plus its identity. Every scene token is
+FiLM-modulated by the pooled instruction (Perez et al. 2018), as the image policy's camera
+tokens are, so what the scene tokens carry already depends on what was asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from robolang.policy import batch as B
+from robolang.policy.model import chunk_l1_loss
+from robolang.policy.protocol import PolicyBase, PolicyConfigBase, StateNormalizer
+from robolang.policy.scene_layout import SceneLayout
+
+
+@dataclass
+class PrivilegedStatePolicyConfig(PolicyConfigBase):
+    """Sizes of the privileged state policy; those it shares with the transformer policy default alike."""
+
+    n_obs_steps: int = 1
+    chunk_size: int = 10
+    state_dim: int = B.STATE_DIM
+    action_dim: int = B.ACTION_DIM
+    lang_dim: int = 384
+    max_lang_tokens: int = 32
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    ff_mult: int = 4
+    dropout: float = 0.1
+    contacts: bool = True  # each object token also reads its contact flags (false: the ablation without)
+    # The scene vector's entry names, in order (``meta/info.json``); ``robolang train`` fills them
+    # from the dataset and the checkpoint keeps them, so evaluation builds the same vector.
+    scene_fields: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.d_model % self.n_heads:
+            raise ValueError(f"policy.d_model={self.d_model} must be a multiple of n_heads={self.n_heads}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"policy.dropout={self.dropout} is not allowed: it must be in [0, 1)")
+        try:
+            SceneLayout.from_fields(tuple(self.scene_fields))
+        except ValueError as e:
+            raise ValueError(f"policy.scene_fields: {e}") from None
+
+
+def _up_axis(quat: torch.Tensor) -> torch.Tensor:
+    """(..., 4) quaternions (x, y, z, w) -> (..., 3) the body's z axis in the world frame."""
+    x, y, z, w = quat.unbind(-1)
+    return torch.stack([2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)], dim=-1)
+
+
+class PrivilegedStatePolicy(PolicyBase):
+    """Language-conditioned transformer on the simulator's scene state (privileged: never deployable)."""
+
+    name = "privileged_state"
+    config_class = PrivilegedStatePolicyConfig
+    privileged = True
+
+    def __init__(self, config: PrivilegedStatePolicyConfig):
+        super().__init__(config)
+        c, d = config, config.d_model
+        self.layout = layout = SceneLayout.from_fields(tuple(c.scene_fields))
+        n_scene, n_objects, n_fixtures = len(c.scene_fields), len(layout.objects), len(layout.fixtures)
+        self.scene_normalizer = StateNormalizer(n_scene)
+        # Column indices (derived from scene_fields, so not saved); a missing contact reads the zero column.
+        contacts = layout.contacts if c.contacts else layout.contacts[:, :0]
+        self.register_buffer("pose_index", torch.as_tensor(layout.pose), persistent=False)  # (O, 8)
+        self.register_buffer("fixture_index", torch.as_tensor(layout.fixture_columns), persistent=False)  # (F,)
+        self.register_buffer("ee_index", torch.as_tensor(layout.ee), persistent=False)  # (3,)
+        contact_index = torch.as_tensor(contacts).masked_fill(torch.as_tensor(contacts) < 0, n_scene)
+        self.register_buffer("contact_index", contact_index, persistent=False)  # (O, E)
+        n_features = 3 + 3 + 2 + 3 + contacts.shape[1]  # position, offset from the gripper, yaw, up axis, contacts
+        self.object_mlp = nn.Sequential(nn.Linear(n_features, d), nn.GELU(), nn.Linear(d, d))
+        self.object_id = nn.Parameter(torch.zeros(n_objects, d))
+        self.fixture_proj = nn.Linear(1, d)
+        self.fixture_id = nn.Parameter(torch.zeros(n_fixtures, d))
+        self.film = nn.Linear(c.lang_dim, 2 * d)
+        nn.init.zeros_(self.film.weight)  # start as identity: gamma = 1, beta = 0 (as vision.FiLMBlock)
+        nn.init.zeros_(self.film.bias)
+        self.lang_proj = nn.Linear(c.lang_dim, d)
+        self.state_proj = nn.Linear(c.state_dim, d)
+        self.lang_pos = nn.Parameter(torch.zeros(1, c.max_lang_tokens, d))
+        self.state_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, d))
+        self.scene_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, 1, d))
+        self.action_queries = nn.Parameter(torch.zeros(1, c.chunk_size, d))
+        for p in (self.object_id, self.fixture_id, self.lang_pos, self.state_pos, self.scene_pos, self.action_queries):
+            nn.init.normal_(p, std=0.02)
+        layer = nn.TransformerEncoderLayer(
+            d, c.n_heads, c.ff_mult * d, c.dropout, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.transformer = nn.TransformerEncoder(layer, c.n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, c.action_dim)
+
+    # ---- what it reads -----------------------------------------------------------------------
+    @property
+    def observation_features(self) -> dict[str, tuple[int, ...]]:
+        c = self.config
+        return {B.STATE: (c.state_dim,), B.SCENE_STATE: (len(c.scene_fields),)}
+
+    def set_normalization(self, stats: dict) -> None:
+        """Proprioception as every policy; of the scene vector only positions and fixture joints are
+        scaled (``SceneLayout.normalized_columns``), the rest is used as it is."""
+        super().set_normalization(stats)
+        if B.SCENE_STATE not in stats:
+            raise ValueError(f"the privileged state policy needs statistics of {B.SCENE_STATE!r} (SceneStateDataset)")
+        mean = torch.zeros(len(self.config.scene_fields))
+        std = torch.ones(len(self.config.scene_fields))
+        columns = torch.as_tensor(self.layout.normalized_columns)
+        mean[columns] = torch.as_tensor(stats[B.SCENE_STATE]["mean"], dtype=torch.float32)[columns]
+        std[columns] = torch.as_tensor(stats[B.SCENE_STATE]["std"], dtype=torch.float32)[columns]
+        self.scene_normalizer.set(mean, std)
+
+    def normalization(self) -> dict[str, dict[str, list[float]]]:
+        s = self.scene_normalizer
+        return {**super().normalization(), B.SCENE_STATE: {"mean": s.mean.tolist(), "std": s.std.tolist()}}
+
+    # ---- tokens ------------------------------------------------------------------------------
+    def scene_tokens(self, batch: dict) -> torch.Tensor:
+        """(B, T * (O + F), d): one token per object and per fixture at each step, FiLM by language."""
+        if B.SCENE_STATE not in batch:
+            raise KeyError(
+                f"the privileged state policy reads {B.SCENE_STATE!r} (the simulator's scene state), and this "
+                "batch has none"
+            )
+        raw = batch[B.SCENE_STATE]  # (B, T, D) raw, as recorded
+        if raw.shape[-1] != len(self.config.scene_fields):
+            raise ValueError(
+                f"scene_state has {raw.shape[-1]} entries; the policy reads {len(self.config.scene_fields)}"
+            )
+        scaled = self.scene_normalizer(raw)  # (B, T, D)
+        position = raw[..., self.pose_index[:, :3]]  # (B, T, O, 3) metres
+        offset = (position - raw[..., self.ee_index].unsqueeze(-2)) / B.TARGET_SCALE_M  # (B, T, O, 3)
+        yaw = raw[..., self.pose_index[:, 7]]  # (B, T, O)
+        padded = torch.cat([raw, raw.new_zeros(*raw.shape[:-1], 1)], dim=-1)  # a zero column for missing contacts
+        features = [scaled[..., self.pose_index[:, :3]], offset, yaw.sin()[..., None], yaw.cos()[..., None],
+                    _up_axis(raw[..., self.pose_index[:, 3:7]]), padded[..., self.contact_index]]  # fmt: skip
+        objects = self.object_mlp(torch.cat(features, dim=-1)) + self.object_id  # (B, T, O, d)
+        fixtures = self.fixture_proj(scaled[..., self.fixture_index, None]) + self.fixture_id  # (B, T, F, d)
+        gamma, beta = self.film(batch[B.LANG_POOLED]).chunk(2, dim=-1)  # (B, d) each
+        tokens = torch.cat([objects, fixtures], dim=2)  # (B, T, O + F, d)
+        tokens = tokens * (1 + gamma[:, None, None]) + beta[:, None, None] + self.scene_pos
+        return tokens.flatten(1, 2)
+
+    def _read_queries(self, batch: dict) -> torch.Tensor:
+        """The normalized transformer outputs at the K action query positions, (B, K, d)."""
+        c = self.config
+        used = min(int((~batch[B.LANG_PAD]).sum(1).max().clamp(min=1)), c.max_lang_tokens)
+        lang_pad = batch[B.LANG_PAD][:, :used]  # (B, L)
+        lang = self.lang_proj(batch[B.LANG_TOKENS][:, :used]) + self.lang_pos[:, :used]  # (B, L, d)
+        state = self.state_proj(batch[B.STATE]) + self.state_pos  # (B, T, d)
+        scene = self.scene_tokens(batch)  # (B, T * (O + F), d)
+        queries = self.action_queries.expand(lang.shape[0], -1, -1)  # (B, K, d)
+        x = torch.cat([lang, state, scene, queries], dim=1)  # (B, S, d)
+        pad = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
+        pad[:, :used] = lang_pad
+        return self.norm(self.transformer(x, src_key_padding_mask=pad)[:, -c.chunk_size :])
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        """Predicted action chunk, (B, K, action_dim), for a batch with normalised proprioception."""
+        return self.head(self._read_queries(batch))
+
+    def compute_loss(self, batch: dict) -> dict[str, torch.Tensor]:
+        """``loss`` and ``l1`` (L1 over the valid chunk steps), ``gripper_l1``: the transformer's loss."""
+        return chunk_l1_loss(self(self.normalize(batch)), batch)
