@@ -6,7 +6,9 @@ LeRobot ACT ``pretrained_model`` folder: the kind is read from the folder's cont
 ``{_target_: ...}`` config whose object has ``predict(observation, instruction) -> (K, 5)``
 chunk and ``reset()``. What evaluation uses of a loaded policy (the ``LoadedPolicy`` protocol of
 the policy package): ``select_action``, ``reset``, ``check_robot``, ``image_shapes``, ``name``,
-``language_blind``.
+``language_blind``, and for a privileged policy (one that reads the simulator's scene state:
+``privileged``) ``scene_fields`` and ``check_scene``; such a policy is run only by
+``privileged.PrivilegedController`` and its row says so.
 """
 
 from __future__ import annotations
@@ -28,9 +30,16 @@ def load_policy(path: str | Path, device: str = "cpu", execution: str = "chunk")
     return load_policy(Path(path), device=device, execution=execution)
 
 
+def is_privileged(policy) -> bool:
+    """Whether a loaded policy reads simulator state no robot gives (its checkpoint says so)."""
+    return bool(getattr(policy, "privileged", False))
+
+
 def describe(policy, path) -> str:
     """The report's line for a loaded policy."""
     blind = " (language-blind)" if policy.language_blind else ""
+    if is_privileged(policy):
+        blind += " (PRIVILEGED: reads the simulator's scene state; an upper bound, never deployable)"
     return f"{policy.name} policy{blind}: {path}"
 
 

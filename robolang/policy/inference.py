@@ -8,6 +8,11 @@ cached. ``select_action`` turns chunks into one action per control step
 
 ``load_policy`` is the one loading API (also ``robolang.policy.load_policy``): any checkpoint of
 a policy on the plugin surface, or a LeRobot ACT folder, behind the same members.
+
+A **privileged** policy (``privileged`` True: it reads the simulator's scene state,
+``batch.SCENE_STATE``) needs that state in every observation; a robot never gives it, so on the
+deployable path it fails at its first step (``PrivilegedObservationError``). Only evaluation's
+``PrivilegedController`` adds it, after ``check_scene`` has compared the entry names.
 """
 
 from __future__ import annotations
@@ -18,11 +23,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from robolang.errors import RobolangError
 from robolang.features import KEY_IMAGE_PREFIX, KEY_STATE, STATE_NAMES
 from robolang.policy import batch as B
-from robolang.policy.checkpoint import PolicyBundle, check_observation_spec, load_checkpoint
+from robolang.policy.checkpoint import CheckpointError, PolicyBundle, check_observation_spec, load_checkpoint
 from robolang.policy.execution import ChunkExecution
 from robolang.policy.language import InstructionCache, SentenceEncoder, check_instruction
+from robolang.policy.scene_layout import field_difference
+
+PRIVILEGED_KEYS = (B.SCENE_STATE,)  # what a policy may read that no robot gives: simulator state
+
+
+class PrivilegedObservationError(RobolangError, KeyError):
+    """A privileged policy given an observation without the simulator state it reads (the deployable path)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class LanguagePolicy(ChunkExecution):
@@ -44,6 +60,7 @@ class LanguagePolicy(ChunkExecution):
         self.instructions = instructions
         self.device = device
         self._cameras = tuple(k for k in self.policy.observation_features if k.startswith(KEY_IMAGE_PREFIX))
+        self._privileged = tuple(k for k in self.policy.observation_features if k in PRIVILEGED_KEYS)
         self._set_execution(execution, actions_per_chunk, ensemble_decay)
         self.reset()
 
@@ -53,6 +70,16 @@ class LanguagePolicy(ChunkExecution):
 
     # ---- what it is (the loading API, robolang.policy.load_policy) ------------------------------
     language_blind = False
+
+    @property
+    def privileged(self) -> bool:
+        """True when it reads simulator state no robot gives (never deployable)."""
+        return bool(self._privileged)
+
+    @property
+    def scene_fields(self) -> tuple[str, ...]:
+        """The scene-state entry names a privileged policy reads, in order (empty otherwise)."""
+        return tuple(getattr(self.config, "scene_fields", ()))
 
     @property
     def name(self) -> str:
@@ -86,8 +113,10 @@ class LanguagePolicy(ChunkExecution):
 
     @property
     def observation_features(self) -> dict[str, tuple[int, ...]]:
-        """What it reads, as the robot gives it: images (H, W, C) and the proprioception vector."""
-        return {**self._images(), KEY_STATE: self.policy.observation_features[B.STATE]}
+        """What it reads, as the robot gives it: images (H, W, C) and the proprioception vector (and
+        for a privileged policy the scene-state vector, which only a simulator gives)."""
+        features = self.policy.observation_features
+        return {**self._images(), KEY_STATE: features[B.STATE], **{k: features[k] for k in self._privileged}}
 
     @property
     def action_features(self) -> dict[str, tuple[int, ...]]:
@@ -96,6 +125,16 @@ class LanguagePolicy(ChunkExecution):
     def check_robot(self, observation_features: dict) -> None:
         """Raise ``CheckpointError`` when the robot's cameras or proprioception differ from training."""
         check_observation_spec(self.bundle.observation_spec, observation_features)
+
+    def check_scene(self, scene_fields) -> None:
+        """Raise ``CheckpointError`` when a simulator's scene-state entries are not the ones this
+        privileged policy was trained on, in the same order; naming the difference."""
+        difference = field_difference(self.scene_fields, tuple(scene_fields))
+        if difference:
+            raise CheckpointError(
+                f"{self.name} policy {self.path}: the simulator's scene state differs from the one it was trained "
+                f"on: {difference}"
+            )
 
     def reset(self) -> None:
         """Forget the observation history and any queued or ensembled actions (new episode)."""
@@ -121,12 +160,20 @@ class LanguagePolicy(ChunkExecution):
         if not np.all(np.isfinite(state)):
             raise ValueError("the observation's proprioception holds NaN or inf")
         frame[B.STATE] = torch.from_numpy(state)  # raw: the policy normalises it
+        for key in self._privileged:
+            if key not in observation:
+                raise PrivilegedObservationError(
+                    f"the {self.name} policy is privileged: it reads {key!r} (the simulator's scene state), which "
+                    "a robot's observation never has; it cannot be deployed, only evaluated "
+                    "(robolang eval runs it through its PrivilegedController)"
+                )
+            frame[key] = torch.as_tensor(np.asarray(observation[key], np.float32))  # (D,), raw
         return frame
 
     def _batch(self, instruction: str) -> dict:
         while len(self._history) < self.n_obs_steps:  # at the start, repeat the first frame
             self._history.appendleft(self._history[0])
-        keys = (*self._cameras, B.STATE)
+        keys = (*self._cameras, B.STATE, *self._privileged)
         batch = {k: torch.stack([f[k] for f in self._history])[None].to(self.device) for k in keys}  # (1, T, ...)
         lang = self.instructions.encode([instruction])
         batch[B.LANG_TOKENS] = lang.tokens.to(self.device)
