@@ -1,0 +1,197 @@
+"""The PRIVILEGED state policy: trained from the recorded scene state (no video decoded), loaded
+like every policy, run by evaluation only through its PrivilegedController, refused everywhere else."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from helpers import synthetic
+from hydra.utils import instantiate
+from test_eval_controllers import QUICK, SMALL
+from test_policy_data import FakeInstructions
+
+from robolang import cli
+from robolang.captioning import annotations
+from robolang.captioning.states import SCENE_FILE
+from robolang.config import load_config
+from robolang.errors import RobolangError
+from robolang.evaluation.privileged import PrivilegedController
+from robolang.evaluation.rollout import PolicyController, run_episode
+from robolang.features import CAMERA_NAMES, KEY_SCENE_STATE, STATE_DIM, STATE_NAMES
+from robolang.policy import CheckpointError, load_policy
+from robolang.policy import batch as B
+from robolang.policy.checkpoint import load_checkpoint, save_checkpoint
+from robolang.policy.inference import PrivilegedObservationError
+from robolang.policy.registry import build_policy
+from robolang.policy.scene_layout import SceneLayout, field_difference
+from robolang.policy.state_data import SceneStateDataset
+from robolang.policy.state_policy import PrivilegedStatePolicy
+from robolang.testing.scene_states import PLAY_TABLE, scene_state_fields
+
+FIELDS = scene_state_fields(tuple(o["name"] for o in PLAY_TABLE["objects"]))  # the sim's, in its order
+TINY = ["policy.d_model=32", "policy.n_layers=1", "policy.n_heads=2", "policy.chunk_size=4", "train.batch_size=4",
+        "train.warmup_steps=1", "train.log_every=1", "train.val_every=2", "train.val_batches=1",
+        "train.checkpoint_every=2", "data.val_fraction=0.3", "data.phrasings_per_task=4"]  # fmt: skip
+ROWS = [
+    {"episode_index": e, "start_frame": s, "end_frame": s + 8, "task_id": task, "args": args,
+     "instruction": f"{task} number {e}", "source": "oracle", "split": "train", "captioner_version": "t"}
+    for e in range(3) for s, task, args in ((2, "open_drawer", ""), (20, "lift", "red_cube"))
+]  # fmt: skip
+
+
+def _labelled(root, scene_fields=FIELDS):
+    st = synthetic.store(root, scene_fields=scene_fields)
+    rng = np.random.default_rng(0)
+    for e in range(3):
+        st.begin_episode()
+        for _ in range(40):
+            frame = synthetic.frame(rng, e, len(scene_fields or ()))
+            if not scene_fields:
+                del frame[KEY_SCENE_STATE]
+            st.add_frame(frame)
+        st.end_episode()
+    st.close()
+    annotations.save(root, annotations.rows_from(ROWS), extra_files={SCENE_FILE: json.dumps(PLAY_TABLE).encode()})
+    return root
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    return _labelled(tmp_path_factory.mktemp("state") / "play")
+
+
+@pytest.fixture(scope="module")
+def trained(labelled, tmp_path_factory):
+    """A privileged policy trained 4 steps by `robolang train policy=privileged_state`."""
+    out = tmp_path_factory.mktemp("state_run") / "run"
+    cache = out.parent / "frames"
+    assert _train(labelled, out, f"cache_dir={cache}") == 0
+    assert not cache.exists()  # no frame cache: not one video frame was decoded
+    return out
+
+
+def _train(dataset, out, *extra):
+    return cli.main(["train", "policy=privileged_state", f"dataset={dataset}", f"out={out}", "train.steps=4",
+                     *TINY, *extra])  # fmt: skip
+
+
+def test_the_layout_reads_objects_fixtures_and_contacts_from_the_field_names():
+    layout = SceneLayout.from_fields(FIELDS)
+    assert layout.objects == ("red_cube", "green_cube", "blue_bar", "yellow_cylinder", "plate")
+    assert layout.fixtures == ("drawer.pos", "slider.pos", "button.pos", "light.on")
+    assert "gripper" in layout.contact_entities
+    red, gripper = layout.objects.index("red_cube"), layout.contact_entities.index("gripper")
+    assert FIELDS[layout.contacts[red, gripper]] == "contact.red_cube.gripper"
+    assert layout.contacts[red, layout.contact_entities.index("red_cube")] == -1  # never with itself
+    assert FIELDS[layout.contacts[layout.objects.index("plate"), 0]] == "contact.red_cube.plate"  # either order
+    assert sorted(FIELDS[c] for c in layout.normalized_columns)[:3] == ["blue_bar.x", "blue_bar.y", "blue_bar.z"]
+    assert "light.on" not in {FIELDS[c] for c in layout.normalized_columns}
+    with pytest.raises(ValueError, match="no end-effector position"):
+        SceneLayout.from_fields(("a.x", "a.y"))
+
+
+def test_batches_carry_the_recorded_scene_state_and_no_image(labelled):
+    data = SceneStateDataset(labelled, FakeInstructions(), n_obs_steps=2, chunk_size=4, val_fraction=0.0)
+    draw = data.draw(6, np.random.default_rng(3))
+    batch = data.collate(draw)
+    assert not set(B.IMAGE_KEYS) & set(batch)
+    assert batch[B.SCENE_STATE].shape == (6, 2, len(FIELDS)) and batch[B.STATE].shape == (6, 2, STATE_DIM)
+    np.testing.assert_array_equal(batch[B.SCENE_STATE].numpy(), data.frames.scene[draw.obs_index])
+    assert batch[B.ACTION].shape == (6, 4, 5) and data.scene_fields == FIELDS
+    stats = data.stats.checkpoint()
+    assert len(stats[B.SCENE_STATE]["std"]) == len(FIELDS) and min(stats[B.SCENE_STATE]["std"]) >= 0.01
+
+
+def test_the_policy_overfits_a_tiny_batch(labelled):
+    torch.manual_seed(0)
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    settings = {"scene_fields": list(FIELDS), "lang_dim": FakeInstructions.dim, "chunk_size": 4, "d_model": 32,
+                "n_layers": 1, "n_heads": 2, "dropout": 0.0}  # fmt: skip
+    policy = build_policy(PrivilegedStatePolicy, settings)
+    policy.set_normalization(data.stats.checkpoint())
+    batch = data.sample(8, np.random.default_rng(0))
+    optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(150):
+        loss = policy.compute_loss(batch)["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
+
+
+def test_train_writes_a_privileged_checkpoint_that_loads_back(trained, tmp_path):
+    policy = load_policy(trained)
+    assert policy.name == "privileged_state" and policy.privileged and policy.scene_fields == FIELDS
+    assert policy.observation_features == {"observation.state": (STATE_DIM,), KEY_SCENE_STATE: (len(FIELDS),)}
+    assert policy.image_shapes == {} and policy.bundle.step == 4
+    config = json.loads((policy.path / "config.json").read_text())
+    assert config["_target_"] == "robolang.policy.state_policy.PrivilegedStatePolicy"
+    assert config["policy_type"] == "privileged_state" and tuple(config["policy"]["scene_fields"]) == FIELDS
+    observation = {"observation.state": np.zeros(STATE_DIM, np.float32), KEY_SCENE_STATE: np.zeros(len(FIELDS))}
+    chunk = policy.predict(observation, "open the drawer")
+    assert chunk.shape == (4, 5) and np.abs(chunk).max() <= 1
+    # round trip: saved again and loaded, the same weights, statistics and predictions
+    bundle = load_checkpoint(trained)
+    scene_std = bundle.policy.scene_normalizer.std
+    assert scene_std[FIELDS.index("red_cube.x")] != 1 and scene_std[FIELDS.index("light.on")] == 1
+    again = load_policy(save_checkpoint(tmp_path / "copy", bundle))
+    np.testing.assert_array_equal(again.predict(observation, "open the drawer"), chunk)
+
+
+def test_a_dataset_without_scene_state_is_refused_in_one_line(tmp_path, capsys):
+    dataset = _labelled(tmp_path / "real", scene_fields=None)
+    capsys.readouterr()
+    assert _train(dataset, tmp_path / "run") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no recorded scene state" in err and "'scene_state'" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def robot():
+    robot = instantiate(load_config("eval", SMALL).robot, _convert_="all")
+    robot.connect()
+    yield robot
+    robot.disconnect()
+
+
+def test_the_deployable_path_refuses_a_privileged_policy(trained, robot):
+    """PolicyController hands a policy only the robot's view (cameras, proprioception): a policy
+    that reads the scene state fails at its first step, naming why."""
+    with pytest.raises(PrivilegedObservationError, match="privileged.*cannot be deployed") as refused:
+        run_episode(robot, PolicyController(load_policy(trained)), "open the drawer", "open_drawer", (), 0, 3)
+    assert isinstance(refused.value, KeyError) and isinstance(refused.value, RobolangError)
+    result = run_episode(robot, PrivilegedController(load_policy(trained)), "open the drawer", "open_drawer", (), 0, 3)
+    assert result.steps == 3 and result.judged
+
+
+def test_a_simulator_with_other_scene_fields_is_refused_naming_the_difference(trained):
+    class OtherSim:
+        scene_fields = FIELDS[:-1]
+
+        def scene_vector(self):
+            return np.zeros(len(self.scene_fields), np.float32)
+
+    with pytest.raises(CheckpointError, match=r"lacks \['contact.plate.button'\]"):
+        PrivilegedController(load_policy(trained)).begin_task(OtherSim(), "open_drawer", (), 0)
+    assert "another order (entry 0 is 'red_cube.y'" in field_difference(FIELDS, (FIELDS[1], FIELDS[0], *FIELDS[2:]))
+
+
+def test_robolang_eval_runs_it_through_the_privileged_controller_and_labels_its_row(trained, tmp_path, monkeypatch):
+    steps = []
+    act = PrivilegedController.act
+    monkeypatch.setattr(
+        PrivilegedController, "act", lambda self, obs, text: steps.append(set(obs)) or act(self, obs, text)
+    )
+    out = tmp_path / "eval"
+    assert cli.main(["eval", f"controllers={{privileged:{trained}}}", *QUICK, f"out={out}"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"]["controllers"] == ["privileged", "scripted", "zero"]
+    (spec,) = [c for c in results["config"]["controller_specs"] if c["name"] == "privileged"]
+    assert spec["about"].startswith("privileged_state policy (PRIVILEGED") and "never deployable" in spec["about"]
+    assert results["summary"]["by_split"]["privileged"]["train"]["n"] == 1
+    assert steps and all(s == {*CAMERA_NAMES, *STATE_NAMES} for s in steps)  # the rollout hands it the robot's view
+    assert "PRIVILEGED" in (out / "report.html").read_text()
