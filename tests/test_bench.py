@@ -91,6 +91,7 @@ def test_one_output_key_everywhere():
         ("sim", "bench_out=null", "bench_out="),
         ("cli", "repeats=0", "repeats="),
         ("cli", "repeats=abc", "repeats="),
+        ("ladder", "controllers=null", "controllers="),
     ],
 )
 def test_bad_values_are_refused_with_the_key_before_any_work(target, override, key, tmp_path, capsys):

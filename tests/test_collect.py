@@ -68,7 +68,8 @@ def test_single_worker_records_resumes_and_views(tmp_path):
     assert video.stat().st_size > 0
 
 
-@pytest.mark.parametrize("runner", ["processes", "ray"])
+# The Ray variant (24 s) runs with -m slow: both go through the same merge, Ray only starts the workers.
+@pytest.mark.parametrize("runner", ["processes", pytest.param("ray", marks=pytest.mark.slow)])
 def test_two_workers_merge_into_one_dataset(tmp_path, runner):
     out = tmp_path / "play"
     extra = ["workers=2"] + (["ray_address=local"] if runner == "ray" else [])

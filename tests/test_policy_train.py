@@ -127,6 +127,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # 46 s on 2 cores: two real processes; the single-process resume tests cover the loop
 def test_two_processes_through_accelerate_stay_in_sync_and_resume_exactly(tmp_path):
     straight = launch(tmp_path / "a", 4)
     assert [r["world"] for r in straight] == [2, 2] and straight[0]["backend"] == "gloo"
