@@ -87,7 +87,8 @@ def build(cfg: DictConfig, checkpoint: str | Path):
         matcher = None
         if is_simulator(robot):
             tasks = list(cfg.match_tasks) if cfg.match_tasks else None
-            matcher = TaskMatcher(robot.scene_description(), instructions, tasks=tasks)
+            cache = cfg.get("match_cache")
+            matcher = TaskMatcher(robot.scene_description(), instructions, tasks=tasks, cache_dir=cache)
         elif cfg.prepare:
             raise AskError(
                 "prepare=true needs a simulator (the scripted agent sets the scene up); this robot is not one"
