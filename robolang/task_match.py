@@ -118,15 +118,12 @@ class TaskMatcher:
         self._key_list = list(dict.fromkeys(self.keys))
         position = {k: i for i, k in enumerate(self._key_list)}
         self._key_index = np.array([position[k] for k in self.keys], dtype=int)  # (P,)
-        concepts = [words.concepts(t) for t in self.texts]
-        self._concept_sets = list(dict.fromkeys(concepts))  # a few hundred distinct sets
-        ids = {c: i for i, c in enumerate(self._concept_sets)}
-        self._concept_ids = np.array([ids[c] for c in concepts], dtype=int)  # (P,)
-        self._two_objects = np.array([len(k[1]) >= 2 for k in self.keys], dtype=bool)  # (P,)
-        self._sequences = [_normalise(t).split() for t in self.texts]
-        self._objects = ObjectReader(scene, self._verbs)
-        self._mentions = [self._objects.read(seq) for seq in self._sequences]
-        self._expressible = {k: _expressible(k, scene) for k in self._key_list}
+        self._scene, self._objects = scene, ObjectReader(scene, self._verbs)
+        # Read from a phrasing (or a key) the first time an instruction could match it: an
+        # instruction names its objects, so it looks at a few hundred of the ~8,600 phrasings.
+        self._row_concepts: dict[int, frozenset[str]] = {}
+        self._row_mentions: dict[int, object] = {}
+        self._expressible: dict[tuple, frozenset[str]] = {}
 
     def _cores(self, text: str) -> list[str]:
         c = words.core(text, self._verbs)
@@ -160,30 +157,43 @@ class TaskMatcher:
         )
 
     def _key_fits(self, key, named: frozenset[str], mentions) -> bool:
-        """The (task, objects) can express every direction, relation, landmark and size the
-        instruction names, and acts on exactly the movable objects it names."""
-        movable = {a for a in key[1] if a in self._objects.movable}
-        return named <= self._expressible[key] and mentions.objects & self._objects.movable == movable
+        """The (task, objects) acts on exactly the movable objects the instruction names, and
+        can express every direction, relation, landmark and size it names."""
+        if mentions.objects & self._objects.movable != {a for a in key[1] if a in self._objects.movable}:
+            return False
+        if key not in self._expressible:
+            self._expressible[key] = _expressible(key, self._scene)
+        return named <= self._expressible[key]
 
     def _allowed_rows(self, text: str) -> np.ndarray:
         """Which phrasings are consistent with the instruction (see the module notes)."""
         mine = words.concepts(text)
         named = mine & (words.SPECIFIC | words.SIZES)
-        sequence = _normalise(text).split()
-        mentions = self._objects.read(sequence)
-        keys_ok = [self._key_fits(k, named, mentions) for k in self._key_list]
-        rows = np.array(keys_ok, dtype=bool)[self._key_index]  # (P,)
-        fine = np.array([c & words.SPECIFIC <= named and not words.contradicts(mine, c) for c in self._concept_sets])
-        rows &= fine[self._concept_ids]
-        for i in np.flatnonzero(rows & self._two_objects):
-            rows[i] = mentions.same_order(self._mentions[i])
+        mentions = self._objects.read(_normalise(text).split())
+        keys_ok = np.array([self._key_fits(k, named, mentions) for k in self._key_list], dtype=bool)
+        rows = keys_ok[self._key_index]  # (P,)
+        fine: dict[frozenset[str], bool] = {}
+        for i in np.flatnonzero(rows):
+            theirs = self._concepts(i)
+            if theirs not in fine:
+                fine[theirs] = theirs & words.SPECIFIC <= named and not words.contradicts(mine, theirs)
+            rows[i] = fine[theirs] and (len(self.keys[i][1]) < 2 or mentions.same_order(self._mentions(i)))
         head = words.core(text, self._verbs).split()[0]
         if head in self._verbs:  # the main verb, when the grammar knows it: its tasks first
-            with_verb = (
-                rows & np.array([head in self._task_verbs.get(k[0], ()) for k in self._key_list])[self._key_index]
-            )
+            has_verb = np.array([head in self._task_verbs.get(k[0], ()) for k in self._key_list], dtype=bool)
+            with_verb = rows & has_verb[self._key_index]
             rows = with_verb if with_verb.any() else rows
         return rows
+
+    def _concepts(self, i: int) -> frozenset[str]:
+        if i not in self._row_concepts:
+            self._row_concepts[i] = words.concepts(self.texts[i])
+        return self._row_concepts[i]
+
+    def _mentions(self, i: int):
+        if i not in self._row_mentions:
+            self._row_mentions[i] = self._objects.read(_normalise(self.texts[i]).split())
+        return self._row_mentions[i]
 
 
 def _expressible(key, scene: dict) -> frozenset[str]:

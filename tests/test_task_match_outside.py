@@ -1,0 +1,39 @@
+"""The task matcher on words nobody in the project wrote: a regression floor, stated honestly.
+
+``tests/data/outside_instructions.jsonl`` (240 instructions) was written by someone who had seen
+only the scene and the task list, and is frozen: it measures, it never tunes. The matcher was
+improved on its own development set and the grammar's held-out phrasings, then measured on it
+once: 190 of 240 right (79.2%), 39 unjudged, 11 wrong (4.6%); before, 115 right (47.9%) and 38
+wrong (15.8%). The targets (>= 90% right, <= 2% wrong) are not met yet; these floors only keep
+it from getting worse. Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
+"""
+
+import hashlib
+
+import pytest
+
+from robolang import task_match_eval as evaluation
+from robolang.testing.scene_states import PLAY_TABLE
+
+pytestmark = pytest.mark.slow
+FROZEN_SHA256 = (
+    "2a5594c5b6077e06edf5392fc58693dbf47485c4fcc59e89305174c3008655f7"  # the file as it came from its author
+)
+FLOORS = {"outside": (evaluation.OUTSIDE, 190, 11), "dev": (evaluation.DEV, 64, 0)}  # right >=, wrong <=
+
+
+@pytest.fixture(scope="module")
+def matcher(tmp_path_factory):
+    return evaluation.matcher_for(PLAY_TABLE, cache_dir=tmp_path_factory.mktemp("matcher"))
+
+
+def test_the_outside_set_is_unchanged():
+    assert hashlib.sha256(evaluation.OUTSIDE.read_bytes()).hexdigest() == FROZEN_SHA256
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_the_matcher_does_not_fall_below_its_measured_floor(matcher, name):
+    path, right, wrong = FLOORS[name]
+    outcomes = evaluation.measure(matcher, evaluation.load(path))
+    counts = {v: sum(o.verdict == v for o in outcomes) for v in evaluation.VERDICTS}
+    assert counts["right"] >= right and counts["wrong"] <= wrong, counts
