@@ -195,3 +195,20 @@ def test_robolang_eval_runs_it_through_the_privileged_controller_and_labels_its_
     assert results["summary"]["by_split"]["privileged"]["train"]["n"] == 1
     assert steps and all(s == {*CAMERA_NAMES, *STATE_NAMES} for s in steps)  # the rollout hands it the robot's view
     assert "PRIVILEGED" in (out / "report.html").read_text()
+
+
+def test_bench_ladder_sets_the_privileged_policy_beside_both_bounds_on_honest_starts(trained, tmp_path):
+    from helpers.bench_format import assert_same_format
+
+    from robolang import bench
+    from robolang.config import load_config
+
+    out = tmp_path / "B.md"
+    overrides = [f"bench_out={out}", f"out={tmp_path / 'ladder'}", f"controllers={{privileged:{trained}}}",
+                 "tasks=[lift,turn_on_light]", "worlds=[default]", "episodes=1", "chains=1", "chain_length=2",
+                 "max_steps=5", "workers=1", "videos=0", *SMALL]  # fmt: skip
+    figures = bench.refresh("ladder", load_config("bench_ladder", overrides))
+    assert figures["results"]["summary"]["controllers"] == ["privileged", "scripted", "zero"]
+    text = assert_same_format(out, "ladder")
+    assert "| privileged |" in text and "`privileged` per task" in text and "PRIVILEGED" in text
+    assert "start_pose=random" in text and "| lift |" in text
