@@ -1,5 +1,7 @@
 """`robolang bench ask` on a two-task matcher: its timings, its instruction sets and its section."""
 
+import pytest
+
 from robolang import bench, cli
 from robolang.bench import report
 from robolang.config import load_config
@@ -7,6 +9,7 @@ from robolang.config import load_config
 QUICK = ["match_tasks=[open_drawer,turn_on_light]", "~sets.outside"]  # a two-task matcher, the dev set only
 
 
+@pytest.mark.slow  # ~60 s (two cold `robolang ask` subprocesses); run by .ci/run explicitly
 def test_bench_ask_times_the_matcher_and_the_first_step_and_scores_the_sets(tmp_path):
     out = tmp_path / "B.md"
     figures = bench.refresh("ask", load_config("bench_ask", [*QUICK, f"bench_out={out}"]))
