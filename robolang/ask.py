@@ -75,6 +75,11 @@ def build(cfg: DictConfig, checkpoint: str | Path):
     key = Path(encoder.reference).name.replace("/", "_")
     instructions = InstructionCache(encoder, CACHE.expanduser() / f"{key}.pt")
     policy = LanguagePolicy(bundle, instructions, execution=cfg.execution, actions_per_chunk=cfg.actions_per_chunk)
+    if policy.privileged:  # refused before a robot is built, not at the first step
+        raise AskError(
+            f"{checkpoint} is a privileged {policy.name} policy: it reads the simulator's scene state, which no "
+            "robot's observation has, so it cannot be asked or deployed; robolang eval compares it as an upper bound"
+        )
     gui = cfg.gui if cfg.gui != "auto" else _display()
     robot_cfg = OmegaConf.to_container(cfg.robot, resolve=True)
     robot_cfg["config"]["gui"] = bool(gui)

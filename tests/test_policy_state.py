@@ -212,3 +212,9 @@ def test_bench_ladder_sets_the_privileged_policy_beside_both_bounds_on_honest_st
     text = assert_same_format(out, "ladder")
     assert "| privileged |" in text and "`privileged` per task" in text and "PRIVILEGED" in text
     assert "start_pose=random" in text and "| lift |" in text
+
+
+def test_ask_refuses_a_privileged_checkpoint_before_building_a_robot(trained, capsys):
+    assert cli.main(["ask", "open the drawer", "--checkpoint", str(trained), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "privileged" in err and "cannot be asked or deployed" in err and err.count("\n") == 1
