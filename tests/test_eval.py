@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from helpers.eval_policies import tiny_act, tiny_checkpoint
+from helpers.eval_robot import connected_robot, expert_for
 from hydra.utils import instantiate
 
 from robolang import cli
@@ -43,14 +44,7 @@ def test_wilson_interval_edge_cases():
 
 @pytest.fixture(scope="module")
 def robot():
-    robot = instantiate(load_config("eval", SMALL).robot, _convert_="all")
-    robot.connect()
-    yield robot
-    robot.disconnect()
-
-
-def expert_for(robot):
-    return instantiate(load_config("eval").expert, robot=robot)
+    yield from connected_robot()
 
 
 def test_sampled_tasks_are_feasible_the_expert_does_them_and_the_zero_action_does_not(robot):

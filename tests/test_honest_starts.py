@@ -4,10 +4,9 @@ does the task from there, the start distance is reported per task, and bad setti
 
 import numpy as np
 import pytest
-from hydra.utils import instantiate
+from helpers.eval_robot import connected_robot, expert_for
 
 from robolang import cli
-from robolang.config import load_config
 from robolang.evaluation.rollout import ScriptedController, ZeroController, run_episode
 from robolang.evaluation.sampler import TaskSampler
 from robolang.evaluation.stats import start_rows, summarize
@@ -18,14 +17,7 @@ AWAY = 0.15
 
 @pytest.fixture(scope="module")
 def robot():
-    robot = instantiate(load_config("eval", SMALL).robot, _convert_="all")
-    robot.connect()
-    yield robot
-    robot.disconnect()
-
-
-def expert_for(robot):
-    return instantiate(load_config("eval").expert, robot=robot)
+    yield from connected_robot()
 
 
 def horizontal_gap(robot, expert, task, args) -> float:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import synthetic
-from hydra.utils import instantiate
+from helpers.eval_robot import connected_robot
 from test_eval_controllers import QUICK, SMALL
 from test_policy_data import FakeInstructions
 
@@ -152,10 +152,7 @@ def test_a_dataset_without_scene_state_is_refused_in_one_line(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def robot():
-    robot = instantiate(load_config("eval", SMALL).robot, _convert_="all")
-    robot.connect()
-    yield robot
-    robot.disconnect()
+    yield from connected_robot()
 
 
 def test_the_deployable_path_refuses_a_privileged_policy(trained, robot):
@@ -201,7 +198,6 @@ def test_bench_ladder_sets_the_privileged_policy_beside_both_bounds_on_honest_st
     from helpers.bench_format import assert_same_format
 
     from robolang import bench
-    from robolang.config import load_config
 
     out = tmp_path / "B.md"
     overrides = [f"bench_out={out}", f"out={tmp_path / 'ladder'}", f"controllers={{privileged:{trained}}}",

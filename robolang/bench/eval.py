@@ -42,6 +42,15 @@ def per_task_table(summary: dict, controller: str, splits: list[str]) -> list[st
     return table(["task", *splits], rows)
 
 
+def unavailable_lines(summary: dict) -> list[str]:
+    """The sentence naming episodes that found no feasible start state (none when every one did)."""
+    from robolang.evaluation.stats import format_unavailable
+
+    if not summary["unavailable"]:
+        return []
+    return ["", "Episodes without a feasible start state (not counted): " + format_unavailable(summary["unavailable"])]
+
+
 def check(cfg: DictConfig) -> None:
     """The eval keys themselves are checked by ``robolang eval``'s own suite; these are the bench's."""
     checked(cfg, "reference_steps", int, low=1)
@@ -63,7 +72,7 @@ def run(cfg: DictConfig) -> dict:
 
 
 def section(cfg: DictConfig, figures: dict, load: Load) -> str:
-    from robolang.evaluation.stats import comparison_rows, format_unavailable
+    from robolang.evaluation.stats import comparison_rows
 
     summary, conf = figures["results"]["summary"], figures["results"]["config"]
     splits = list(conf["splits"])
@@ -88,12 +97,7 @@ def section(cfg: DictConfig, figures: dict, load: Load) -> str:
         "",
         *per_task_table(summary, "scripted", splits),
     ]
-    if summary["unavailable"]:
-        lines += [
-            "",
-            "Episodes without a feasible start state (not counted): " + format_unavailable(summary["unavailable"]),
-        ]
-    return "\n".join(lines)
+    return "\n".join(lines + unavailable_lines(summary))
 
 
 def summary(figures: dict) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from robolang.bench.eval import per_task_table
+from robolang.bench.eval import per_task_table, unavailable_lines
 from robolang.bench.report import Load, heading, table
 from robolang.errors import RobolangError
 
@@ -35,7 +35,7 @@ def run(cfg: DictConfig) -> dict:
 
 
 def section(cfg: DictConfig, figures: dict, load: Load) -> str:
-    from robolang.evaluation.stats import comparison_rows, format_unavailable, start_rows
+    from robolang.evaluation.stats import comparison_rows, start_rows
 
     results = figures["results"]
     summary, conf = results["summary"], results["config"]
@@ -58,12 +58,7 @@ def section(cfg: DictConfig, figures: dict, load: Load) -> str:
         lines += ["", f"`{spec['name']}` per task, worlds pooled:", "", *per_task_table(summary, spec["name"], splits)]
     lines += ["", "Where episodes start: the gripper's distance from the task's target.", ""]
     lines += table(*start_rows(summary))
-    if summary["unavailable"]:
-        lines += [
-            "",
-            "Episodes without a feasible start state (not counted): " + format_unavailable(summary["unavailable"]),
-        ]
-    return "\n".join(lines)
+    return "\n".join(lines + unavailable_lines(summary))
 
 
 def summary(figures: dict) -> list[str]:

@@ -122,10 +122,7 @@ class TransformerPolicy(PolicyBase):
         for p in (self.lang_pos, self.state_pos, self.image_pos, self.action_queries, self.target_query):
             if p is not None:
                 nn.init.normal_(p, std=0.02)
-        layer = nn.TransformerEncoderLayer(
-            d, c.n_heads, c.ff_mult * d, c.dropout, activation="gelu", batch_first=True, norm_first=True
-        )
-        self.transformer = nn.TransformerEncoder(layer, c.n_layers, enable_nested_tensor=False)
+        self.transformer = encoder_trunk(c)
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, c.action_dim)
 
@@ -181,6 +178,15 @@ class TransformerPolicy(PolicyBase):
         losses[LOSS] = losses[LOSS] + c.target_loss_weight * target
         losses["target_l1"] = target.detach()
         return losses
+
+
+def encoder_trunk(c) -> nn.TransformerEncoder:
+    """The pre-norm GELU transformer encoder every policy of this family shares (``d_model``,
+    ``n_heads``, ``ff_mult``, ``dropout``, ``n_layers`` of config ``c``)."""
+    layer = nn.TransformerEncoderLayer(
+        c.d_model, c.n_heads, c.ff_mult * c.d_model, c.dropout, activation="gelu", batch_first=True, norm_first=True
+    )
+    return nn.TransformerEncoder(layer, c.n_layers, enable_nested_tensor=False)
 
 
 def chunk_l1_loss(predicted: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from robolang.policy import batch as B
-from robolang.policy.model import chunk_l1_loss
+from robolang.policy.model import chunk_l1_loss, encoder_trunk
 from robolang.policy.protocol import PolicyBase, PolicyConfigBase, StateNormalizer
 from robolang.policy.scene_layout import SceneLayout
 
@@ -107,10 +107,7 @@ class PrivilegedStatePolicy(PolicyBase):
         self.action_queries = nn.Parameter(torch.zeros(1, c.chunk_size, d))
         for p in (self.object_id, self.fixture_id, self.lang_pos, self.state_pos, self.scene_pos, self.action_queries):
             nn.init.normal_(p, std=0.02)
-        layer = nn.TransformerEncoderLayer(
-            d, c.n_heads, c.ff_mult * d, c.dropout, activation="gelu", batch_first=True, norm_first=True
-        )
-        self.transformer = nn.TransformerEncoder(layer, c.n_layers, enable_nested_tensor=False)
+        self.transformer = encoder_trunk(c)
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, c.action_dim)
 
