@@ -38,6 +38,10 @@ TARGET_SCALE_M = 0.1
 # ``scene_fields``. The dataset's own key, outside ``observation.*``: a robot never gives it, and
 # evaluation adds it only through its ``PrivilegedController``.
 SCENE_STATE = KEY_SCENE_STATE
+# Privileged training only (``SceneStateDataset``): int64 (B, 2), which of the policy's objects
+# (``SceneLayout.objects`` order) the segment's first and second arguments name, ``O`` (the
+# number of objects) where the task names fewer. It supervises the state policy's pointer.
+POINTER = "target.objects"
 
 __all__ = [
     "ACTION",
@@ -47,6 +51,7 @@ __all__ = [
     "LANG_POOLED",
     "LANG_PAD",
     "LANG_TOKENS",
+    "POINTER",
     "SCENE_STATE",
     "STATE",
     "STATE_DIM",

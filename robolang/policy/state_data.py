@@ -21,6 +21,7 @@ from robolang.features import KEY_ACTION, KEY_SCENE_STATE, KEY_STATE
 from robolang.policy import batch as B
 from robolang.policy.data import DataPipelineError, Draw, NormStats, PolicyDataset, load_segments, split_segments
 from robolang.policy.frame_cache import DatasetMissingError, read_columns
+from robolang.policy.scene_layout import SceneLayout
 
 if TYPE_CHECKING:
     from robolang.policy.language import InstructionCache
@@ -137,11 +138,24 @@ class SceneStateDataset(PolicyDataset):
         self._index_segments(task_balance)
         self._encode_pools(instructions, phrasings_per_task)
         self._scene = self._target_columns = None
+        self._pointer = pointer_labels(self.segments["args"], SceneLayout.from_fields(self.scene_fields).objects)
 
     def collate(self, d: Draw) -> dict[str, torch.Tensor]:
         """The batch of a draw: proprioception and scene state raw (the policy normalises them)."""
         return {
             B.STATE: torch.from_numpy(self.frames.state[d.obs_index]),  # (B, T, STATE_DIM)
             B.SCENE_STATE: torch.from_numpy(self.frames.scene[d.obs_index]),  # (B, T, D_scene)
+            B.POINTER: torch.from_numpy(self._pointer[d.segment]),  # (B, 2)
             **self.language_and_actions(d),
         }
+
+
+def pointer_labels(args, objects: tuple[str, ...]) -> np.ndarray:
+    """(S, 2) int64: each segment's first and second argument as an index into ``objects``; an
+    argument that is missing, or that names no object (a fixture), is ``len(objects)``: none."""
+    index = {name: i for i, name in enumerate(objects)}
+    labels = np.full((len(args), 2), len(objects), np.int64)
+    for row, text in enumerate(args):
+        for k, name in enumerate(text.split(",")[:2] if text else ()):
+            labels[row, k] = index.get(name, len(objects))
+    return labels

@@ -19,6 +19,16 @@ other entity (the gripper among them: held or not). A fixture token (drawer, sli
 joints, the light) is its one value, projected, plus its identity. Every scene token is
 FiLM-modulated by the pooled instruction (Perez et al. 2018), as the image policy's camera
 tokens are, so what the scene tokens carry already depends on what was asked.
+
+With ``pointer`` (the default recipe), the policy also says which objects the instruction names:
+a small head on the pooled instruction gives, for the first and the second argument, a
+distribution over the objects and "none", trained by cross-entropy against the segment's own
+arguments (``batch.POINTER``: labels are free, the captioner knows them). Two more tokens per step
+carry the features of the pointed-at objects (the probability-weighted mean of their feature
+vectors, through the same object MLP), so "where is what I was asked about, relative to my hand"
+is one token away from the action queries instead of an attention pattern to discover. Without
+it the policy learnt on train windows and not on held-out ones (bench ladder, BENCHMARKS.md):
+it did not bind the instruction to the object.
 """
 
 from __future__ import annotations
@@ -26,11 +36,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from robolang.policy import batch as B
 from robolang.policy.model import chunk_l1_loss, encoder_trunk
-from robolang.policy.protocol import PolicyBase, PolicyConfigBase, StateNormalizer
+from robolang.policy.protocol import LOSS, PolicyBase, PolicyConfigBase, StateNormalizer
 from robolang.policy.scene_layout import SceneLayout
 
 
@@ -50,6 +61,13 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
     ff_mult: int = 4
     dropout: float = 0.1
     contacts: bool = True  # each object token also reads its contact flags (false: the ablation without)
+    # Which objects the instruction names (see the module notes); false: the policy of the first
+    # ladder measurement (and of checkpoints saved before the pointer existed).
+    pointer: bool = False
+    pointer_weight: float = 1.0  # weight of the pointer's cross-entropy beside the chunk L1
+    # The instruction as its encoder's tokens (true: up to max_lang_tokens tokens, as the image
+    # policy) or as one token, the pooled sentence (false: about half the sequence, so half a step).
+    lang_tokens: bool = True
     # The scene vector's entry names, in order (``meta/info.json``); ``robolang train`` fills them
     # from the dataset and the checkpoint keeps them, so evaluation builds the same vector.
     scene_fields: tuple[str, ...] = ()
@@ -59,6 +77,8 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
             raise ValueError(f"policy.d_model={self.d_model} must be a multiple of n_heads={self.n_heads}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"policy.dropout={self.dropout} is not allowed: it must be in [0, 1)")
+        if not self.pointer_weight >= 0:
+            raise ValueError(f"policy.pointer_weight={self.pointer_weight} is not allowed: it must be >= 0")
         try:
             SceneLayout.from_fields(tuple(self.scene_fields))
         except ValueError as e:
@@ -94,6 +114,12 @@ class PrivilegedStatePolicy(PolicyBase):
         n_features = 3 + 3 + 2 + 3 + contacts.shape[1]  # position, offset from the gripper, yaw, up axis, contacts
         self.object_mlp = nn.Sequential(nn.Linear(n_features, d), nn.GELU(), nn.Linear(d, d))
         self.object_id = nn.Parameter(torch.zeros(n_objects, d))
+        # The pointer: logits over (objects + none) for each of the two arguments; a token per argument.
+        self.pointer_head = (
+            nn.Sequential(nn.Linear(c.lang_dim, d), nn.GELU(), nn.Linear(d, 2 * (n_objects + 1))) if c.pointer else None
+        )
+        self.pointer_id = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
+        self.pointer_none = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
         self.fixture_proj = nn.Linear(1, d)
         self.fixture_id = nn.Parameter(torch.zeros(n_fixtures, d))
         self.film = nn.Linear(c.lang_dim, 2 * d)
@@ -105,8 +131,10 @@ class PrivilegedStatePolicy(PolicyBase):
         self.state_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, d))
         self.scene_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, 1, d))
         self.action_queries = nn.Parameter(torch.zeros(1, c.chunk_size, d))
-        for p in (self.object_id, self.fixture_id, self.lang_pos, self.state_pos, self.scene_pos, self.action_queries):
-            nn.init.normal_(p, std=0.02)
+        for p in (self.object_id, self.fixture_id, self.lang_pos, self.state_pos, self.scene_pos, self.action_queries,
+                  self.pointer_id, self.pointer_none):  # fmt: skip
+            if p is not None:
+                nn.init.normal_(p, std=0.02)
         self.transformer = encoder_trunk(c)
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, c.action_dim)
@@ -135,8 +163,13 @@ class PrivilegedStatePolicy(PolicyBase):
         return {**super().normalization(), B.SCENE_STATE: {"mean": s.mean.tolist(), "std": s.std.tolist()}}
 
     # ---- tokens ------------------------------------------------------------------------------
-    def scene_tokens(self, batch: dict) -> torch.Tensor:
-        """(B, T * (O + F), d): one token per object and per fixture at each step, FiLM by language."""
+    def pointer_logits(self, batch: dict) -> torch.Tensor:
+        """(B, 2, O + 1): which object the instruction's first and second argument name (last: none)."""
+        return self.pointer_head(batch[B.LANG_POOLED]).unflatten(-1, (2, len(self.layout.objects) + 1))
+
+    def scene_tokens(self, batch: dict, pointer: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T * (O + F [+ 2]), d): one token per object and per fixture at each step [and one per
+        pointed-at argument, given the pointer's (B, 2, O + 1) probabilities], FiLM by language."""
         if B.SCENE_STATE not in batch:
             raise KeyError(
                 f"the privileged state policy reads {B.SCENE_STATE!r} (the simulator's scene state), and this "
@@ -154,31 +187,58 @@ class PrivilegedStatePolicy(PolicyBase):
         padded = torch.cat([raw, raw.new_zeros(*raw.shape[:-1], 1)], dim=-1)  # a zero column for missing contacts
         features = [scaled[..., self.pose_index[:, :3]], offset, yaw.sin()[..., None], yaw.cos()[..., None],
                     _up_axis(raw[..., self.pose_index[:, 3:7]]), padded[..., self.contact_index]]  # fmt: skip
-        objects = self.object_mlp(torch.cat(features, dim=-1)) + self.object_id  # (B, T, O, d)
+        features = torch.cat(features, dim=-1)  # (B, T, O, n_features)
+        objects = self.object_mlp(features) + self.object_id  # (B, T, O, d)
         fixtures = self.fixture_proj(scaled[..., self.fixture_index, None]) + self.fixture_id  # (B, T, F, d)
         gamma, beta = self.film(batch[B.LANG_POOLED]).chunk(2, dim=-1)  # (B, d) each
-        tokens = torch.cat([objects, fixtures], dim=2)  # (B, T, O + F, d)
+        parts = [objects, fixtures]
+        if pointer is not None:  # the pointed-at objects' mean features; "none" has its own embedding
+            pointed = torch.einsum("bko,btof->btkf", pointer[..., :-1], features)  # (B, T, 2, n_features)
+            none = pointer[..., -1, None]  # (B, 2, 1): how sure it is that the argument is missing
+            parts.append(self.object_mlp(pointed) + self.pointer_id + (none * self.pointer_none)[:, None])
+        tokens = torch.cat(parts, dim=2)  # (B, T, O + F [+ 2], d)
         tokens = tokens * (1 + gamma[:, None, None]) + beta[:, None, None] + self.scene_pos
         return tokens.flatten(1, 2)
 
-    def _read_queries(self, batch: dict) -> torch.Tensor:
+    def _read_queries(self, batch: dict, pointer: torch.Tensor | None = None) -> torch.Tensor:
         """The normalized transformer outputs at the K action query positions, (B, K, d)."""
         c = self.config
-        used = min(int((~batch[B.LANG_PAD]).sum(1).max().clamp(min=1)), c.max_lang_tokens)
-        lang_pad = batch[B.LANG_PAD][:, :used]  # (B, L)
-        lang = self.lang_proj(batch[B.LANG_TOKENS][:, :used]) + self.lang_pos[:, :used]  # (B, L, d)
+        if c.lang_tokens:
+            used = min(int((~batch[B.LANG_PAD]).sum(1).max().clamp(min=1)), c.max_lang_tokens)
+            lang_pad = batch[B.LANG_PAD][:, :used]  # (B, L)
+            lang = self.lang_proj(batch[B.LANG_TOKENS][:, :used]) + self.lang_pos[:, :used]  # (B, L, d)
+        else:  # one token: the pooled instruction
+            used, lang_pad = 1, batch[B.LANG_PAD][:, :0]
+            lang = self.lang_proj(batch[B.LANG_POOLED])[:, None] + self.lang_pos[:, :1]  # (B, 1, d)
         state = self.state_proj(batch[B.STATE]) + self.state_pos  # (B, T, d)
-        scene = self.scene_tokens(batch)  # (B, T * (O + F), d)
+        scene = self.scene_tokens(batch, pointer)  # (B, T * (O + F [+ 2]), d)
         queries = self.action_queries.expand(lang.shape[0], -1, -1)  # (B, K, d)
         x = torch.cat([lang, state, scene, queries], dim=1)  # (B, S, d)
         pad = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
-        pad[:, :used] = lang_pad
+        pad[:, : lang_pad.shape[1]] = lang_pad
         return self.norm(self.transformer(x, src_key_padding_mask=pad)[:, -c.chunk_size :])
 
     def forward(self, batch: dict) -> torch.Tensor:
         """Predicted action chunk, (B, K, action_dim), for a batch with normalised proprioception."""
-        return self.head(self._read_queries(batch))
+        return self._chunk_and_pointer(batch)[0]
+
+    def _chunk_and_pointer(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
+        logits = self.pointer_logits(batch) if self.pointer_head is not None else None
+        pointer = logits.softmax(-1) if logits is not None else None
+        return self.head(self._read_queries(batch, pointer)), logits
 
     def compute_loss(self, batch: dict) -> dict[str, torch.Tensor]:
-        """``loss`` and ``l1`` (L1 over the valid chunk steps), ``gripper_l1``: the transformer's loss."""
-        return chunk_l1_loss(self(self.normalize(batch)), batch)
+        """``loss`` and ``l1`` (L1 over the valid chunk steps), ``gripper_l1``: the transformer's loss;
+        with the pointer also ``pointer_ce`` (added at ``pointer_weight``) and ``pointer_accuracy``."""
+        chunk, logits = self._chunk_and_pointer(self.normalize(batch))
+        losses = chunk_l1_loss(chunk, batch)
+        if logits is None:
+            return losses
+        if B.POINTER not in batch:
+            raise KeyError(f"policy.pointer=true trains on {B.POINTER!r} (SceneStateDataset gives it); this batch has none")
+        labels = batch[B.POINTER].to(logits.device)  # (B, 2)
+        ce = F.cross_entropy(logits.flatten(0, 1), labels.flatten())
+        losses[LOSS] = losses[LOSS] + self.config.pointer_weight * ce
+        losses["pointer_ce"] = ce.detach()
+        losses["pointer_accuracy"] = (logits.argmax(-1) == labels).all(-1).float().mean().detach()
+        return losses
