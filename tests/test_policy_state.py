@@ -25,7 +25,7 @@ from robolang.policy.checkpoint import load_checkpoint, save_checkpoint
 from robolang.policy.inference import PrivilegedObservationError
 from robolang.policy.registry import build_policy
 from robolang.policy.scene_layout import SceneLayout, field_difference
-from robolang.policy.state_data import SceneStateDataset
+from robolang.policy.state_data import SceneStateDataset, pointer_labels
 from robolang.policy.state_policy import PrivilegedStatePolicy
 from robolang.testing.scene_states import PLAY_TABLE, scene_state_fields
 
@@ -120,6 +120,75 @@ def test_the_policy_overfits_a_tiny_batch(labelled):
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.3 * losses[0]
+
+
+def test_pointer_labels_name_each_argument_by_its_object_index_and_none_otherwise():
+    objects = ("red_cube", "green_cube", "plate")
+    labels = pointer_labels(["red_cube", "green_cube,plate", "", "drawer", "plate,red_cube,green_cube"], objects)
+    np.testing.assert_array_equal(labels, [[0, 3], [1, 2], [3, 3], [3, 3], [2, 0]])
+
+
+def test_batches_carry_which_objects_the_segment_names(labelled):
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    draw = data.draw(32, np.random.default_rng(1))
+    pointer = data.collate(draw)[B.POINTER].numpy()
+    objects = SceneLayout.from_fields(FIELDS).objects
+    for (task, args), (first, second) in zip(data.segments.loc[draw.segment, ["task_id", "args"]].values, pointer):
+        assert second == len(objects)  # no task of ROWS names two objects
+        assert first == (objects.index("red_cube") if task == "lift" else len(objects)), (task, args)
+
+
+def _tiny_policy(data, **options):
+    settings = {"scene_fields": list(FIELDS), "lang_dim": FakeInstructions.dim, "chunk_size": 4, "d_model": 32,
+                "n_layers": 1, "n_heads": 2, "dropout": 0.0, **options}  # fmt: skip
+    policy = build_policy(PrivilegedStatePolicy, settings)
+    policy.set_normalization(data.stats.checkpoint())
+    return policy
+
+
+def test_the_pointer_learns_which_object_is_named_and_its_token_carries_that_objects_offset(labelled):
+    torch.manual_seed(0)
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    policy = _tiny_policy(data, pointer=True, lang_tokens=False)
+    batch = data.sample(16, np.random.default_rng(0))
+    optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
+    first = policy.compute_loss(batch)
+    for _ in range(150):
+        losses = policy.compute_loss(batch)
+        optimizer.zero_grad()
+        losses["loss"].backward()
+        optimizer.step()
+    assert float(losses["pointer_ce"]) < 0.1 * float(first["pointer_ce"]) and float(losses["pointer_accuracy"]) == 1
+    # the pointed-at token moves with the named object, and with no other
+    policy.eval()
+    lift = batch[B.POINTER][:, 0] == SceneLayout.from_fields(FIELDS).objects.index("red_cube")
+    assert lift.any() and (~lift).any()
+    normalized = policy.normalize(batch)
+    probe = policy.pointer_logits(normalized).softmax(-1)
+    n_objects, n_fixtures = len(policy.layout.objects), len(policy.layout.fixtures)
+    before = policy.scene_tokens(normalized, probe)[:, n_objects + n_fixtures]  # the first argument's token
+    moved = {**normalized, B.SCENE_STATE: normalized[B.SCENE_STATE].clone()}
+    moved[B.SCENE_STATE][..., FIELDS.index("red_cube.x")] += 0.2
+    after = policy.scene_tokens(moved, probe)[:, n_objects + n_fixtures]
+    changed = (after - before).abs().amax(-1)
+    assert changed[lift].min() > 10 * changed[~lift].max()
+
+
+def test_the_pooled_language_option_reads_no_instruction_tokens(labelled):
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    policy = _tiny_policy(data, lang_tokens=False).eval()
+    batch = policy.normalize(data.sample(4, np.random.default_rng(0)))
+    scrambled = {**batch, B.LANG_TOKENS: torch.randn_like(batch[B.LANG_TOKENS])}
+    torch.testing.assert_close(policy(scrambled), policy(batch))
+    assert not torch.equal(policy({**batch, B.LANG_POOLED: -batch[B.LANG_POOLED]}), policy(batch))
+
+
+def test_a_policy_without_the_pointer_is_the_first_measurements_and_a_negative_weight_is_refused(labelled):
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    policy = _tiny_policy(data)  # the dataclass defaults: checkpoints saved before the pointer load as they were
+    assert policy.pointer_head is None and "pointer_ce" not in policy.compute_loss(data.sample(4, np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="pointer_weight"):
+        _tiny_policy(data, pointer=True, pointer_weight=-1.0)
 
 
 def test_train_writes_a_privileged_checkpoint_that_loads_back(trained, tmp_path):
