@@ -5,7 +5,8 @@ An object is named by a noun phrase the grammar would use for it alone
 (``grammar_describe.describe``: "the small cube", "the long one", "the cylinder", "the big
 green block"), read order-free and with size words folded ("little", "tiny" -> small;
 "large", "bigger" -> big), or by its colour ("the red thing", "the yellow can"). A phrase
-that fits several objects ("the block") names none of them.
+that fits several objects ("the block") names none of them. "one" with an adjective may
+stand for the noun said before it ("the bigger cube onto the smaller one").
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from robolang import task_match_words as words
 from robolang.captioning.grammar_describe import describe, is_movable
+from robolang.captioning.grammar_vocab import PRONOUN
 
 DETERMINERS = frozenset({"the", "a", "an", "that", "this", "your", "my", "its", "those", "these", "some"})
 LOOK_BACK = 4  # words before a noun that may be its adjectives ("the small shiny red block")
@@ -62,6 +64,7 @@ class ObjectReader:
     def read(self, sequence: list[str]) -> Mentions:
         """The objects named in ``sequence`` (normalised words) and its size words, in order."""
         found: list[tuple[int, str]] = []  # (where, object)
+        said_before = None  # the last noun other than "one"
         for i, w in enumerate(sequence):
             names = self.colours.get(w)  # a colour alone names its object ("the red can")
             if names is not None and len(names) == 1:
@@ -69,8 +72,13 @@ class ObjectReader:
             noun = w if w in self.nouns else w[:-1] if w.endswith("s") and w[:-1] in self.nouns else None
             if noun is None or (w in self.verbs and not self._after_article(sequence, i)):
                 continue
-            if name := self._referent(self._adjectives_before(sequence, i), noun):
+            adjectives = self._adjectives_before(sequence, i)
+            name = self._referent(adjectives, noun)
+            if name is None and noun == PRONOUN and adjectives and said_before:
+                name = self._referent(adjectives, said_before)
+            if name:
                 found.append((i, name))
+            said_before = said_before if noun == PRONOUN else noun
         order = tuple(dict.fromkeys(name for _, name in sorted(found)))
         sizes = tuple(s for w in sequence if (s := words.size_of(w)))
         return Mentions(order, sizes)

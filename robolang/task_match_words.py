@@ -2,30 +2,40 @@
 wraps a request in, and the few meanings a sentence embedding blurs.
 
 ``core`` strips what carries no task: politeness frames ("could you ...", "... for me,
-please"), fillers ("just", "a bit") and the table as a place ("off the table"), and turns
-gerunds of known verbs back into imperatives ("would you mind putting" -> "put"). Both the
-instruction and every phrasing of the matcher's table are compared in this form too.
+please"), fillers ("just", "a bit"), the table as a place ("off the table") and clauses that
+say what *not* to do ("..., without lifting it", "..., no need to lift it"); it spells out
+texting shorthand ("pls", "u"), says idioms in the grammar's words ("let go of" -> "release",
+"give it a shove" -> "shove it", "lights out" -> "light off") and turns gerunds of known verbs
+back into imperatives ("would you mind putting" -> "put"). Both the instruction and every
+phrasing of the matcher's table are compared in this form too. ``correct`` mends typos of the
+table's words ("drawr" -> "drawer") in words the encoder does not know.
 
 ``concepts`` names the meanings a sentence embedding places close together although the task
 flips on them (measured: "turn the light on" / "off" 0.84; "the right side of the table" /
-"the far side" 0.93): directions, spatial relations, landmarks, and poles (on/off,
-open/close, up/down, in/out, small/big). The words are general English for these meanings
-and the grammar's own direction phrases (``grammar_vocab.ALTERNATIVES``).
+"the far side" 0.93): directions, spatial relations, landmarks, comparatives ("closer",
+"further left": a move by some amount, not to a region), and poles (on/off, open/close,
+up/down, in/out, small/big). The words are general English for these meanings and the
+grammar's own direction phrases (``grammar_vocab.ALTERNATIVES``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from itertools import product
 
 # Directions and regions of the table, as the robot sees them (left = +y, far = away from it).
 DIRECTIONS = ("LEFT", "RIGHT", "FAR", "NEAR", "CW", "CCW", "SIDE")  # SIDE: a region ("the left half")
-RELATIONS = ("TOP", "NEXT", "FRONT_OF", "BEHIND", "NOT")  # NOT: "X should not be on the plate"
+# NOT: "X should not be on the plate"; MORE: a comparative ("closer", "a bit further left").
+RELATIONS = ("TOP", "UNDER", "NEXT", "FRONT_OF", "BEHIND", "NOT", "MORE")
 LANDMARKS = ("PLATE", "DRAWER", "DOOR", "LIGHT", "BUTTON")
 # An instruction names these only when it means them: a phrasing may not add one, and a task
 # must be able to express each one the instruction names.
 SPECIFIC = frozenset(DIRECTIONS + RELATIONS + LANDMARKS)
 SIZES = frozenset({"SMALL", "BIG"})
-# Poles: a phrasing holding only the other pole of a pair the instruction holds one of is out.
+# Poles: a phrasing holding only the other pole of a pair the instruction holds one of is out,
+# and a task must be able to express each pole the instruction names ("make the light go dark"
+# is no press of the button, "put it into the drawer" no putting down).
 POLES = (
     ("ON", "OFF"),
     ("OPEN", "CLOSE"),
@@ -35,27 +45,47 @@ POLES = (
     ("ON", "FROM"),
     ("IN", "FROM"),
 )
+POLAR = frozenset(c for pair in POLES for c in pair)
 
 _W = r"(?<![\w'])"  # a word starts here
 _E = r"(?![\w'])"  # a word ends here
-# (pattern, concept or None): applied in order, each match replaced by a marker so that later
+_YOU = r"(?:you|yourself|me|the robot)"
+_REGION = r"(?: (?:half|part|edge|section|area|portion|third))?(?: of the table)?"
+# (pattern, concepts or None): applied in order, each match replaced by a marker so that later
 # patterns do not read it again ("right next to" is NEXT, not RIGHT; "the front of the table"
-# is NEAR, "in front of" FRONT_OF). None: an intensifier, removed.
+# is NEAR, "in front of" FRONT_OF). None: an intensifier, removed. Several concepts: spaced.
 PATTERNS: tuple[tuple[str, str | None], ...] = (
-    (r"right(?= (?:next|in front|behind|beside|by|there|here|now|away|on top))", None),
+    (r"right(?= (?:next|in front|behind|beside|by|there|here|now|away|on top|up against|against))", None),
+    (r"(?:the|that|this|an?) (?:open|opened|closed|shut|lit)(?= \w)", None),  # a state named, not asked for
+    (r"(?:as )?(?:seen|viewed|looking|looked at) from (?:above|the top|overhead)|from above", None),  # a viewpoint
+    (r"too dark|(?:can't|cannot|can not) see", "ON"),  # what is wrong, not what is wanted
+    (r"too bright", "OFF"),
     (r"counter ?-?clockwise|anti ?-?clockwise|ccw", "CCW"),
     (r"clockwise|cw", "CW"),
     (r"on (?:the )?top of|atop|on top", "TOP"),
-    (r"in front of(?! (?:you|yourself|me|the robot))", "FRONT_OF"),
-    (r"behind|in back of", "BEHIND"),
-    (r"(?:to|at|on|towards?) the (?:front|near (?:side|end|edge))(?: (?:half|part|edge))?(?: of the table)?", "NEAR"),
-    (r"(?:to|at|on|towards?) the (?:back|far (?:side|end|edge))(?: (?:half|part|edge))?(?: of the table)?", "FAR"),
-    (r"(?:back )?(?:towards?|to|near|close to|closer to|nearer to|in front of) (?:you|yourself|me|the robot)", "NEAR"),
-    (r"(?:far|farther|further|away) from (?:you|yourself|me|the robot)|(?:farther|further) away", "FAR"),
-    (r"closer|nearer|backwards?|back(?! (?:down|in|into|on|onto|out|of|up|where|to the table))", "NEAR"),
-    (r"forwards?|far side|far end|farther|further", "FAR"),
+    (rf"between {_YOU} and", "FRONT_OF"),
+    (rf"in front of(?! {_YOU})", "FRONT_OF"),
+    (r"behind|in back of|beyond", "BEHIND"),
+    (r"under|underneath|beneath|below", "UNDER"),
+    (
+        rf"(?:on|to|at) your side|(?:on|to|at) the side (?:nearest|nearer|closest|closer|near|facing) (?:to )?{_YOU}",
+        "NEAR",
+    ),
+    (rf"(?:on|to|at) the side (?:away|farthest|furthest|far) from {_YOU}", "FAR"),
+    (rf"(?:to|at|on|in|towards?) the (?:front|near (?:side|end|edge)){_REGION}", "NEAR SIDE"),
+    (rf"(?:to|at|on|in|towards?) the (?:back|far (?:side|end|edge)){_REGION}", "FAR SIDE"),
+    (rf"(?:back )?(?:closer|nearer) (?:to|towards?) {_YOU}", "NEAR MORE"),
+    (rf"(?:farther|further) (?:away )?from {_YOU}|(?:farther|further) away", "FAR MORE"),
+    (rf"(?:back )?(?:towards?|to|near|close to|in front of) {_YOU}", "NEAR"),
+    (rf"(?:far|away) from {_YOU}", "FAR"),
+    (r"(?:further|farther|more)(?= (?:over )?(?:to (?:the|your) )?(?:left|right))", "MORE"),
+    (r"closer|nearer", "NEAR MORE"),
+    (r"backwards?|back(?! (?:down|in|into|on|onto|out|of|up|where|to the table))", "NEAR"),
+    (r"farther|further", "FAR MORE"),
+    (r"forwards?|ahead|far side|far end", "FAR"),
     (r"next to|beside|besides|alongside|side by side|adjacent to|close to|near|nearby|by the side of", "NEXT"),
-    (r"(?:side|half|part|edge)(?: of the table)?", "SIDE"),
+    (r"(?:up )?against|by(?= (?:the|that|this) )", "NEXT"),
+    (r"(?:side|half|part|edge|section|portion|third)(?: of the table)?", "SIDE"),
     (r"not|\w+n't|cannot|no longer|anymore|any more|never", "NOT"),
     (r"left(?:wards?|most)?", "LEFT"),
     (r"right(?:wards?|most)?", "RIGHT"),
@@ -64,7 +94,7 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"doors?|slider|sliding panel", "DOOR"),
     (r"lights?|lamps?|bulbs?", "LIGHT"),
     (r"buttons?", "BUTTON"),
-    (r"on|onto|bright|brighter|brighten|illuminate", "ON"),
+    (r"on|onto|bright|brighter|brighten|illuminate|lit|alight", "ON"),
     (r"off|dark|darker|darken|dim", "OFF"),
     (r"open|opened|opening", "OPEN"),
     (r"close|closed|shut", "CLOSE"),
@@ -73,25 +103,74 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"in|into|inside", "IN"),
     (r"out", "OUT"),
     (r"from", "FROM"),
-    (r"small|smaller|smallest|little|tiny|short", "SMALL"),
-    (r"big|bigger|biggest|large|larger|largest|huge|tall", "BIG"),
+    # Sizes; "tall" and "short" are heights, which the grammar never compares.
+    (r"small|smaller|smallest|little|tiny", "SMALL"),
+    (r"big|bigger|biggest|large|larger|largest|huge", "BIG"),
 )
 _COMPILED = tuple((re.compile(_W + f"(?:{p})" + _E), c) for p, c in PATTERNS)
+
+# Texting shorthand, word for word.
+SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "thnx": "thanks"}
+_MANNER = r"(?:(?:little|small|gentle|light|slight|quick|short|firm|good|hard|careful) )?"
+_TURN = r"(?:clockwise|counter clockwise|counterclockwise|anti clockwise|anticlockwise)"
+# Idioms said in the grammar's words (general English): (pattern, replacement).
+IDIOMS: tuple[tuple[str, str], ...] = (
+    (r"let go of", "release"),
+    (r"(?:grab|catch|get|take|keep|gain) (?:a )?(?:firm |good |tight |secure |proper )?hold (?:of|on)", "grasp"),
+    (r"(?:get|take|have|keep) an? (?:firm |good |tight |secure |proper )?(?:grip|grasp) (?:on|of)", "grip"),
+    (
+        rf"give ((?:\w+ ){{0,4}}?\w+) an? {_MANNER}({_TURN} )?"
+        r"(push|shove|nudge|twist|spin|turn|press|tap|poke|tug|pull|lift)",
+        r"\3 \1 \2",
+    ),
+    (r"lights? out", "light off"),
+    (r"(?:turn|put|blow) out (the (?:lights?|lamps?))", r"turn off \1"),
+    (r"(?:turn|put) (the (?:lights?|lamps?)) out", r"turn \1 off"),
+    (r"knock ((?:\w+ ){0,4}?)down", r"knock \1over"),
+    # Picking up first only prepares the placing: "pick up X and put it on the plate".
+    (
+        r"(?:pick up|pick|grab|take|get|grasp|seize|lift) ((?:\w+ ){0,4}?\w+)(?: up)? (?:and then|and|then) "
+        r"(put|place|set|drop|move|stack|bring|carry|stick|lay|stash|store|tuck|lower|balance|rest|stand) it",
+        r"\2 \1",
+    ),
+    (r"i(?:'d| would) (?:like|love)(?! (?:you|to) )", "i want"),
+)
+_IDIOMS = tuple((re.compile(_W + p + _E), r) for p, r in IDIOMS)
+# Clauses saying what not to do, up to the end of their clause: "..., without lifting it",
+# "..., no need to lift it", "... but don't lift it", "put the red one there, not the green one".
+_NOT_CLAUSE = re.compile(
+    r"(?:(?:,\s*|\s+)(?:without \w+ing|(?:there's |there is )?no need to|(?:but|and) (?:do not|don't|never)|but not)"
+    r"|,\s*(?:do not|don't|never|not))(?![\w'])[^,.;:!?]*"
+)
 
 # Politeness frames and fillers: at the start, at the end, anywhere (general English, and the
 # grammar's own frames: grammar_vocab.FRAMES).
 _START = (
-    r"(?:hey|hi|hello|ok|okay|alright|so|now|and|then|robot|please|kindly|just|also|first)",
-    r"(?:would|do) you mind",
-    r"(?:could|can|would|will) you(?: please| kindly| just)?(?: be so kind as to)?",
-    r"i(?:'d| would) like you to|i (?:want|need) you to|you (?:should|need to|can|could|must)",
+    r"(?:hey|hi|hello|ok|okay|alright|so|now|and|then|robot|please|kindly|just|also|first|next|finally)",
+    r"(?:would|do) you mind|if you (?:don't|do not) mind|if you can|if possible",
+    r"(?:could|can|would|will) you(?: please| kindly| just| possibly)?(?: be so kind as to)?",
+    r"i(?:'d| would) like you to|i (?:want|need) you to|you (?:should|need to|can|could|must|may)",
     r"(?:can|could) we|we (?:need|have) to|let's|lets|let us|go ahead and|try to|time to|please try to",
     r"i(?:'d| would) like to|i want to|i need to",
+    r"i (?:was wondering|wonder) if you (?:could|can|would)|do you think you (?:could|can)|do me a favou?r and",
+    r"(?:would|will) it be possible (?:for you )?to|is it possible (?:for you )?to|why (?:don't|do not) you",
+    r"(?:don't|do not) forget to|remember to|make sure (?:to|you)|be sure to",
 )
-_END = r"(?:please|for me|thanks|thank you|if you can|if you could|if you would|now|right now|when you can)"
+_END = (
+    r"(?:please|for me|thanks|thank you|if you can|if you could|if you would|now|right now|when you can"
+    r"|if you (?:don't|do not) mind|if possible|if that's (?:ok|okay|alright)|when you (?:get|have) a (?:chance|moment)"
+    r"|when you're ready)"
+)
 _FILLER = r"just|gently|carefully|quickly|slowly|slightly|a (?:little )?bit|a little|a tiny bit|some more"
-# The table as a place says which way: off it is up, onto it is down ("put it back on the table").
+# The table as a place says which way: off it is up, onto it is down ("put it back on the table"),
+# unless it only says where ("somewhere else on the table").
 _TABLE_WAYS = (
+    (
+        re.compile(
+            _W + r"(somewhere(?: else| different)?|elsewhere|anywhere|spot|place|position|location) on the table" + _E
+        ),
+        r" \1 ",
+    ),  # where on it, no way
     (re.compile(_W + r"(?:up )?(?:off|from) (?:of )?the (?:table|tabletop|table top|surface)" + _E), " up "),
     (re.compile(_W + r"(?:down )?(?:on|onto) the (?:table|tabletop|table top|surface)" + _E), " down "),
     (re.compile(_W + r"(?:across|over) the (?:table|tabletop|table top|surface)" + _E), " "),
@@ -99,6 +178,7 @@ _TABLE_WAYS = (
 _START_RE = re.compile(r"^(?:" + "|".join(_START) + r")(?:\s+|$)")
 _END_RE = re.compile(r"(?:^|\s+)" + _END + r"$")
 _FILLER_RE = re.compile(_W + f"(?:{_FILLER})" + _E)
+_PROHIBITION = re.compile(r"(?:do not|don't|dont|never|stop|quit|avoid)(?![\w'])")
 
 
 def normalise(text: str) -> str:
@@ -109,24 +189,42 @@ def normalise(text: str) -> str:
 
 
 def core(text: str, verbs: frozenset[str] = frozenset()) -> str:
-    """``text`` normalised, without politeness frames, fillers or the table as a place, and a
-    leading gerund of one of ``verbs`` made an imperative. Never empty: the normalised text
-    when nothing would be left."""
-    full = normalise(text)
-    out = _plain(full)
+    """``text`` normalised, without politeness frames, fillers, the table as a place or clauses
+    of what not to do, shorthand and idioms in plain words, and a leading gerund of one of
+    ``verbs`` made an imperative. Never empty: the normalised text when nothing would be left."""
+    words = _unframed(text).split()
+    if words and (verb := _imperative(words[0], verbs)):
+        words[0] = verb
+    return " ".join(words) or normalise(text)
+
+
+def prohibits(text: str) -> bool:
+    """True when the request is one not to do something ("please don't open the drawer")."""
+    return bool(_PROHIBITION.match(_unframed(text)))
+
+
+def _unframed(text: str) -> str:
+    out = _plain(text)
     for _ in range(4):  # frames nest: "ok so could you please ..."
         stripped = _END_RE.sub("", _START_RE.sub("", out)).strip()
         if stripped == out:
             break
         out = stripped
-    words = out.split()
-    if words and (verb := _imperative(words[0], verbs)):
-        words[0] = verb
-    return " ".join(words) or full
+    return out
+
+
+def said(text: str) -> str:
+    """``text`` normalised, without clauses of what not to do, shorthand and idioms in plain words."""
+    kept = _NOT_CLAUSE.sub(" ", re.sub(r"[’`]", "'", text.lower()))
+    out = " ".join(SHORTHAND.get(w, w) for w in normalise(kept if kept.strip() else text).split())
+    for pattern, replacement in _IDIOMS:
+        out = pattern.sub(replacement, out)
+    return " ".join(out.split())
 
 
 def _plain(text: str) -> str:
-    """A normalised text with the table as a place turned into its way (up, down) and no fillers."""
+    """``said(text)`` with the table as a place turned into its way (up, down) and no fillers."""
+    text = said(text)
     for pattern, way in _TABLE_WAYS:
         text = pattern.sub(way, text)
     return " ".join(_FILLER_RE.sub(" ", text).split())
@@ -146,7 +244,7 @@ def _imperative(word: str, verbs: frozenset[str]) -> str | None:
 def concepts(text: str) -> frozenset[str]:
     """The direction, relation, landmark and pole concepts ``text`` expresses (fillers and the
     table as a place are not read: "a little bit" is no size, "off the table" no pole)."""
-    text = f" {_plain(normalise(text))} "
+    text = f" {_unframed(text)} "
     found = set()
     for pattern, concept in _COMPILED:
         if concept is None:
@@ -154,7 +252,7 @@ def concepts(text: str) -> frozenset[str]:
             continue
         text, n = pattern.subn(" | ", text)
         if n:
-            found.add(concept)
+            found.update(concept.split())
     return frozenset(found)
 
 
@@ -173,3 +271,36 @@ def contradicts(query: frozenset[str], candidate: frozenset[str]) -> bool:
             if mine in query and theirs not in query and theirs in candidate and mine not in candidate:
                 return True
     return False
+
+
+MIN_TYPO = 3  # shorter words are too often a real word one letter from another ("lit", "lift")
+
+
+def correct(text: str, vocabulary: Mapping[str, int], known: frozenset[str] = frozenset()) -> str:
+    """``text`` with each word that is neither in ``vocabulary`` (the words the matcher's table
+    uses, with how often) nor ``known`` (e.g. the encoder's whole words) replaced by the most
+    frequent vocabulary word an edit away (a letter dropped, added, changed or two swapped):
+    "drawr" -> "drawer" (not "draw"). A word with no such neighbour, or a tie, is kept."""
+
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        low = word.lower()
+        if len(low) < MIN_TYPO or low in vocabulary or low in known or not low.isalpha():
+            return word
+        near = sorted(((vocabulary[w], w) for w in _edits(low) if w in vocabulary), reverse=True)
+        if not near or (len(near) > 1 and near[0][0] == near[1][0]):
+            return word
+        return near[0][1]
+
+    return re.sub(r"[^\W\d_]+(?:'[^\W\d_]+)*", fix, text)  # "shouldn't" is one word, not "shouldn" + "t"
+
+
+def _edits(word: str) -> set[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for (a, b), c in product(splits, letters) if b}
+    out |= {a + c + b for (a, b), c in product(splits, letters)}
+    out.discard(word)
+    return out

@@ -174,6 +174,33 @@ def test_the_pointer_learns_which_object_is_named_and_its_token_carries_that_obj
     assert changed[lift].min() > 10 * changed[~lift].max()
 
 
+def test_the_token_pointer_tells_x_on_y_from_y_on_x_where_the_pooled_sentence_cannot():
+    """Two instructions with the same words in another order (so the same pooled sentence): "red
+    on green" and "green on red". Only the pointer that reads the tokens can learn which is which."""
+    torch.manual_seed(0)
+    words, position = torch.randn(4, 8), torch.randn(4, 8)  # put, red, on, green; a contextual encoder's order
+    red_on_green = words[[0, 1, 2, 3]] + position
+    green_on_red = words[[0, 3, 2, 1]] + position
+    tokens = torch.stack([red_on_green, green_on_red])  # (2, 4, 8)
+    objects = SceneLayout.from_fields(FIELDS).objects
+    red, green = objects.index("red_cube"), objects.index("green_cube")
+    batch = {B.LANG_TOKENS: tokens, B.LANG_PAD: torch.zeros(2, 4, dtype=torch.bool),
+             B.LANG_POOLED: torch.stack([words.sum(0), words.sum(0)])}  # fmt: skip
+    labels = torch.tensor([[red, green], [green, red]])
+    accuracy = {}
+    for tokens_read in (False, True):
+        policy = build_policy(PrivilegedStatePolicy, {"scene_fields": list(FIELDS), "lang_dim": 8, "d_model": 16,
+                              "n_layers": 1, "n_heads": 2, "pointer": True, "pointer_tokens": tokens_read})  # fmt: skip
+        optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
+        for _ in range(150):
+            loss = torch.nn.functional.cross_entropy(policy.pointer_logits(batch).flatten(0, 1), labels.flatten())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        accuracy[tokens_read] = (policy.pointer_logits(batch).argmax(-1) == labels).float().mean().item()
+    assert accuracy == {False: 0.5, True: 1.0}
+
+
 def test_the_pooled_language_option_reads_no_instruction_tokens(labelled):
     data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
     policy = _tiny_policy(data, lang_tokens=False).eval()

@@ -21,8 +21,10 @@ FiLM-modulated by the pooled instruction (Perez et al. 2018), as the image polic
 tokens are, so what the scene tokens carry already depends on what was asked.
 
 With ``pointer`` (the default recipe), the policy also says which objects the instruction names:
-a small head on the pooled instruction gives, for the first and the second argument, a
-distribution over the objects and "none", trained by cross-entropy against the segment's own
+a small head on the instruction gives, for the first and the second argument, a
+distribution over the objects and "none" (with ``pointer_tokens``, each argument reads the
+instruction's tokens through its own attention query first: the pooled sentence alone confused
+the two objects of "put X on Y" in a quarter to most of the two-object windows), trained by cross-entropy against the segment's own
 arguments (``batch.POINTER``: labels are free, the captioner knows them). Two more tokens per step
 carry the features of the pointed-at objects (the probability-weighted mean of their feature
 vectors, through the same object MLP), so "where is what I was asked about, relative to my hand"
@@ -65,6 +67,9 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
     # ladder measurement (and of checkpoints saved before the pointer existed).
     pointer: bool = False
     pointer_weight: float = 1.0  # weight of the pointer's cross-entropy beside the chunk L1
+    # The pointer reads the instruction's tokens (one attention query per argument) rather than
+    # only the pooled sentence, which keeps too little of word order to tell "X on Y" from "Y on X".
+    pointer_tokens: bool = False
     # The instruction as its encoder's tokens (true: up to max_lang_tokens tokens, as the image
     # policy) or as one token, the pooled sentence (false: about half the sequence, so half a step).
     lang_tokens: bool = True
@@ -115,9 +120,14 @@ class PrivilegedStatePolicy(PolicyBase):
         self.object_mlp = nn.Sequential(nn.Linear(n_features, d), nn.GELU(), nn.Linear(d, d))
         self.object_id = nn.Parameter(torch.zeros(n_objects, d))
         # The pointer: logits over (objects + none) for each of the two arguments; a token per argument.
+        # With pointer_tokens, each argument first attends over the instruction's tokens (its own query).
         self.pointer_head = (
             nn.Sequential(nn.Linear(c.lang_dim, d), nn.GELU(), nn.Linear(d, 2 * (n_objects + 1))) if c.pointer else None
         )
+        self.pointer_attention = (
+            nn.MultiheadAttention(c.lang_dim, 1, batch_first=True) if c.pointer and c.pointer_tokens else None
+        )
+        self.pointer_queries = nn.Parameter(torch.zeros(1, 2, c.lang_dim)) if self.pointer_attention else None
         self.pointer_id = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
         self.pointer_none = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
         self.fixture_proj = nn.Linear(1, d)
@@ -135,6 +145,8 @@ class PrivilegedStatePolicy(PolicyBase):
                   self.pointer_id, self.pointer_none):  # fmt: skip
             if p is not None:
                 nn.init.normal_(p, std=0.02)
+        if self.pointer_queries is not None:  # a token's scale, so the two arguments attend unevenly from the start
+            nn.init.normal_(self.pointer_queries)
         self.transformer = encoder_trunk(c)
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, c.action_dim)
@@ -165,7 +177,15 @@ class PrivilegedStatePolicy(PolicyBase):
     # ---- tokens ------------------------------------------------------------------------------
     def pointer_logits(self, batch: dict) -> torch.Tensor:
         """(B, 2, O + 1): which object the instruction's first and second argument name (last: none)."""
-        return self.pointer_head(batch[B.LANG_POOLED]).unflatten(-1, (2, len(self.layout.objects) + 1))
+        n = len(self.layout.objects) + 1
+        if self.pointer_attention is None:  # both arguments from the pooled sentence
+            return self.pointer_head(batch[B.LANG_POOLED]).unflatten(-1, (2, n))
+        tokens, pad = batch[B.LANG_TOKENS], batch[B.LANG_PAD].clone()  # (B, L, D), (B, L)
+        pad[:, 0] = False  # an empty instruction still has one key (its first token)
+        queries = self.pointer_queries.expand(len(tokens), -1, -1) + batch[B.LANG_POOLED][:, None]  # (B, 2, D)
+        read, _ = self.pointer_attention(queries, tokens, tokens, key_padding_mask=pad, need_weights=False)
+        logits = self.pointer_head(read + batch[B.LANG_POOLED][:, None])  # (B, 2, 2 * n): argument k reads its half
+        return torch.stack([logits[:, 0, :n], logits[:, 1, n:]], dim=1)
 
     def scene_tokens(self, batch: dict, pointer: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T * (O + F [+ 2]), d): one token per object and per fixture at each step [and one per
