@@ -133,7 +133,8 @@ def test_batches_carry_which_objects_the_segment_names(labelled):
     draw = data.draw(32, np.random.default_rng(1))
     pointer = data.collate(draw)[B.POINTER].numpy()
     objects = SceneLayout.from_fields(FIELDS).objects
-    for (task, args), (first, second) in zip(data.segments.loc[draw.segment, ["task_id", "args"]].values, pointer):
+    named = data.segments.loc[draw.segment, ["task_id", "args"]].values
+    for (task, args), (first, second) in zip(named, pointer, strict=True):
         assert second == len(objects)  # no task of ROWS names two objects
         assert first == (objects.index("red_cube") if task == "lift" else len(objects)), (task, args)
 
@@ -213,7 +214,9 @@ def test_the_pooled_language_option_reads_no_instruction_tokens(labelled):
 def test_a_policy_without_the_pointer_is_the_first_measurements_and_a_negative_weight_is_refused(labelled):
     data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
     policy = _tiny_policy(data)  # the dataclass defaults: checkpoints saved before the pointer load as they were
-    assert policy.pointer_head is None and "pointer_ce" not in policy.compute_loss(data.sample(4, np.random.default_rng(0)))
+    assert policy.pointer_head is None and "pointer_ce" not in policy.compute_loss(
+        data.sample(4, np.random.default_rng(0))
+    )
     with pytest.raises(ValueError, match="pointer_weight"):
         _tiny_policy(data, pointer=True, pointer_weight=-1.0)
 

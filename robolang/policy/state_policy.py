@@ -255,7 +255,9 @@ class PrivilegedStatePolicy(PolicyBase):
         if logits is None:
             return losses
         if B.POINTER not in batch:
-            raise KeyError(f"policy.pointer=true trains on {B.POINTER!r} (SceneStateDataset gives it); this batch has none")
+            raise KeyError(
+                f"policy.pointer=true trains on {B.POINTER!r} (SceneStateDataset gives it); this batch has none"
+            )
         labels = batch[B.POINTER].to(logits.device)  # (B, 2)
         ce = F.cross_entropy(logits.flatten(0, 1), labels.flatten())
         losses[LOSS] = losses[LOSS] + self.config.pointer_weight * ce
