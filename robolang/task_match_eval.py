@@ -10,7 +10,8 @@ covers: declining it is right, any judgement wrong.
 ``tests/data/outside_instructions.jsonl`` was written by someone who had seen only the scene
 and the task list, never the grammar, and is kept frozen as a test set: it measures the
 matcher, it is never used to tune it. ``tests/data/matcher_dev_instructions.jsonl`` is the
-development set the matcher was improved on.
+development set the matcher was improved on, and ``tests/data/matcher_dev2_instructions.jsonl``
+a second one (160 instructions, written by someone who never saw the grammar).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ VERDICTS = ("right", "unjudged", "wrong")
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 OUTSIDE = DATA / "outside_instructions.jsonl"
 DEV = DATA / "matcher_dev_instructions.jsonl"
+DEV2 = DATA / "matcher_dev2_instructions.jsonl"
 
 
 class InstructionSetError(RobolangError, ValueError):

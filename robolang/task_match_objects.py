@@ -66,8 +66,8 @@ class ObjectReader:
         found: list[tuple[int, str]] = []  # (where, object)
         said_before = None  # the last noun other than "one"
         for i, w in enumerate(sequence):
-            names = self.colours.get(w)  # a colour alone names its object ("the red can")
-            if names is not None and len(names) == 1:
+            names = self.colours.get(w)  # a colour alone names its object ("the red can"), not "paint it red"
+            if names is not None and len(names) == 1 and self._in_noun_phrase(sequence, i):
                 found.append((i, next(iter(names))))
             noun = w if w in self.nouns else w[:-1] if w.endswith("s") and w[:-1] in self.nouns else None
             if noun is None or (w in self.verbs and not self._after_article(sequence, i)):
@@ -85,6 +85,15 @@ class ObjectReader:
 
     def _after_article(self, sequence: list[str], i: int) -> bool:
         return i > 0 and (sequence[i - 1] in DETERMINERS or _fold(sequence[i - 1]) in self.adjectives)
+
+    def _in_noun_phrase(self, sequence: list[str], i: int) -> bool:
+        """A determiner comes before word ``i``, with only adjectives between ("the small red")."""
+        for w in reversed(sequence[max(0, i - LOOK_BACK) : i]):
+            if w in DETERMINERS:
+                return True
+            if _fold(w) not in self.adjectives:
+                return False
+        return False
 
     def _adjectives_before(self, sequence: list[str], i: int) -> frozenset[str]:
         found = set()

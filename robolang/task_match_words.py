@@ -46,6 +46,13 @@ POLES = (
     ("IN", "FROM"),
 )
 POLAR = frozenset(c for pair in POLES for c in pair)
+# What says how a thing should move or end up: an instruction whose first word is no verb of the
+# grammar must name one of these or a word of its task's phrasings ("wipe the plate" asks for
+# no task the plate is in; "stand the can on the plate" does: ON).
+ACTIONS = frozenset(DIRECTIONS + RELATIONS) | (POLAR - SIZES)
+# What a phrasing may not add to an instruction: "grab it and lift it" is no match for "grab it"
+# (sizes it may add: "the small red cube" is the red cube).
+ADDS_NOTHING = SPECIFIC | ACTIONS
 
 _W = r"(?<![\w'])"  # a word starts here
 _E = r"(?![\w'])"  # a word ends here
@@ -68,10 +75,10 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"behind|in back of|beyond", "BEHIND"),
     (r"under|underneath|beneath|below", "UNDER"),
     (
-        rf"(?:on|to|at) your side|(?:on|to|at) the side (?:nearest|nearer|closest|closer|near|facing) (?:to )?{_YOU}",
+        rf"(?:on|to|at) your side|(?:on|to|at) the side(?: of the table)? (?:nearest|nearer|closest|closer|near|facing) (?:to )?{_YOU}",
         "NEAR",
     ),
-    (rf"(?:on|to|at) the side (?:away|farthest|furthest|far) from {_YOU}", "FAR"),
+    (rf"(?:on|to|at) the side(?: of the table)? (?:away|farthest|furthest|far) from {_YOU}", "FAR"),
     (rf"(?:to|at|on|in|towards?) the (?:front|near (?:side|end|edge)){_REGION}", "NEAR SIDE"),
     (rf"(?:to|at|on|in|towards?) the (?:back|far (?:side|end|edge)){_REGION}", "FAR SIDE"),
     (rf"(?:back )?(?:closer|nearer) (?:to|towards?) {_YOU}", "NEAR MORE"),
@@ -87,11 +94,13 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"(?:up )?against|by(?= (?:the|that|this) )", "NEXT"),
     (r"(?:side|half|part|edge|section|portion|third)(?: of the table)?", "SIDE"),
     (r"not|\w+n't|cannot|no longer|anymore|any more|never", "NOT"),
+    (r"(?:on|at) (?:the|your) left(?! of)", "LEFT SIDE"),  # where it is: a region ("put it on the left")
+    (r"(?:on|at) (?:the|your) right(?! of)", "RIGHT SIDE"),
     (r"left(?:wards?|most)?", "LEFT"),
     (r"right(?:wards?|most)?", "RIGHT"),
     (r"plates?|dish|dishes|platter|saucer", "PLATE"),
     (r"drawers?", "DRAWER"),
-    (r"doors?|slider|sliding panel", "DOOR"),
+    (r"doors?|slider|sliding panel|cupboard(?: door)?", "DOOR"),
     (r"lights?|lamps?|bulbs?", "LIGHT"),
     (r"buttons?", "BUTTON"),
     (r"on|onto|bright|brighter|brighten|illuminate|lit|alight", "ON"),
@@ -109,6 +118,23 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
 )
 _COMPILED = tuple((re.compile(_W + f"(?:{p})" + _E), c) for p, c in PATTERNS)
 
+# Template words that say nothing of the action ("I want {x} ...", "{x} should be ...").
+_NO_ACTION = frozenset(
+    {"i", "want", "should", "be", "to", "the", "of", "goes", "go", "needs", "need", "a", "an", "belongs", "belong"}
+    | {"your", "you", "it", "its", "it's", "and", "have", "make", "sure", "ends", "come", "just", "bit", "little"}
+    | {"with", "here", "too", "table", "shouldn't", "doesn't", "don't", "give", "at"}
+)
+# Places the scene has or the patterns read, beside every word of the matcher's table.
+PLACE_WORDS = frozenset(
+    {"table", "tabletop", "surface", "robot", "edge", "end", "front", "back", "side", "half", "part", "section"}
+    | {"portion", "third", "area", "left", "right", "top", "air", "hand", "gripper"}
+)
+_PREPOSITIONS = r"on|onto|in|into|inside|at|to|towards?|under|across|from|off|near|by|behind|beside|over|against"
+_PLACE = re.compile(
+    _W + rf"(?:{_PREPOSITIONS}) (?:the|a|an|your|my|that|this|some) ((?:(?!(?:{_PREPOSITIONS}|of|next|and|then)"
+    r"(?![\w']))[\w']+ ?){1,3})"
+)
+
 # Texting shorthand, word for word.
 SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "thnx": "thanks"}
 _MANNER = r"(?:(?:little|small|gentle|light|slight|quick|short|firm|good|hard|careful) )?"
@@ -123,13 +149,18 @@ IDIOMS: tuple[tuple[str, str], ...] = (
         r"(push|shove|nudge|twist|spin|turn|press|tap|poke|tug|pull|lift)",
         r"\3 \1 \2",
     ),
-    (r"lights? out", "light off"),
+    (r"(?:lights?|lamps?) out", "light off"),
     (r"(?:turn|put|blow) out (the (?:lights?|lamps?))", r"turn off \1"),
     (r"(?:turn|put) (the (?:lights?|lamps?)) out", r"turn \1 off"),
     (r"knock ((?:\w+ ){0,4}?)down", r"knock \1over"),
+    # Pushed off the table is over its edge, not up ("off the table" alone is up: "lift it off the table").
+    (
+        r"(push|slide|shove|knock|nudge|roll|sweep|drag|scoot|tip) ((?:\w+ ){0,4}?)off (?:of )?the (?:table|tabletop|surface)",
+        r"\1 \2off the end",
+    ),
     # Picking up first only prepares the placing: "pick up X and put it on the plate".
     (
-        r"(?:pick up|pick|grab|take|get|grasp|seize|lift) ((?:\w+ ){0,4}?\w+)(?: up)? (?:and then|and|then) "
+        r"(?:pick up|pick|grab|take|get|grasp|seize|lift|fetch) ((?:\w+ ){0,4}?\w+)(?: up)? (?:and then|and|then) "
         r"(put|place|set|drop|move|stack|bring|carry|stick|lay|stash|store|tuck|lower|balance|rest|stand) it",
         r"\2 \1",
     ),
@@ -201,6 +232,36 @@ def core(text: str, verbs: frozenset[str] = frozenset()) -> str:
 def prohibits(text: str) -> bool:
     """True when the request is one not to do something ("please don't open the drawer")."""
     return bool(_PROHIBITION.match(_unframed(text)))
+
+
+def unknown_place(text: str, vocabulary: Mapping[str, int]) -> str | None:
+    """A place the instruction names that neither ``vocabulary`` nor ``PLACE_WORDS`` knows ("on
+    the floor", "at the wall"), else None: nothing in the scene is there to judge."""
+    for match in _PLACE.finditer(said(text)):
+        phrase = match.group(1).split()
+        if not any(w in vocabulary or w in PLACE_WORDS for w in phrase):
+            return match.group(1).strip()
+    return None
+
+
+def action_words(forms) -> frozenset[str]:
+    """The words of a task's phrasing templates (``forms``) that say what it does ("move",
+    "somewhere", "else"): its verbs and goals without their slots and frame words."""
+    found = set()
+    for form in forms:
+        found |= set(normalise(re.sub(r"\{[a-z]\}", " ", form)).split())
+    return frozenset(found - _NO_ACTION)
+
+
+def stems(text: str) -> frozenset[str]:
+    """The words of ``text`` and their plain forms: "moved" -> "move", "pushes" -> "push"."""
+    out = set()
+    for w in text.split():
+        out.add(w)
+        for suffix, back in (("s", ""), ("es", ""), ("d", ""), ("ed", ""), ("ing", ""), ("ing", "e")):
+            if w.endswith(suffix) and len(w) > len(suffix) + 2:
+                out.add(w[: -len(suffix)] + back)
+    return frozenset(out)
 
 
 def _unframed(text: str) -> str:

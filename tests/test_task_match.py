@@ -1,5 +1,6 @@
 """Matching a person's instruction to a known task, so `ask` can judge success (or say it can't)."""
 
+import numpy as np
 import pytest
 
 from robolang.captioning import grammar
@@ -58,3 +59,42 @@ def test_a_task_registered_after_import_is_matched():
     assert "tap" not in {
         k[0] for k in TaskMatcher(PLAY_TABLE, InstructionCache(SentenceEncoder()), tasks=("lift",)).keys
     }
+
+
+def test_a_task_must_be_able_to_express_every_pole_named(matcher):
+    """ "dim" is off: neither turning the light on nor lifting can stand for it."""
+    rows = matcher._allowed_rows("make the lamp go dim")
+    assert {matcher.keys[i][0] for i in np.flatnonzero(rows)} <= {"turn_off_light"}
+
+
+def test_a_phrasing_adds_no_action_the_instruction_does_not_name(matcher):
+    """Every phrasing of lifting says "up" (or "lift"): none stands for only grabbing."""
+    assert not matcher._allowed_rows("grab the red box").any()
+    assert not matcher.match("grab the red box").judged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please don't push the red box to the left",  # a prohibition
+        "lift the red box onto the shelf",  # a place the scene lacks
+        "sniff the red box",  # an action no task has
+        "juggle the lamp",
+    ],
+)
+def test_prohibitions_unknown_places_and_unknown_actions_are_unjudged(matcher, text):
+    assert not matcher.match(text).judged
+
+
+@pytest.mark.parametrize(
+    ("text", "task", "args"),
+    [
+        ("clsoe the drawr", "close_drawer", ()),  # typos
+        ("I'd like the lamp on", "turn_on_light", ()),  # a goal
+        ("lamps out, thx", "turn_off_light", ()),  # an idiom and shorthand
+        ("give the long blue stick a little shove to the right", "push_right", ("blue_bar",)),
+    ],
+)
+def test_people_s_words_are_judged(matcher, text, task, args):
+    m = matcher.match(text)
+    assert (m.task_id, m.args) == (task, args), m

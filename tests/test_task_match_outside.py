@@ -2,10 +2,13 @@
 
 ``tests/data/outside_instructions.jsonl`` (240 instructions) was written by someone who had seen
 only the scene and the task list, and is frozen: it measures, it never tunes. The matcher was
-improved on its own development set and the grammar's held-out phrasings, then measured on it
-once: 190 of 240 right (79.2%), 39 unjudged, 11 wrong (4.6%); before, 115 right (47.9%) and 38
-wrong (15.8%). The targets (>= 90% right, <= 2% wrong) are not met yet; these floors only keep
-it from getting worse. Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
+improved on its own development sets and the grammar's held-out phrasings, then measured on it
+once: first 190 of 240 right (79.2%), 39 unjudged, 11 wrong (4.6%; before that 115 right and 38
+wrong); after the general-English rules fitted to a second development set (dev2, 160
+instructions by someone who never saw the grammar), 197 right (82.1%), 32 unjudged, 11 wrong
+(4.6%), with dev 68/0/0 and dev2 157/3/0 (right/unjudged/wrong). The targets (>= 90% right,
+<= 2% wrong) are not met yet: 7 of the 11 wrong are meant as move_plate. These floors only keep it
+from getting worse. Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
 """
 
 import hashlib
@@ -19,7 +22,11 @@ pytestmark = pytest.mark.slow
 FROZEN_SHA256 = (
     "2a5594c5b6077e06edf5392fc58693dbf47485c4fcc59e89305174c3008655f7"  # the file as it came from its author
 )
-FLOORS = {"outside": (evaluation.OUTSIDE, 190, 11), "dev": (evaluation.DEV, 64, 0)}  # right >=, wrong <=
+FLOORS = {  # right >=, wrong <=
+    "outside": (evaluation.OUTSIDE, 197, 11),
+    "dev": (evaluation.DEV, 68, 0),
+    "dev2": (evaluation.DEV2, 157, 0),
+}
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,21 @@
 """What the task matcher reads besides embeddings: cores without politeness, concepts, objects named."""
 
+from collections import Counter
+
 import pytest
 
 from robolang.task_match_objects import ObjectReader
-from robolang.task_match_words import concepts, contradicts, core, normalise
+from robolang.task_match_words import (
+    action_words,
+    concepts,
+    contradicts,
+    core,
+    correct,
+    normalise,
+    prohibits,
+    stems,
+    unknown_place,
+)
 from robolang.testing.scene_states import PLAY_TABLE
 
 VERBS = frozenset({"put", "place", "pick", "open", "stick", "lift", "get", "move"})
@@ -30,9 +42,9 @@ def test_cores_drop_politeness_fillers_and_the_table_as_a_place(said, meant):
         ("put the red cube on top of the green one", {"TOP"}),
         ("put the red cube right next to the blue bar", {"NEXT"}),  # "right" only intensifies
         ("move it to the right side of the table", {"RIGHT", "SIDE"}),
-        ("move it to the far side of the table", {"FAR"}),
+        ("move it to the far side of the table", {"FAR", "SIDE"}),  # a region of the table
         ("put it in front of the plate", {"FRONT_OF", "PLATE"}),
-        ("bring it to the front of the table", {"NEAR"}),
+        ("bring it to the front of the table", {"NEAR", "SIDE"}),
         ("pull it back towards you", {"NEAR"}),
         ("set it back down", {"DOWN"}),
         ("turn the bar counter-clockwise", {"CCW"}),
@@ -67,4 +79,105 @@ def test_opposite_poles_contradict_and_unrelated_ones_do_not():
     ],
 )
 def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(text, order):
+    assert ObjectReader(PLAY_TABLE, VERBS).read(normalise(text).split()).order == order
+
+
+@pytest.mark.parametrize(
+    ("said", "meant"),
+    [
+        ("could u let go of the green brick pls", "release the green brick"),  # shorthand, an idiom
+        ("give the long stick a gentle nudge to the left", "nudge the long stick to the left"),
+        ("give the red box a counter-clockwise spin", "spin the red box counter clockwise"),
+        ("grab hold of the yellow tube", "grasp the yellow tube"),
+        ("get a good grip on the yellow tube", "grip the yellow tube"),
+        ("blow out the lamp", "turn off the lamp"),
+        ("knock the tube down", "knock the tube over"),
+        ("I'd love the tube on the dish", "i want the tube on the dish"),
+        ("fetch the red box and then drop it into the drawer", "drop the red box into the drawer"),
+        ("if you don't mind, shut the drawer", "shut the drawer"),
+        ("shut the drawer when you get a chance", "shut the drawer"),
+        ("I was wondering if you could shut the drawer", "shut the drawer"),
+    ],
+)
+def test_cores_say_shorthand_and_idioms_in_the_grammar_s_words(said, meant):
+    assert core(said, VERBS) == meant
+
+
+@pytest.mark.parametrize(
+    ("said", "meant"),
+    [
+        ("twist the red box, no need to pick it up", "twist the red box"),
+        ("slide the green brick along without tipping it over", "slide the green brick along"),
+        ("stack the red box there but don't drop it", "stack the red box there"),
+        ("put the tube on the dish, not the box", "put the tube on the dish"),
+        ("the tube shouldn't be on the dish", "the tube shouldn't be on the dish"),  # no clause of its own
+    ],
+)
+def test_clauses_of_what_not_to_do_are_dropped(said, meant):
+    assert core(said, VERBS) == meant
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the room is too dark", {"ON"}),  # what is wrong says what is wanted
+        ("keep the lamp lit", {"LIGHT", "ON"}),
+        ("lamps out", {"LIGHT", "OFF"}),
+        ("set the brick by the dish", {"NEXT", "PLATE"}),
+        ("rest it up against the box", {"NEXT"}),
+        ("nudge it a touch further to the right", {"MORE", "RIGHT"}),  # a comparative: a move, not a region
+        ("shove it nearer to the robot", {"NEAR", "MORE"}),
+        ("put the tube beneath the box", {"UNDER"}),
+        ("park it in the back section of the table", {"FAR", "SIDE"}),
+        ("leave it on the right", {"RIGHT", "SIDE"}),
+        ("place it on the side of the table closest to you", {"NEAR"}),
+        ("set it on the side away from the robot", {"FAR"}),
+        ("set it between you and the box", {"FRONT_OF"}),
+        ("put it beyond the dish", {"BEHIND", "PLATE"}),
+        ("drop the box into the open drawer", {"IN", "DRAWER"}),  # "open" only names its state
+        ("turn it anticlockwise, as viewed from above", {"CCW"}),
+        ("put the dish somewhere else on the table", {"PLATE"}),  # where on the table, no way down
+        ("lay the tall tube down", {"DOWN"}),  # tall is a height, not a size the grammar compares
+        ("shove the box off the table", {"OFF"}),  # over the edge, not up
+    ],
+)
+def test_more_concepts_of_general_english(text, expected):
+    assert concepts(text) == expected
+
+
+def test_a_request_not_to_do_something_is_a_prohibition():
+    assert prohibits("please never touch the lamp") and prohibits("Don't open the drawer!")
+    assert not prohibits("don't forget to open the drawer") and not prohibits("the box shouldn't be on the dish")
+
+
+def test_places_the_scene_lacks_are_named():
+    vocabulary = {"dish": 3, "drawer": 2, "box": 5}
+    assert unknown_place("set the box on the carpet", vocabulary) == "carpet"
+    assert unknown_place("leave the box on the carpet next to the dish", vocabulary) == "carpet"
+    assert unknown_place("set the box on the blue dish", vocabulary) is None
+    assert unknown_place("push the box towards the robot", vocabulary) is None  # a place the patterns read
+
+
+def test_typos_of_the_table_s_words_are_mended_and_real_words_kept():
+    vocabulary = Counter({"drawer": 40, "draw": 2, "tube": 9, "the": 90, "lift": 9, "should": 5})
+    assert correct("Put the tuube in the drawr", vocabulary) == "Put the tube in the drawer"  # the more frequent
+    assert correct("keep it lit", vocabulary, known=frozenset({"lit"})) == "keep it lit"  # a word the encoder knows
+    assert correct("it shouldn't", vocabulary) == "it shouldn't"  # one word, not "shouldn" + "t"
+    assert correct("lifd it", Counter({"lift": 1, "life": 1})) == "lifd it"  # a tie: kept
+
+
+def test_action_words_are_a_task_s_words_without_its_frame_words():
+    words = action_words(("move {p} somewhere else", "I want {p} in a different place"))
+    assert {"move", "somewhere", "else", "different", "place"} <= words and not words & {"i", "want", "a"}
+    assert {"moved", "move", "pushes", "push"} <= stems("moved pushes")
+
+
+@pytest.mark.parametrize(
+    ("text", "order"),
+    [
+        ("stack the larger block on the smaller one", ("green_cube", "red_cube")),  # "one": the block said before
+        ("paint the long stick yellow", ("blue_bar",)),  # a colour after a verb names nothing
+    ],
+)
+def test_one_stands_for_the_noun_before_and_colours_name_objects_only_in_noun_phrases(text, order):
     assert ObjectReader(PLAY_TABLE, VERBS).read(normalise(text).split()).order == order
