@@ -219,6 +219,11 @@ def test_a_policy_without_the_pointer_is_the_first_measurements_and_a_negative_w
     )
     with pytest.raises(ValueError, match="pointer_weight"):
         _tiny_policy(data, pointer=True, pointer_weight=-1.0)
+    with pytest.raises(ValueError, match="pointer_tokens=true needs policy.pointer=true"):
+        _tiny_policy(data, pointer_tokens=True)
+    for name in ("pointer", "pointer_tokens", "lang_tokens", "contacts"):
+        with pytest.raises(ValueError, match=f"policy.{name}='yes' is not allowed"):
+            _tiny_policy(data, **{"pointer": True, name: "yes"})
 
 
 def test_train_writes_a_privileged_checkpoint_that_loads_back(trained, tmp_path):

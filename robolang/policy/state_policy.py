@@ -82,6 +82,11 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
             raise ValueError(f"policy.d_model={self.d_model} must be a multiple of n_heads={self.n_heads}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"policy.dropout={self.dropout} is not allowed: it must be in [0, 1)")
+        for name in ("contacts", "pointer", "pointer_tokens", "lang_tokens"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"policy.{name}={getattr(self, name)!r} is not allowed: it must be true or false")
+        if self.pointer_tokens and not self.pointer:
+            raise ValueError("policy.pointer_tokens=true needs policy.pointer=true (it is how the pointer reads)")
         if not self.pointer_weight >= 0:
             raise ValueError(f"policy.pointer_weight={self.pointer_weight} is not allowed: it must be >= 0")
         try:
