@@ -109,3 +109,25 @@ def test_evaluation_reaches_policies_only_through_the_public_loading_api():
             elif isinstance(node, ast.Import):
                 found += [(path.name, a.name, ()) for a in node.names if a.name.startswith("robolang.policy")]
     assert found == [("policies.py", "robolang.policy", ("load_policy",))]
+
+
+def test_references_chooses_the_reference_rows(tmp_path):
+    out = tmp_path / "eval"
+    assert cli.main(["eval", f"controllers={{riser:{target()}}}", "references=[]", *QUICK, f"out={out}"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"]["controllers"] == ["riser"]
+    assert {r["controller"] for r in results["episodes"]} == {"riser"}
+    assert "riser" in (out / "report.html").read_text()
+    names = [s["name"] for s in controller_specs({"riser": {"_target_": "m.C"}}, references=["zero"])]
+    assert names == ["riser", "zero"]
+
+
+@pytest.mark.parametrize("bad", ["references=[expert]", "references=[zero,zero]", "references=zero"])
+def test_unknown_or_repeated_references_are_refused(bad):
+    with pytest.raises(EvalConfigError, match="references="):
+        read_settings(load_config("eval", [f"controllers={{riser:{target()}}}", bad]))
+
+
+def test_no_policy_and_no_reference_is_refused():
+    with pytest.raises(EvalConfigError, match="nothing to evaluate"):
+        read_settings(load_config("eval", ["references=[]"]))

@@ -18,13 +18,14 @@ from robolang.config import load_config
 from robolang.errors import RobolangError
 from robolang.evaluation.privileged import PrivilegedController
 from robolang.evaluation.rollout import PolicyController, run_episode
-from robolang.features import CAMERA_NAMES, KEY_SCENE_STATE, STATE_DIM, STATE_NAMES
+from robolang.features import CAMERA_NAMES, KEY_ACTION, KEY_SCENE_STATE, STATE_DIM, STATE_NAMES
 from robolang.policy import CheckpointError, load_policy
 from robolang.policy import batch as B
 from robolang.policy.checkpoint import load_checkpoint, save_checkpoint
 from robolang.policy.inference import PrivilegedObservationError
 from robolang.policy.registry import build_policy
 from robolang.policy.scene_layout import SceneLayout, field_difference
+from robolang.policy.data import still_frames
 from robolang.policy.state_data import SceneStateDataset, pointer_labels
 from robolang.policy.state_policy import PrivilegedStatePolicy
 from robolang.testing.scene_states import PLAY_TABLE, scene_state_fields
@@ -40,15 +41,20 @@ ROWS = [
 ]  # fmt: skip
 
 
-def _labelled(root, scene_fields=FIELDS):
+def _labelled(root, scene_fields=FIELDS, still=lambda k: False):
+    """Three episodes of 40 random frames; frame k's action is a pause (no motion, the gripper
+    command kept) where ``still(k)``."""
     st = synthetic.store(root, scene_fields=scene_fields)
     rng = np.random.default_rng(0)
     for e in range(3):
         st.begin_episode()
-        for _ in range(40):
+        for k in range(40):
             frame = synthetic.frame(rng, e, len(scene_fields or ()))
             if not scene_fields:
                 del frame[KEY_SCENE_STATE]
+            if still(k):
+                frame[KEY_ACTION] = np.array([0, 0, 0, 0, previous[4]], np.float32)
+            previous = frame[KEY_ACTION]
             st.add_frame(frame)
         st.end_episode()
     st.close()
@@ -101,6 +107,31 @@ def test_batches_carry_the_recorded_scene_state_and_no_image(labelled):
     assert batch[B.ACTION].shape == (6, 4, 5) and data.scene_fields == FIELDS
     stats = data.stats.checkpoint()
     assert len(stats[B.SCENE_STATE]["std"]) == len(FIELDS) and min(stats[B.SCENE_STATE]["std"]) >= 0.01
+
+
+def test_still_frames_are_pauses_with_the_gripper_command_kept():
+    action = np.array([[0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, -1], [0, 0.5, 0, 0, -1], [0, 0, 0, 0.02, -1],
+                       [0, 0, 0, 0, -1], [0, 0, 0, 0, 0.4]], np.float32)  # fmt: skip
+    first = np.array([True, False, False, False, False, True, False])
+    # a pause, a pause, the gripper closing, a move, a turn, a new episode's pause, the gripper opening
+    assert still_frames(action, first).tolist() == [True, True, False, False, False, True, False]
+
+
+def test_skip_still_draws_observation_times_only_where_the_arm_is_told_to_do_something(tmp_path):
+    root = _labelled(tmp_path / "play", still=lambda k: k % 4 != 0)  # three pauses after every move
+    draws = {}
+    for skip in (False, True):
+        data = SceneStateDataset(root, FakeInstructions(), chunk_size=4, val_fraction=0.0, skip_still=skip)
+        first = np.zeros(len(data.frames.action), bool)
+        first[list(data.frames.episode_start.values())] = True
+        moving = ~still_frames(data.frames.action, first)
+        draws[skip] = data.draw(400, np.random.default_rng(0))
+        d = draws[skip]
+        assert ((d.t >= data._start[d.segment]) & (d.t < data._end[d.segment])).all()
+        assert moving[d.t].all() == skip  # without it, three quarters of the observations are pauses
+        # the chunk after an observation still holds the pauses that follow it
+        assert not moving[d.action_index].all()
+    assert np.array_equal(draws[False].segment, draws[True].segment)  # the same segments, the same rng
 
 
 def test_the_policy_overfits_a_tiny_batch(labelled):

@@ -69,7 +69,11 @@ def read_settings(cfg: DictConfig) -> dict:
     if plain.get("ray_address") is not None and not isinstance(plain["ray_address"], str):
         raise EvalConfigError(f"ray_address={plain['ray_address']!r}: expected auto, ray://host:port, local or null")
     _check_vocabulary(plain)
-    plain["controllers"] = controller_specs(plain.get("controllers"), plain.pop("checkpoint", None))
+    plain["controllers"] = controller_specs(
+        plain.get("controllers"), plain.pop("checkpoint", None), plain.get("references", list(REFERENCES))
+    )
+    if not plain["controllers"]:
+        raise EvalConfigError("nothing to evaluate: controllers=null and references=[]; name a policy or a reference")
     return plain
 
 
@@ -112,10 +116,16 @@ def _check_vocabulary(plain: dict) -> None:
     _names(plain, "chain_splits", list(SPLITS), "splits", empty_ok=True)
 
 
-def controller_specs(controllers, checkpoint=None) -> list[dict]:
+def controller_specs(controllers, checkpoint=None, references=tuple(REFERENCES)) -> list[dict]:
     """``[{"name", "kind", "path", "target", "about"}]`` (kind ``checkpoint``: a folder the policy
     package loads, whatever it holds; ``target``: built from a config map): the named policies in the order given
-    (``checkpoint``, the short form, first as ``ours``), then the reference rows."""
+    (``checkpoint``, the short form, first as ``ours``), then the ``references`` rows asked for."""
+    if not isinstance(references, (list, tuple)) or not set(references) <= set(REFERENCES) or (
+        len(set(references)) != len(references)
+    ):
+        raise EvalConfigError(
+            f"references={references!r}: expected a list of distinct names from {', '.join(REFERENCES)} ([] for none)"
+        )
     if controllers is None:
         controllers = {}
     if not isinstance(controllers, Mapping):
@@ -132,7 +142,7 @@ def controller_specs(controllers, checkpoint=None) -> list[dict]:
             )
         named = {SHORT_FORM_NAME: checkpoint, **named}
     specs = [policy_spec(str(name), value) for name, value in named.items()]
-    return specs + [{"name": k, "kind": k, "path": None, "target": None, "about": v} for k, v in REFERENCES.items()]
+    return specs + [{"name": k, "kind": k, "path": None, "target": None, "about": REFERENCES[k]} for k in references]
 
 
 def policy_spec(name: str, value) -> dict:

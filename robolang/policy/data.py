@@ -18,7 +18,8 @@ What one sample is:
   to ``phrasings_per_task`` drawn from the grammar (object descriptions without positions,
   which hold anywhere in the segment), pre-encoded once; tasks the grammar cannot phrase (no
   scene file, a hand-made task id) use the table's own train instructions;
-* a timestep t uniform in [start, end); observations t - n_obs_steps + 1 .. t, clamped at the
+* a timestep t uniform in [start, end) (``skip_still=True``: uniform over the segment's frames
+  whose action moves the arm or changes the gripper command; see ``still_frames``); observations t - n_obs_steps + 1 .. t, clamped at the
   episode's first frame (repeated, as LeRobot does); actions t .. t + chunk_size - 1 with
   ``action_is_pad`` past the segment's end, where the **last valid action is repeated** (the
   segment's own final command; the frames after it belong to other behaviour);
@@ -177,6 +178,28 @@ class Draw(NamedTuple):
     augment_seed: int
 
 
+# An action is still when it moves the arm less than this (normalised units, of 1) and leaves
+# the gripper command where the previous frame put it: the scripted play pauses, hesitates and
+# holds (17% of an hour's frames, a quarter of object tasks' segment frames).
+STILL_ACTION = 0.01
+
+
+def still_frames(action: np.ndarray, episode_first: np.ndarray) -> np.ndarray:
+    """(N,) bool: frames whose action (N, 5) commands nothing new: no translation or rotation
+    above ``STILL_ACTION`` and the gripper command unchanged from the frame before (an episode's
+    first frame, ``episode_first``, is compared with itself).
+
+    Why skip them as observation times: from the same state play sometimes waits and sometimes
+    moves on, and nothing in one frame says which, so a policy cloned on both predicts a blend
+    near zero, and waiting is its own fixed point (measured: the privileged policy holding an
+    object in the air for 150 steps on "put it down"). Still frames inside an action chunk are
+    kept: the wait after closing the gripper is learned as part of the chunk that closes it."""
+    action = np.asarray(action)
+    previous = np.roll(action[:, 4], 1)
+    previous[episode_first] = action[episode_first, 4]
+    return (np.abs(action[:, :4]).max(1) < STILL_ACTION) & (np.abs(action[:, 4] - previous) < STILL_ACTION)
+
+
 def load_segments(root: Path, episode_length: dict[int, int], tasks=None) -> pd.DataFrame:
     """Distinct segments carrying a ``train`` label (of ``tasks`` only, when given), with a clear
     error when there are none."""
@@ -273,6 +296,7 @@ class PolicyDataset:
         val_block_frames: int = 600,  # 1 min at 10 Hz: long against segments (median 3.5 s)
         stats: NormStats | None = None,
         target_offsets: bool = False,  # also serve batch.TARGET / TARGET_VALID
+        skip_still: bool = False,  # observation times only where the arm is commanded to do something
         threads: int = 2,  # one per camera; numpy's copies and casts release the GIL
         prefault: bool = True,
         progress: bool = True,
@@ -303,13 +327,13 @@ class PolicyDataset:
         self.segments = segments[split == subset].reset_index(drop=True)
         if self.segments.empty:
             raise DataPipelineError(f"{self.root}: no {subset} segments (val_fraction={val_fraction})")
-        self._index_segments(task_balance)
+        self._index_segments(task_balance, skip_still)
         self._encode_pools(instructions, phrasings_per_task)
         self._scene = self._target_columns = None
         if target_offsets:
             self._index_targets()
 
-    def _index_segments(self, task_balance: float) -> None:
+    def _index_segments(self, task_balance: float, skip_still: bool = False) -> None:
         s = self.segments
         episode_start = s["episode_index"].map(self.frames.episode_start).to_numpy(np.int64)
         self._episode_start = episode_start  # (S,) global index of each segment's episode's frame 0
@@ -318,6 +342,13 @@ class PolicyDataset:
         per_task = s.groupby("task_id")["task_id"].transform("size").to_numpy(np.float64)
         weights = per_task**task_balance / per_task
         self._cdf = np.cumsum(weights / weights.sum())
+        self._moving = None
+        if skip_still:  # the frames that move, and how many of them each segment holds
+            first = np.zeros(len(self.frames.action), bool)
+            first[list(self.frames.episode_start.values())] = True
+            moving = ~still_frames(self.frames.action, first)
+            before = np.concatenate([[0], np.cumsum(moving)])  # (N + 1,) moving frames before each index
+            self._moving = (np.flatnonzero(moving), before[self._start], before[self._end] - before[self._start])
 
     def _encode_pools(self, instructions: InstructionCache, size: int) -> None:
         scene_path = self.root / "meta" / SCENE_FILE
@@ -367,7 +398,12 @@ class PolicyDataset:
         seg = np.minimum(np.searchsorted(self._cdf, rng.random(batch_size), side="right"), len(self._cdf) - 1)
         phrasing = self._pool_offset[seg] + (rng.random(batch_size) * self._pool_count[seg]).astype(np.int64)
         start, end = self._start[seg], self._end[seg]
-        t = start + (rng.random(batch_size) * (end - start)).astype(np.int64)  # (B,)
+        u = rng.random(batch_size)
+        t = start + (u * (end - start)).astype(np.int64)  # (B,)
+        if self._moving is not None:  # the same draw, as a rank among the segment's moving frames
+            index, before, count = self._moving
+            rank = np.minimum(before[seg] + (u * count[seg]).astype(np.int64), len(index) - 1)
+            t = np.where(count[seg] > 0, index[rank], t)  # a segment that never moves: any frame
         obs = np.maximum(t[:, None] - np.arange(self.n_obs_steps - 1, -1, -1), self._episode_start[seg][:, None])
         ahead = t[:, None] + np.arange(self.chunk_size)  # (B, K)
         pad = ahead >= end[:, None]

@@ -116,6 +116,7 @@ class SceneStateDataset(PolicyDataset):
         val_block_frames: int = 600,
         stats: SceneNormStats | None = None,
         target_offsets: bool = False,
+        skip_still: bool = False,
         **unused_image_options,
     ):
         if subset not in ("train", "val"):
@@ -135,7 +136,7 @@ class SceneStateDataset(PolicyDataset):
         self.segments = segments[split == subset].reset_index(drop=True)
         if self.segments.empty:
             raise DataPipelineError(f"{self.root}: no {subset} segments (val_fraction={val_fraction})")
-        self._index_segments(task_balance)
+        self._index_segments(task_balance, skip_still)
         self._encode_pools(instructions, phrasings_per_task)
         self._scene = self._target_columns = None
         self._pointer = pointer_labels(self.segments["args"], SceneLayout.from_fields(self.scene_fields).objects)

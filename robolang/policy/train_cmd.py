@@ -45,6 +45,7 @@ DATA_KEYS = {
     "data.val_fraction": (float, 0, 0.9), "data.phrasings_per_task": (int, 1, None),
     "data.task_balance": (float, 0, None), "data.augment.shift": (float, 0, 0.25),
     "data.augment.brightness": (float, 0, 1), "data.augment.contrast": (float, 0, 1),
+    "data.skip_still": (bool, None, None),
 }  # fmt: skip
 
 
@@ -177,6 +178,7 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
         max_lang_tokens=settings.get("max_lang_tokens", 32),
         phrasings_per_task=cfg.data.phrasings_per_task,
         task_balance=cfg.data.task_balance,
+        skip_still=cfg.data.skip_still,
         tasks=tuple(cfg.data.tasks) if cfg.data.tasks else None,
         target_offsets=bool(probe.training_features),
         progress=accelerator.is_main_process,
