@@ -22,10 +22,10 @@ from robolang.features import CAMERA_NAMES, KEY_ACTION, KEY_SCENE_STATE, STATE_D
 from robolang.policy import CheckpointError, load_policy
 from robolang.policy import batch as B
 from robolang.policy.checkpoint import load_checkpoint, save_checkpoint
+from robolang.policy.data import still_frames
 from robolang.policy.inference import PrivilegedObservationError
 from robolang.policy.registry import build_policy
 from robolang.policy.scene_layout import SceneLayout, field_difference
-from robolang.policy.data import still_frames
 from robolang.policy.state_data import SceneStateDataset, pointer_labels
 from robolang.policy.state_policy import PrivilegedStatePolicy
 from robolang.testing.scene_states import PLAY_TABLE, scene_state_fields
@@ -48,6 +48,7 @@ def _labelled(root, scene_fields=FIELDS, still=lambda k: False):
     rng = np.random.default_rng(0)
     for e in range(3):
         st.begin_episode()
+        previous = np.zeros(5, np.float32)
         for k in range(40):
             frame = synthetic.frame(rng, e, len(scene_fields or ()))
             if not scene_fields:

@@ -120,8 +120,10 @@ def controller_specs(controllers, checkpoint=None, references=tuple(REFERENCES))
     """``[{"name", "kind", "path", "target", "about"}]`` (kind ``checkpoint``: a folder the policy
     package loads, whatever it holds; ``target``: built from a config map): the named policies in the order given
     (``checkpoint``, the short form, first as ``ours``), then the ``references`` rows asked for."""
-    if not isinstance(references, (list, tuple)) or not set(references) <= set(REFERENCES) or (
-        len(set(references)) != len(references)
+    if (
+        not isinstance(references, (list, tuple))
+        or not set(references) <= set(REFERENCES)
+        or (len(set(references)) != len(references))
     ):
         raise EvalConfigError(
             f"references={references!r}: expected a list of distinct names from {', '.join(REFERENCES)} ([] for none)"
