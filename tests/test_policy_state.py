@@ -350,3 +350,11 @@ def test_ask_refuses_a_privileged_checkpoint_before_building_a_robot(trained, ca
     assert cli.main(["ask", "open the drawer", "--checkpoint", str(trained), *SMALL]) == 2
     err = capsys.readouterr().err
     assert "privileged" in err and "cannot be asked or deployed" in err and err.count("\n") == 1
+
+
+def test_bench_latency_times_a_privileged_checkpoint_with_a_scene_state_and_labels_it(trained, tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    args = ["bench", "latency", "subjects=[ours]", f"checkpoints.ours={trained}", "image_size=32", "n_warmup=1",
+            "n_runs=2", f"bench_out={out}"]  # fmt: skip
+    assert cli.main(args) == 0
+    assert "PRIVILEGED" in out.read_text()

@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from robolang.bench import checks
 from robolang.bench.report import Load, heading, table, verdict
 from robolang.config import ConfigError, checked
-from robolang.features import CAMERA_NAMES, KEY_STATE, STATE_DIM, image_key
+from robolang.features import CAMERA_NAMES, KEY_SCENE_STATE, KEY_STATE, STATE_DIM, image_key
 
 TARGET_P50_MS = 10.0
 THREADS = 2  # DESIGN.md "Performance targets": 2 CPU cores
@@ -85,13 +85,17 @@ def _summary(ms: np.ndarray) -> dict[str, float]:
     }
 
 
-def observation_maker(image_size: int = IMAGE_SIZE, seed: int = 0) -> Callable[[], dict]:
-    """Random observations in the dataset's keys: uint8 (H, W, 3) per camera and the (12,) state."""
+def observation_maker(image_size: int = IMAGE_SIZE, seed: int = 0, scene_dim: int = 0) -> Callable[[], dict]:
+    """Random observations in the dataset's keys: uint8 (H, W, 3) per camera and the (12,) state;
+    with ``scene_dim`` also a scene-state vector (what a privileged policy reads; the values do
+    not change the time)."""
     rng = np.random.default_rng(seed)
 
     def make() -> dict:
         obs = {image_key(c): rng.integers(0, 256, (image_size, image_size, 3), dtype=np.uint8) for c in CAMERA_NAMES}
         obs[KEY_STATE] = rng.normal(size=STATE_DIM).astype(np.float32)
+        if scene_dim:
+            obs[KEY_SCENE_STATE] = rng.normal(size=scene_dim).astype(np.float32)
         return obs
 
     return make
@@ -134,11 +138,14 @@ def ours_subject(checkpoint: str | None, image_size: int) -> Subject:
 
     if checkpoint:
         policy, label = load_policy(checkpoint), f"robolang policy `{checkpoint}`"
+        if policy.privileged:  # timed with a scene-state vector, as evaluation gives it; never deployable
+            label = f"robolang {policy.name} policy `{checkpoint}` (PRIVILEGED: reads the scene state)"
     else:
         policy = LanguagePolicy(_fresh_bundle(TransformerPolicyConfig()))
         label = "robolang transformer policy, default config (random init)"
     params = sum(p.numel() for p in policy.policy.parameters())
-    predict = (lambda obs: policy.predict(obs, INSTRUCTION), observation_maker(image_size))
+    make = observation_maker(image_size, scene_dim=len(policy.scene_fields) if policy.privileged else 0)
+    predict = (lambda obs: policy.predict(obs, INSTRUCTION), make)
     return Subject(label, params, policy.config.chunk_size, {"predict(observation, instruction)": predict})
 
 
