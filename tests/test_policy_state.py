@@ -358,3 +358,22 @@ def test_bench_latency_times_a_privileged_checkpoint_with_a_scene_state_and_labe
             "n_runs=2", f"bench_out={out}"]  # fmt: skip
     assert cli.main(args) == 0
     assert "PRIVILEGED" in out.read_text()
+
+
+def test_relative_yaw_reads_the_turn_between_each_object_and_the_gripper(labelled):
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    policy = _tiny_policy(data, relative_yaw=True)
+    raw = data.collate(data.draw(3, np.random.default_rng(0)))[B.SCENE_STATE]
+    yaw_columns = torch.as_tensor(policy.layout.pose[:, 7])
+    ee_yaw = policy.layout.ee_yaw
+    features = policy.object_features(raw, policy.scene_normalizer(raw))
+    turn = raw[..., yaw_columns] - raw[..., ee_yaw, None]  # (B, T, O)
+    torch.testing.assert_close(features[..., -6], turn.sin())
+    torch.testing.assert_close(features[..., -1], (4 * turn).cos())
+    turned = raw.clone()  # the whole scene and the gripper turned together: the relative part stays
+    turned[..., yaw_columns] += 0.7
+    turned[..., ee_yaw] += 0.7
+    moved = policy.object_features(turned, policy.scene_normalizer(turned))
+    torch.testing.assert_close(moved[..., -6:], features[..., -6:], atol=1e-5, rtol=0)
+    assert not torch.allclose(moved[..., 6:8], features[..., 6:8])  # the absolute yaw did change
+    assert _tiny_policy(data).object_features(raw, raw).shape[-1] == features.shape[-1] - 6

@@ -31,6 +31,7 @@ class SceneLayout:
     fixture_columns: np.ndarray  # (F,)
     ee: np.ndarray  # (3,) columns of ee.x, ee.y, ee.z
     contacts: np.ndarray  # (O, E) column of contact(object, entity), -1 where none is recorded
+    ee_yaw: int = -1  # column of ee.yaw, -1 where it is not recorded
 
     @classmethod
     def from_fields(cls, fields: tuple[str, ...]) -> SceneLayout:
@@ -58,6 +59,7 @@ class SceneLayout:
             np.array([index[f] for f in fixtures], np.int64),
             np.array([index[n] for n in EE if n in index], np.int64),
             contacts,
+            index.get("ee.yaw", -1),
         )
 
     @property
