@@ -154,6 +154,46 @@ def test_the_policy_overfits_a_tiny_batch(labelled):
     assert losses[-1] < 0.3 * losses[0]
 
 
+def _fit(policy, batch, steps=150):
+    optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
+    for _ in range(steps):
+        loss = policy.compute_loss(batch)["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    policy.eval()
+    with torch.no_grad():
+        return policy(policy.normalize(batch))
+
+
+def test_the_bins_head_picks_one_of_two_modes_where_the_l1_head_stays_between_them(labelled):
+    """The same observation twice, once followed by "up" (+0.7) and once by "down" (-0.5): any
+    value between them minimises the L1 loss, so the L1 head stays near where it started (0,
+    neither mode: the arm waits); the bins head answers one of the two."""
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    batch = data.sample(1, np.random.default_rng(0))
+    batch = {k: v.expand(2, *v.shape[1:]).clone() for k, v in batch.items()}
+    batch[B.ACTION_PAD][:] = False
+    batch[B.ACTION][:, :, 2] = torch.tensor([0.7, -0.5])[:, None]
+    answers = {}
+    for head in ("l1", "bins"):
+        torch.manual_seed(0)
+        answers[head] = _fit(_tiny_policy(data, action_head=head), batch)[0, :, 2]
+    modes = torch.tensor([0.7, -0.5])
+    assert ((answers["bins"][:, None] - modes).abs().min(-1).values < 0.06).all()
+    assert ((answers["l1"][:, None] - modes).abs().min(-1).values > 0.1).all()
+    policy = _tiny_policy(data, action_head="bins", action_bins=5)  # bins at -1, -0.5, 0, 0.5, 1
+    decoded = policy.decode_bins(torch.tensor([[0.0, 9.0, 9.0, 0.0, 0.0], [0.0, 0.0, 0.0, 9.0, 0.0]]))
+    torch.testing.assert_close(decoded, torch.tensor([-0.25, 0.5]), atol=1e-3, rtol=0)  # halfway; one bin
+
+
+@pytest.mark.parametrize("bad", [{"action_head": "gmm"}, {"action_head": "bins", "action_bins": 2}])
+def test_an_unknown_action_head_or_too_few_bins_is_refused(labelled, bad):
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    with pytest.raises(ValueError, match="policy.action_"):
+        _tiny_policy(data, **bad)
+
+
 def test_pointer_labels_name_each_argument_by_its_object_index_and_none_otherwise():
     objects = ("red_cube", "green_cube", "plate")
     labels = pointer_labels(["red_cube", "green_cube,plate", "", "drawer", "plate,red_cube,green_cube"], objects)
@@ -275,6 +315,17 @@ def test_train_writes_a_privileged_checkpoint_that_loads_back(trained, tmp_path)
     assert scene_std[FIELDS.index("red_cube.x")] != 1 and scene_std[FIELDS.index("light.on")] == 1
     again = load_policy(save_checkpoint(tmp_path / "copy", bundle))
     np.testing.assert_array_equal(again.predict(observation, "open the drawer"), chunk)
+
+
+def test_the_bins_head_and_relative_yaw_train_save_and_predict_through_robolang_train(labelled, tmp_path):
+    out = tmp_path / "bins"
+    assert _train(labelled, out, "policy.action_head=bins", "policy.action_bins=21", "policy.relative_yaw=true") == 0
+    policy = load_policy(out)
+    assert policy.config.action_head == "bins" and policy.config.relative_yaw
+    assert "action_ce" in (out / "metrics.csv").read_text().splitlines()[0]
+    observation = {"observation.state": np.zeros(STATE_DIM, np.float32), KEY_SCENE_STATE: np.zeros(len(FIELDS))}
+    chunk = policy.predict(observation, "open the drawer")
+    assert chunk.shape == (4, 5) and np.abs(chunk).max() <= 1
 
 
 def test_a_dataset_without_scene_state_is_refused_in_one_line(tmp_path, capsys):

@@ -80,6 +80,12 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
     # cube's faces (90 deg) is then one feature away. False: absolute yaws only (the gripper's in
     # proprioception), as checkpoints saved before it.
     relative_yaw: bool = False
+    # The action head: "l1", a value per action dimension (the transformer policy's L1 chunk
+    # loss), or "bins", a distribution over ``action_bins`` values per dimension (cross-entropy;
+    # decoded at the most likely bin, refined by its neighbours), which picks one of the data's
+    # modes where the L1 head averages them (from one state play goes up, down or sideways).
+    action_head: str = "l1"
+    action_bins: int = 41
     # The scene vector's entry names, in order (``meta/info.json``); ``robolang train`` fills them
     # from the dataset and the checkpoint keeps them, so evaluation builds the same vector.
     scene_fields: tuple[str, ...] = ()
@@ -92,6 +98,12 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
         for name in ("contacts", "pointer", "pointer_tokens", "lang_tokens", "relative_yaw"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"policy.{name}={getattr(self, name)!r} is not allowed: it must be true or false")
+        if self.action_head not in ACTION_HEADS:
+            raise ValueError(
+                f"policy.action_head={self.action_head!r} is not allowed: it must be one of {ACTION_HEADS}"
+            )
+        if isinstance(self.action_bins, bool) or not isinstance(self.action_bins, int) or self.action_bins < 3:
+            raise ValueError(f"policy.action_bins={self.action_bins!r} is not allowed: it must be an integer >= 3")
         if self.pointer_tokens and not self.pointer:
             raise ValueError("policy.pointer_tokens=true needs policy.pointer=true (it is how the pointer reads)")
         if not self.pointer_weight >= 0:
@@ -104,6 +116,7 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
             raise ValueError("policy.relative_yaw=true needs the gripper's yaw (ee.yaw) in the scene state")
 
 
+ACTION_HEADS = ("l1", "bins")
 RELATIVE_YAW_MULTIPLES = (1.0, 2.0, 4.0)  # any body, a bar's two-fold and a cube's four-fold symmetry
 
 
@@ -167,7 +180,9 @@ class PrivilegedStatePolicy(PolicyBase):
             nn.init.normal_(self.pointer_queries)
         self.transformer = encoder_trunk(c)
         self.norm = nn.LayerNorm(d)
-        self.head = nn.Linear(d, c.action_dim)
+        bins = c.action_bins if c.action_head == "bins" else 1
+        self.head = nn.Linear(d, c.action_dim * bins)
+        self.register_buffer("bin_values", torch.linspace(-1.0, 1.0, c.action_bins), persistent=False)
 
     # ---- what it reads -----------------------------------------------------------------------
     @property
@@ -267,18 +282,45 @@ class PrivilegedStatePolicy(PolicyBase):
 
     def forward(self, batch: dict) -> torch.Tensor:
         """Predicted action chunk, (B, K, action_dim), for a batch with normalised proprioception."""
-        return self._chunk_and_pointer(batch)[0]
+        out = self._chunk_and_pointer(batch)[0]
+        return self.decode_bins(out) if self.config.action_head == "bins" else out
 
     def _chunk_and_pointer(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The head's output (L1: the chunk (B, K, A); bins: logits (B, K, A, n_bins)) and the pointer's logits."""
         logits = self.pointer_logits(batch) if self.pointer_head is not None else None
         pointer = logits.softmax(-1) if logits is not None else None
-        return self.head(self._read_queries(batch, pointer)), logits
+        out = self.head(self._read_queries(batch, pointer))
+        if self.config.action_head == "bins":
+            out = out.unflatten(-1, (self.config.action_dim, self.config.action_bins))
+        return out, logits
+
+    def decode_bins(self, logits: torch.Tensor) -> torch.Tensor:
+        """(..., n_bins) logits -> (...) actions: the most likely bin's value, refined by the
+        probability-weighted mean over it and its two neighbours (one mode, sub-bin precision)."""
+        n = self.config.action_bins
+        best = logits.argmax(-1, keepdim=True)  # (..., 1)
+        around = (best + torch.arange(-1, 2, device=logits.device)).clamp(0, n - 1)  # (..., 3)
+        weights = logits.gather(-1, around).softmax(-1)
+        return (weights * self.bin_values[around]).sum(-1)
+
+    def bin_loss(self, logits: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
+        """Cross-entropy of the (B, K, A, n_bins) logits against the nearest bin of every valid
+        action; ``l1`` and ``gripper_l1`` of the decoded chunk, as the L1 head logs them."""
+        n = self.config.action_bins
+        target = ((batch[B.ACTION].clamp(-1, 1) + 1) * (n - 1) / 2).round().long()  # (B, K, A)
+        valid = (~batch[B.ACTION_PAD]).unsqueeze(-1).expand_as(target)  # (B, K, A)
+        ce = F.cross_entropy(logits[valid], target[valid]) if valid.any() else logits.sum() * 0
+        with torch.no_grad():
+            decoded = chunk_l1_loss(self.decode_bins(logits), batch)
+        return {LOSS: ce, "action_ce": ce.detach(), "l1": decoded["l1"], "gripper_l1": decoded["gripper_l1"]}
 
     def compute_loss(self, batch: dict) -> dict[str, torch.Tensor]:
-        """``loss`` and ``l1`` (L1 over the valid chunk steps), ``gripper_l1``: the transformer's loss;
-        with the pointer also ``pointer_ce`` (added at ``pointer_weight``) and ``pointer_accuracy``."""
-        chunk, logits = self._chunk_and_pointer(self.normalize(batch))
-        losses = chunk_l1_loss(chunk, batch)
+        """``loss`` and ``l1`` (L1 over the valid chunk steps), ``gripper_l1``: the transformer's loss
+        (with ``action_head=bins`` the loss is the bins' cross-entropy, ``action_ce``, and ``l1``
+        that of the decoded chunk); with the pointer also ``pointer_ce`` (added at
+        ``pointer_weight``) and ``pointer_accuracy``."""
+        out, logits = self._chunk_and_pointer(self.normalize(batch))
+        losses = self.bin_loss(out, batch) if self.config.action_head == "bins" else chunk_l1_loss(out, batch)
         if logits is None:
             return losses
         if B.POINTER not in batch:
