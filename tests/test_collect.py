@@ -49,6 +49,14 @@ def test_single_worker_records_resumes_and_views(tmp_path):
     assert "scene_state" in ds.features and "debug.intent" in ds.features
     assert (out / "meta" / INTENTS_FILE).exists()
     first_ep0 = ds[0]["scene_state"].numpy()
+    # A frame's observation is from before its action, its scene state from after it: the
+    # proprioception of frame t + 1 is the scene state of frame t (policy/data.py: scene_seen_at).
+    names = ds.meta.features["scene_state"]["names"]
+    ee = [names.index(f"ee.{k}") for k in "xyz"]
+    scene = np.stack([ds[t]["scene_state"].numpy() for t in range(20)])
+    state = np.stack([ds[t]["observation.state"].numpy() for t in range(20)])
+    np.testing.assert_allclose(state[1:, :3], scene[:-1, ee], atol=1e-3)
+    assert np.abs(state[1:, :3] - scene[1:, ee]).max() > 1e-3  # not the same frame's state
 
     with pytest.raises(DatasetStoreError, match="resume=true"):
         collect.run(cfg_for(out, 20, "workers=1"))

@@ -200,6 +200,21 @@ def still_frames(action: np.ndarray, episode_first: np.ndarray) -> np.ndarray:
     return (np.abs(action[:, :4]).max(1) < STILL_ACTION) & (np.abs(action[:, 4] - previous) < STILL_ACTION)
 
 
+def scene_seen_at(index: np.ndarray, episode_first: np.ndarray) -> np.ndarray:
+    """Rows of the recorded scene state showing the scene as the observation of frame ``index``
+    saw it (any shape of global frame indices; ``episode_first``: (N,) bool).
+
+    The recorder stores a frame's observation from before its action and its scene state from
+    after it (``recording/worker.py``: what the captioner judges is the state the action led
+    to), so the state a policy saw when it chose action t is row t - 1; an episode's frame 0,
+    whose earlier state was not recorded, keeps its own row. Reading row t instead hands the
+    policy the outcome of the action it is asked for: trained that way, the privileged policy
+    learnt "held and already rising: rise" and, at evaluation (where the scene state comes
+    before the action), crept up at 1% of the lift speed (measured)."""
+    index = np.asarray(index)
+    return np.where(episode_first[index], index, index - 1)
+
+
 def load_segments(root: Path, episode_length: dict[int, int], tasks=None) -> pd.DataFrame:
     """Distinct segments carrying a ``train`` label (of ``tasks`` only, when given), with a clear
     error when there are none."""
@@ -342,11 +357,11 @@ class PolicyDataset:
         per_task = s.groupby("task_id")["task_id"].transform("size").to_numpy(np.float64)
         weights = per_task**task_balance / per_task
         self._cdf = np.cumsum(weights / weights.sum())
+        self._episode_first = np.zeros(len(self.frames.action), bool)  # (N,) each episode's frame 0
+        self._episode_first[list(self.frames.episode_start.values())] = True
         self._moving = None
         if skip_still:  # the frames that move, and how many of them each segment holds
-            first = np.zeros(len(self.frames.action), bool)
-            first[list(self.frames.episode_start.values())] = True
-            moving = ~still_frames(self.frames.action, first)
+            moving = ~still_frames(self.frames.action, self._episode_first)
             before = np.concatenate([[0], np.cumsum(moving)])  # (N + 1,) moving frames before each index
             self._moving = (np.flatnonzero(moving), before[self._start], before[self._end] - before[self._start])
 
@@ -432,8 +447,9 @@ class PolicyDataset:
         if self._target_columns is not None:
             column = self._target_columns[d.segment]  # (B,)
             xyz = np.arange(3)
-            target = self._scene[d.t[:, None], np.maximum(column, 0)[:, None] + xyz]  # (B, 3)
-            offset = (target - self._scene[d.t[:, None], self._ee_column + xyz]) / B.TARGET_SCALE_M
+            seen = scene_seen_at(d.t, self._episode_first)[:, None]  # (B, 1): the scene the images show
+            target = self._scene[seen, np.maximum(column, 0)[:, None] + xyz]  # (B, 3)
+            offset = (target - self._scene[seen, self._ee_column + xyz]) / B.TARGET_SCALE_M
             valid = column >= 0
             out[B.TARGET] = torch.from_numpy(np.where(valid[:, None], offset, 0).astype(np.float32))
             out[B.TARGET_VALID] = torch.from_numpy(valid)

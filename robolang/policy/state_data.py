@@ -3,7 +3,8 @@
 ``SceneStateDataset`` is ``PolicyDataset`` (same segments, train/val time blocks, task balance,
 phrasing pools, windows and action chunks, drawn from the same rng in the same order) with the
 camera frames replaced by the simulator's scene state recorded beside the dataset
-(``scene_state`` column, names in ``meta/info.json``; ``batch.SCENE_STATE``). It reads only the
+(``scene_state`` column, names in ``meta/info.json``; ``batch.SCENE_STATE``), as the
+observation saw it: the row before the frame's own (``data.scene_seen_at``). It reads only the
 parquet columns it needs, so it never builds the frame cache nor decodes a video.
 """
 
@@ -19,7 +20,15 @@ import torch
 
 from robolang.features import KEY_ACTION, KEY_SCENE_STATE, KEY_STATE
 from robolang.policy import batch as B
-from robolang.policy.data import DataPipelineError, Draw, NormStats, PolicyDataset, load_segments, split_segments
+from robolang.policy.data import (
+    DataPipelineError,
+    Draw,
+    NormStats,
+    PolicyDataset,
+    load_segments,
+    scene_seen_at,
+    split_segments,
+)
 from robolang.policy.frame_cache import DatasetMissingError, read_columns
 from robolang.policy.scene_layout import SceneLayout
 
@@ -145,7 +154,8 @@ class SceneStateDataset(PolicyDataset):
         """The batch of a draw: proprioception and scene state raw (the policy normalises them)."""
         return {
             B.STATE: torch.from_numpy(self.frames.state[d.obs_index]),  # (B, T, STATE_DIM)
-            B.SCENE_STATE: torch.from_numpy(self.frames.scene[d.obs_index]),  # (B, T, D_scene)
+            # as the observation saw it: the row before (the recorder stores the state after the action)
+            B.SCENE_STATE: torch.from_numpy(self.frames.scene[scene_seen_at(d.obs_index, self._episode_first)]),
             B.POINTER: torch.from_numpy(self._pointer[d.segment]),  # (B, 2)
             **self.language_and_actions(d),
         }
