@@ -42,6 +42,7 @@ from robolang.captioning import tasks as task_registry
 from robolang.captioning.config import CaptionConfig
 from robolang.captioning.grammar_describe import describe, describe_fixture
 from robolang.captioning.grammar_vocab import SLOT_KINDS
+from robolang.captioning.states import SceneInfo
 from robolang.policy.language import InstructionCache, LanguageError, check_instruction
 from robolang.task_match_objects import ObjectReader
 
@@ -129,6 +130,13 @@ class TaskMatcher:
         position = {k: i for i, k in enumerate(self._key_list)}
         self._key_index = np.array([position[k] for k in self.keys], dtype=int)  # (P,)
         self._scene, self._objects = scene, ObjectReader(scene, self._verbs)
+        self._plate = SceneInfo.from_description(scene).plate
+        self._judged_as = plate_moves(self._key_list, self._plate)  # key -> the key judged for it
+        self._judged_list = list(dict.fromkeys(self._judged_as.values()))
+        judged = {k: i for i, k in enumerate(self._judged_list)}
+        self._judged_index = np.array([judged[self._judged_as[k]] for k in self.keys], dtype=int)  # (P,)
+        self._plate_keys = frozenset(k for k, j in self._judged_as.items() if _moves_the_plate(j[0]))
+        self._plate_verbs = frozenset().union(*(self._task_verbs.get(k[0], ()) for k in self._plate_keys))
         # Read from a phrasing (or a key) the first time an instruction could match it: an
         # instruction names its objects, so it looks at a few hundred of the ~8,600 phrasings.
         self._row_concepts: dict[int, frozenset[str]] = {}
@@ -143,6 +151,7 @@ class TaskMatcher:
         text = words.correct(usable(instruction), self._vocabulary, self._known)
         key = self._exact.get(_normalise(text))
         if key is not None:
+            key = self._judged_as[key]
             return TaskMatch(key[0], key[1], 1.0, text, True, 1.0, key)
         if not self.texts:
             return TaskMatch(None, (), 0.0, "", False)
@@ -154,18 +163,18 @@ class TaskMatcher:
         if not allowed.any():
             best = int(np.argmax(similarity))
             return TaskMatch(None, (), float(similarity[best]), self.texts[best], False)
-        scores = np.full(len(self._key_list), -1.0)
-        np.maximum.at(scores, self._key_index[allowed], similarity[allowed])
+        scores = np.full(len(self._judged_list), -1.0)
+        np.maximum.at(scores, self._judged_index[allowed], similarity[allowed])
         ranked = np.argsort(-scores)
         best_key = int(ranked[0])
         rival = float(scores[ranked[1]]) if len(ranked) > 1 else -1.0
-        rows = np.flatnonzero(allowed & (self._key_index == best_key))
+        rows = np.flatnonzero(allowed & (self._judged_index == best_key))
         best = int(rows[np.argmax(similarity[rows])])
         margin = float(similarity[best] - rival)
         ok = similarity[best] >= self.min_similarity and margin >= self.min_margin
-        task_id, args = self._key_list[best_key] if ok else (None, ())
+        task_id, args = self._judged_list[best_key] if ok else (None, ())
         return TaskMatch(
-            task_id, args, float(similarity[best]), self.texts[best], False, margin, self._key_list[best_key]
+            task_id, args, float(similarity[best]), self.texts[best], False, margin, self._judged_list[best_key]
         )
 
     def _asked_for(self, text: str) -> frozenset[str] | None:
@@ -177,23 +186,38 @@ class TaskMatcher:
         said = words.stems(words.said(text))
         return frozenset(t for t, used in self._task_words.items() if said & used)
 
-    def _key_fits(self, key, named: frozenset[str], mentions) -> bool:
-        """The (task, objects) acts on exactly the movable objects the instruction names, and
-        can express every direction, relation, landmark, size and pole it names."""
-        if mentions.objects & self._objects.movable != {a for a in key[1] if a in self._objects.movable}:
-            return False
+    def _objects_fit(self, key, mentions, moves_plate: bool) -> bool:
+        """The (task, objects) acts on exactly the movable objects the instruction names; when
+        the plate is what moves, it is one of the plate's and anything else named is a place."""
+        if moves_plate:
+            return key in self._plate_keys
+        return mentions.objects & self._objects.movable == {a for a in key[1] if a in self._objects.movable}
+
+    def _concepts_fit(self, key, named: frozenset[str], moves_plate: bool) -> bool:
+        """The (task, objects) can express every direction, relation, landmark, size and pole
+        the instruction names (moving the plate: every pole; it may go anywhere)."""
         if key not in self._expressible:
             self._expressible[key] = _expressible(key, self._scene)
-        return named <= self._expressible[key]
+        return (named & words.POLAR if moves_plate else named) <= self._expressible[key]
+
+    def _moves_plate(self, head: str, mentions) -> bool:
+        """The main verb is one of the plate's tasks' and the plate is the first thing named."""
+        return self._plate is not None and head in self._plate_verbs and mentions.order[:1] == (self._plate,)
 
     def _allowed_rows(self, text: str) -> np.ndarray:
         """Which phrasings are consistent with the instruction (see the module notes)."""
         mine = words.concepts(text)
         named = mine & (words.SPECIFIC | words.POLAR)
+        may_add = named | ({"ON"} if "TOP" in named else set())  # "on top of X" says "on X"
         mentions = self._objects.read(words.said(text).split())
-        asked = self._asked_for(text)
-        keys_ok = np.array(
-            [(asked is None or k[0] in asked) and self._key_fits(k, named, mentions) for k in self._key_list],
+        asked, head = self._asked_for(text), words.core(text, self._verbs).split()[0]
+        moves_plate = self._moves_plate(head, mentions)
+        objects_ok = np.array([self._objects_fit(k, mentions, moves_plate) for k in self._key_list], dtype=bool)
+        has_verb = np.array([head in self._task_verbs.get(k[0], ()) for k in self._key_list], dtype=bool)
+        if has_verb.any() and not (has_verb & objects_ok).any():
+            return np.zeros(len(self.texts), dtype=bool)  # its verb's tasks act on other things
+        keys_ok = objects_ok & np.array(
+            [(asked is None or k[0] in asked) and self._concepts_fit(k, named, moves_plate) for k in self._key_list],
             dtype=bool,
         )
         rows = keys_ok[self._key_index]  # (P,)
@@ -201,11 +225,9 @@ class TaskMatcher:
         for i in np.flatnonzero(rows):
             theirs = self._concepts(i)
             if theirs not in fine:
-                fine[theirs] = theirs & words.ADDS_NOTHING <= named and not words.contradicts(mine, theirs)
+                fine[theirs] = theirs & words.ADDS_NOTHING <= may_add and not words.contradicts(mine, theirs)
             rows[i] = fine[theirs] and (len(self.keys[i][1]) < 2 or mentions.same_order(self._mentions(i)))
-        head = words.core(text, self._verbs).split()[0]
         if head in self._verbs:  # the main verb, when the grammar knows it: its tasks first
-            has_verb = np.array([head in self._task_verbs.get(k[0], ()) for k in self._key_list], dtype=bool)
             with_verb = rows & has_verb[self._key_index]
             rows = with_verb if with_verb.any() else rows
         return rows
@@ -238,7 +260,24 @@ def _expressible(key, scene: dict) -> frozenset[str]:
             found |= words.concepts(d.text)
     if found & {"FRONT_OF", "BEHIND"}:  # in front of or behind Y is next to Y, on one side
         found.add("NEXT")
+    if {"ON", "PLATE"} <= found:  # on top of the plate is on the plate
+        found.add("TOP")
     return frozenset(found)
+
+
+def _moves_the_plate(task_id: str) -> bool:
+    """The task moves the plate itself: it acts on the plate and takes no argument."""
+    task = task_registry.get(task_id)
+    return task.acts_on == "plate" and not task.slots
+
+
+def plate_moves(keys: list, plate: str | None) -> dict:
+    """Each key and the key judged for it: a task whose one argument is the plate (a push, a
+    move to a side; in the play table no other task takes it) is judged as the task that moves
+    the plate, when that is among ``keys``, since its success implies the plate moved and rests
+    on the table; every other key is itself."""
+    mover = next((k for k in keys if _moves_the_plate(k[0])), None)
+    return {k: mover if mover is not None and plate is not None and k[1] == (plate,) else k for k in keys}
 
 
 def _forms(phrasing) -> list[str]:

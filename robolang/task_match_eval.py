@@ -10,8 +10,11 @@ covers: declining it is right, any judgement wrong.
 ``tests/data/outside_instructions.jsonl`` was written by someone who had seen only the scene
 and the task list, never the grammar, and is kept frozen as a test set: it measures the
 matcher, it is never used to tune it. ``tests/data/matcher_dev_instructions.jsonl`` is the
-development set the matcher was improved on, and ``tests/data/matcher_dev2_instructions.jsonl``
-a second one (160 instructions, written by someone who never saw the grammar).
+development set the matcher was improved on, ``tests/data/matcher_dev2_instructions.jsonl``
+a second one (160 instructions, written by someone who never saw the grammar), and
+``tests/data/matcher_dev3_instructions.jsonl`` a third (150, 35 of them moving the plate,
+written before its author read the grammar; its four topples of the blue bar cannot be right in
+the play table, where the bar lies flat: declining them is the best answer).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 OUTSIDE = DATA / "outside_instructions.jsonl"
 DEV = DATA / "matcher_dev_instructions.jsonl"
 DEV2 = DATA / "matcher_dev2_instructions.jsonl"
+DEV3 = DATA / "matcher_dev3_instructions.jsonl"
 
 
 class InstructionSetError(RobolangError, ValueError):

@@ -65,6 +65,8 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"right(?= (?:next|in front|behind|beside|by|there|here|now|away|on top|up against|against))", None),
     (r"(?:the|that|this|an?) (?:open|opened|closed|shut|lit)(?= \w)", None),  # a state named, not asked for
     (r"(?:as )?(?:seen|viewed|looking|looked at) from (?:above|the top|overhead)|from above", None),  # a viewpoint
+    # Somewhere else, or in the way: no inside of anything.
+    (r"in (?:a|another) (?:different |new |other )?(?:place|spot|position|location)|in (?:the|my|your|our) way", None),
     (r"too dark|(?:can't|cannot|can not) see", "ON"),  # what is wrong, not what is wanted
     (r"too bright", "OFF"),
     (r"counter ?-?clockwise|anti ?-?clockwise|ccw", "CCW"),
@@ -92,7 +94,10 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"forwards?|ahead|far side|far end", "FAR"),
     (r"next to|beside|besides|alongside|side by side|adjacent to|close to|near|nearby|by the side of", "NEXT"),
     (r"(?:up )?against|by(?= (?:the|that|this) )", "NEXT"),
-    (r"(?:side|half|part|edge|section|portion|third)(?: of the table)?", "SIDE"),
+    (
+        r"(?:side|half|part|edge|section|portion|third)(?: of the table)?|end of the table|(?<=left )end|(?<=right )end",
+        "SIDE",
+    ),
     (r"not|\w+n't|cannot|no longer|anymore|any more|never", "NOT"),
     (r"(?:on|at) (?:the|your) left(?! of)", "LEFT SIDE"),  # where it is: a region ("put it on the left")
     (r"(?:on|at) (?:the|your) right(?! of)", "RIGHT SIDE"),
@@ -153,6 +158,14 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     (r"(?:turn|put|blow) out (the (?:lights?|lamps?))", r"turn off \1"),
     (r"(?:turn|put) (the (?:lights?|lamps?)) out", r"turn \1 off"),
     (r"knock ((?:\w+ ){0,4}?)down", r"knock \1over"),
+    # A push so that it falls is a topple; out of the way is somewhere else.
+    (
+        r"(?:push|shove|nudge|knock|tip|tilt|bump|hit|tap|poke|flick) ((?:\w+ ){0,4}?\w+) so (?:that )?it "
+        r"(?:falls|topples|tips|goes) (?:over|down)",
+        r"knock \1 over",
+    ),
+    (r"make ((?:\w+ ){0,4}?\w+) (?:fall|topple|tip) (?:over|down)", r"knock \1 over"),
+    (r"out of (?:the|your|my|our) way", "somewhere else"),
     # Pushed off the table is over its edge, not up ("off the table" alone is up: "lift it off the table").
     (
         r"(push|slide|shove|knock|nudge|roll|sweep|drag|scoot|tip) ((?:\w+ ){0,4}?)off (?:of )?the (?:table|tabletop|surface)",

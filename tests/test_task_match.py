@@ -4,11 +4,15 @@ import numpy as np
 import pytest
 
 from robolang.captioning import grammar
+from robolang.captioning.config import CaptionConfig
+from robolang.captioning.states import SceneInfo
+from robolang.captioning.tasks import instances
 from robolang.policy.language import InstructionCache, LanguageError, SentenceEncoder
-from robolang.task_match import TaskMatcher, contradicts, usable
+from robolang.task_match import TaskMatcher, _expressible, contradicts, plate_moves, usable
 from robolang.testing.scene_states import PLAY_TABLE
 
 TASKS = ("open_drawer", "close_drawer", "turn_on_light", "turn_off_light", "push_left", "push_right", "lift")
+TASKS += ("move_plate", "topple", "place_on_plate")
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +102,59 @@ def test_prohibitions_unknown_places_and_unknown_actions_are_unjudged(matcher, t
 def test_people_s_words_are_judged(matcher, text, task, args):
     m = matcher.match(text)
     assert (m.task_id, m.args) == (task, args), m
+
+
+def test_a_task_on_the_plate_alone_is_judged_as_moving_the_plate():
+    """In the play table only pushes and moves to a side take the plate as their one argument:
+    each succeeds only when the plate moved and rests on the table, so each is move_plate."""
+    on_plate = {
+        t.id for t, args in instances(SceneInfo.from_description(PLAY_TABLE), CaptionConfig()) if args == ("plate",)
+    }
+    assert on_plate == {f"push_{d}" for d in ("left", "right", "forward", "back")} | {
+        f"move_to_{s}" for s in ("left_side", "right_side", "front", "back")
+    }
+    keys = [("push_left", ("plate",)), ("push_left", ("red_cube",)), ("place_next_to", ("red_cube", "plate"))]
+    moving = ("move_plate", ())
+    assert plate_moves([*keys, moving], "plate") == {
+        keys[0]: moving,
+        keys[1]: keys[1],
+        keys[2]: keys[2],
+        moving: moving,
+    }
+    assert plate_moves(keys, "plate") == {k: k for k in keys}  # no task moves the plate itself: kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shove the dish over to the right",  # a push of the plate
+        "could you drag the platter a touch to the left?",
+        "slide the dish alongside the yellow tube",  # the plate is what moves: the tube is where
+        "nudge the plate over by the drawer",
+    ],
+)
+def test_moving_the_plate_any_way_is_move_plate(matcher, text):
+    m = matcher.match(text)
+    assert (m.task_id, m.args) == ("move_plate", ()), m
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "slide the yellow tube next to the plate",  # the tube moves, the plate is a place
+        "shift the plate into the drawer",  # a pole moving the plate cannot say
+        "knock over the red box",  # only the standing tube topples: no grasp or push instead
+        "make the red box fall over",
+    ],
+)
+def test_no_plate_move_or_other_task_is_judged_for_what_the_words_do_not_ask(matcher, text):
+    """None of these can be right among the fixture's tasks: each is declined, never a guess."""
+    assert not matcher.match(text).judged, matcher.match(text)
+
+
+def test_on_top_of_the_plate_is_on_it(matcher):
+    assert "TOP" in _expressible(("place_on_plate", ("red_cube",)), PLAY_TABLE)
+    m = matcher.match("rest the yellow tube on top of the dish")
+    assert (m.task_id, m.args) == ("place_on_plate", ("yellow_cylinder",)), m
+    m = matcher.match("make the yellow tube fall over")
+    assert (m.task_id, m.args) == ("topple", ("yellow_cylinder",)), m

@@ -97,6 +97,9 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("if you don't mind, shut the drawer", "shut the drawer"),
         ("shut the drawer when you get a chance", "shut the drawer"),
         ("I was wondering if you could shut the drawer", "shut the drawer"),
+        ("could you nudge the yellow tube so that it tips over", "knock the yellow tube over"),  # a push that topples
+        ("make the tall tube fall down", "knock the tall tube over"),
+        ("could you shove the dish out of my way", "shove the dish somewhere else"),
     ],
 )
 def test_cores_say_shorthand_and_idioms_in_the_grammar_s_words(said, meant):
@@ -137,8 +140,12 @@ def test_clauses_of_what_not_to_do_are_dropped(said, meant):
         ("drop the box into the open drawer", {"IN", "DRAWER"}),  # "open" only names its state
         ("turn it anticlockwise, as viewed from above", {"CCW"}),
         ("put the dish somewhere else on the table", {"PLATE"}),  # where on the table, no way down
+        ("I'd like the dish in another spot", {"PLATE"}),  # somewhere else, not into something
+        ("the dish is in my way", {"PLATE"}),
         ("lay the tall tube down", {"DOWN"}),  # tall is a height, not a size the grammar compares
         ("shove the box off the table", {"OFF"}),  # over the edge, not up
+        ("carry the tube to the left end of the table", {"LEFT", "SIDE"}),  # an end of the table is a region
+        ("park the box at the end of the table on the right", {"SIDE", "RIGHT"}),
     ],
 )
 def test_more_concepts_of_general_english(text, expected):
