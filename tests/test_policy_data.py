@@ -260,7 +260,7 @@ def test_unlabelled_or_missing_datasets_are_refused_clearly(tmp_path):
 SCENE = ("red_cube.x", "red_cube.y", "red_cube.z", "ee.x", "ee.y", "ee.z", "blue_bar.x", "blue_bar.y", "blue_bar.z")
 
 
-def test_target_offsets_are_the_first_object_relative_to_the_gripper_at_the_sampled_frame(tmp_path):
+def test_target_offsets_are_the_first_object_relative_to_the_gripper_as_the_sampled_frame_saw_it(tmp_path):
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     root = tmp_path / "play"
@@ -272,8 +272,11 @@ def test_target_offsets_are_the_first_object_relative_to_the_gripper_at_the_samp
     recorded = LeRobotDataset("test/play", root=root)
     tasks = ds.segments["task_id"].to_numpy()[draw.segment]
     assert {"lift", "stack", "open_drawer"} <= set(tasks)
+    starts = set(ds.frames.episode_start.values())
     for i, t in enumerate(draw.t):
-        scene = recorded[int(t)]["scene_state"].numpy()
+        # the scene the frame's images show: recorded on the frame before (the recorder stores a
+        # frame's scene state after its action), an episode's first frame its own
+        scene = recorded[int(t) - (int(t) not in starts)]["scene_state"].numpy()
         if tasks[i] == "open_drawer":  # a fixture: nothing to point at
             assert not batch[B.TARGET_VALID][i] and not batch[B.TARGET][i].any()
         else:  # lift red_cube, stack red_cube on green_cube: the first object, red_cube
