@@ -7,8 +7,14 @@ once: first 190 of 240 right (79.2%), 39 unjudged, 11 wrong (4.6%; before that 1
 wrong); after the general-English rules fitted to a second development set (dev2, 160
 instructions by someone who never saw the grammar), 197 right (82.1%), 32 unjudged, 11 wrong
 (4.6%), with dev 68/0/0 and dev2 157/3/0 (right/unjudged/wrong). The targets (>= 90% right,
-<= 2% wrong) are not met yet: 7 of the 11 wrong are meant as move_plate. These floors only keep it
-from getting worse. Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
+<= 2% wrong) are not met yet: 7 of the 11 wrong are meant as move_plate. After the plate rules
+fitted to a third development set (dev3, 150 instructions, 35 moving the plate, written before
+its author read the grammar: 124/9/17 -> 143/7/0, dev and dev2 unchanged), measured once: 198
+right (82.5%), 30 unjudged, 12 wrong (5.0%); all 8 move_plate lines wrong (0 right before and
+after), although dev3's plate moves are now judged move_plate with no objects. The floors were
+left as they were (wrong went up, so they are not raised; they are never lowered), so the outside
+floor fails by one wrong until that is resolved. These floors only keep it from getting worse.
+Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
 """
 
 import hashlib
@@ -26,6 +32,7 @@ FLOORS = {  # right >=, wrong <=
     "outside": (evaluation.OUTSIDE, 197, 11),
     "dev": (evaluation.DEV, 68, 0),
     "dev2": (evaluation.DEV2, 157, 0),
+    "dev3": (evaluation.DEV3, 143, 0),
 }
 
 
