@@ -14,6 +14,11 @@ def test_a_verdict_needs_an_accepted_task_and_exactly_the_objects():
     assert evaluation.verdict(["lift"], ["red_cube"], None, ()) == "unjudged"
     assert evaluation.verdict([], [], None, ()) == "right"  # nothing covers it: declining is right
     assert evaluation.verdict([], [], "lift", ("red_cube",)) == "wrong"
+    # a task without objects: naming the one thing it acts on is the same as naming nothing
+    assert evaluation.verdict(["move_plate"], ["plate"], "move_plate", ()) == "right"
+    assert evaluation.verdict(["open_drawer"], ["drawer"], "open_drawer", ()) == "right"
+    assert evaluation.verdict(["move_plate"], ["plate", "red_cube"], "move_plate", ()) == "wrong"
+    assert evaluation.verdict(["push_left"], ["plate"], "push_left", ()) == "wrong"  # it has a slot
 
 
 def test_measure_counts_per_task_and_in_percent(tmp_path):

@@ -13,7 +13,11 @@ its author read the grammar: 124/9/17 -> 143/7/0, dev and dev2 unchanged), measu
 right (82.5%), 30 unjudged, 12 wrong (5.0%); all 8 move_plate lines wrong (0 right before and
 after), although dev3's plate moves are now judged move_plate with no objects. The floors were
 left as they were (wrong went up, so they are not raised; they are never lowered), so the outside
-floor fails by one wrong until that is resolved. These floors only keep it from getting worse.
+floor failed by one wrong. That was the judge: the outside set labels its plate moves
+``move_plate`` with the objects ``[plate]`` (only the labels' arguments were read to find it), and
+``move_plate`` takes no objects, so no answer could be right; ``task_match_eval.expected_args``
+now reads a slot-less task's own entity as no objects. Measured after that: 206 right (85.8%),
+30 unjudged, 4 wrong (1.7%). These floors only keep it from getting worse.
 Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
 """
 
@@ -29,7 +33,7 @@ FROZEN_SHA256 = (
     "2a5594c5b6077e06edf5392fc58693dbf47485c4fcc59e89305174c3008655f7"  # the file as it came from its author
 )
 FLOORS = {  # right >=, wrong <=
-    "outside": (evaluation.OUTSIDE, 197, 11),
+    "outside": (evaluation.OUTSIDE, 206, 4),
     "dev": (evaluation.DEV, 68, 0),
     "dev2": (evaluation.DEV2, 157, 0),
     "dev3": (evaluation.DEV3, 143, 0),
