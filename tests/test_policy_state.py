@@ -197,6 +197,29 @@ def test_an_unknown_action_head_or_too_few_bins_is_refused(labelled, bad):
         _tiny_policy(data, **bad)
 
 
+def test_the_task_head_learns_which_task_is_asked_and_its_embedding_reaches_the_actions(labelled):
+    from robolang.captioning.tasks import TASK_IDS
+
+    torch.manual_seed(0)
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    batch = data.sample(16, np.random.default_rng(0))
+    tasks = data.segments["task_id"].to_numpy()
+    assert data.task_ids == tuple(TASK_IDS)
+    assert {TASK_IDS[i] for i in batch[B.TASK].tolist()} == set(tasks) == {"open_drawer", "lift"}
+    policy = _tiny_policy(data, task_head=True)
+    assert policy.config.task_ids == tuple(TASK_IDS)
+    _fit(policy, batch, steps=60)
+    policy.eval()
+    assert policy.compute_loss(batch)["task_accuracy"] == 1.0
+    normalized = policy.normalize(batch)
+    with torch.no_grad():
+        as_asked = policy(normalized)
+        policy.task_embedding.data[batch[B.TASK]] += 1.0  # another meaning for the asked task
+        assert not torch.allclose(policy(normalized), as_asked)
+    with pytest.raises(ValueError, match="task_weight"):
+        _tiny_policy(data, task_head=True, task_weight=-1.0)
+
+
 def test_pointer_labels_name_each_argument_by_its_object_index_and_none_otherwise():
     objects = ("red_cube", "green_cube", "plate")
     labels = pointer_labels(["red_cube", "green_cube,plate", "", "drawer", "plate,red_cube,green_cube"], objects)
@@ -320,12 +343,14 @@ def test_train_writes_a_privileged_checkpoint_that_loads_back(trained, tmp_path)
     np.testing.assert_array_equal(again.predict(observation, "open the drawer"), chunk)
 
 
-def test_the_bins_head_and_relative_yaw_train_save_and_predict_through_robolang_train(labelled, tmp_path):
+def test_the_bins_head_relative_yaw_and_task_head_train_save_and_predict_through_robolang_train(labelled, tmp_path):
     out = tmp_path / "bins"
-    assert _train(labelled, out, "policy.action_head=bins", "policy.action_bins=21", "policy.relative_yaw=true") == 0
+    options = ["policy.action_head=bins", "policy.action_bins=21", "policy.relative_yaw=true", "policy.task_head=true"]
+    assert _train(labelled, out, *options) == 0
     policy = load_policy(out)
-    assert policy.config.action_head == "bins" and policy.config.relative_yaw
-    assert "action_ce" in (out / "metrics.csv").read_text().splitlines()[0]
+    assert policy.config.action_head == "bins" and policy.config.relative_yaw and policy.config.task_head
+    header = (out / "metrics.csv").read_text().splitlines()[0]
+    assert "action_ce" in header and "task_accuracy" in header
     observation = {"observation.state": np.zeros(STATE_DIM, np.float32), KEY_SCENE_STATE: np.zeros(len(FIELDS))}
     chunk = policy.predict(observation, "open the drawer")
     assert chunk.shape == (4, 5) and np.abs(chunk).max() <= 1

@@ -42,6 +42,9 @@ SCENE_STATE = KEY_SCENE_STATE
 # (``SceneLayout.objects`` order) the segment's first and second arguments name, ``O`` (the
 # number of objects) where the task names fewer. It supervises the state policy's pointer.
 POINTER = "target.objects"
+# Privileged training only (``SceneStateDataset``): int64 (B,), the segment's task as an index
+# into ``captioning.tasks.TASK_IDS`` (the registry's order). It supervises the state policy's task head.
+TASK = "target.task"
 
 __all__ = [
     "ACTION",
@@ -56,6 +59,7 @@ __all__ = [
     "STATE",
     "STATE_DIM",
     "TARGET",
+    "TASK",
     "TARGET_SCALE_M",
     "TARGET_VALID",
 ]

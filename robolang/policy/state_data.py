@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from robolang.captioning import tasks as tasks_registry
 from robolang.features import KEY_ACTION, KEY_SCENE_STATE, KEY_STATE
 from robolang.policy import batch as B
 from robolang.policy.data import (
@@ -149,6 +150,9 @@ class SceneStateDataset(PolicyDataset):
         self._encode_pools(instructions, phrasings_per_task)
         self._scene = self._target_columns = None
         self._pointer = pointer_labels(self.segments["args"], SceneLayout.from_fields(self.scene_fields).objects)
+        self.task_ids = tuple(tasks_registry.TASK_IDS)  # the task head's classes, the registry's order now
+        index = {t: i for i, t in enumerate(self.task_ids)}
+        self._task = np.array([index.get(t, -1) for t in self.segments["task_id"]], np.int64)  # (S,) -1: unknown
 
     def collate(self, d: Draw) -> dict[str, torch.Tensor]:
         """The batch of a draw: proprioception and scene state raw (the policy normalises them)."""
@@ -157,6 +161,7 @@ class SceneStateDataset(PolicyDataset):
             # as the observation saw it: the row before (the recorder stores the state after the action)
             B.SCENE_STATE: torch.from_numpy(self.frames.scene[scene_seen_at(d.obs_index, self._episode_first)]),
             B.POINTER: torch.from_numpy(self._pointer[d.segment]),  # (B, 2)
+            B.TASK: torch.from_numpy(self._task[d.segment]),  # (B,)
             **self.language_and_actions(d),
         }
 

@@ -84,6 +84,13 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
     # loss), or "bins", a distribution over ``action_bins`` values per dimension (cross-entropy;
     # decoded at the most likely bin, refined by its neighbours), which picks one of the data's
     # modes where the L1 head averages them (from one state play goes up, down or sideways).
+    # Which task the instruction asks for: a head on the instruction trained by cross-entropy on
+    # the segment's task (``batch.TASK``; free labels), its probabilities weighting a learned
+    # embedding per task that is added to every action query, so the verb reaches the actions
+    # directly (without it the same state gave the same chunk for "lift it" and "put it down").
+    task_head: bool = False
+    task_weight: float = 1.0
+    task_ids: tuple[str, ...] = ()  # the head's classes; filled from the task registry when empty
     action_head: str = "l1"
     action_bins: int = 41
     # The scene vector's entry names, in order (``meta/info.json``); ``robolang train`` fills them
@@ -95,7 +102,14 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
             raise ValueError(f"policy.d_model={self.d_model} must be a multiple of n_heads={self.n_heads}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"policy.dropout={self.dropout} is not allowed: it must be in [0, 1)")
-        for name in ("contacts", "pointer", "pointer_tokens", "lang_tokens", "relative_yaw"):
+        if self.task_head and not self.task_ids:
+            from robolang.captioning.tasks import TASK_IDS
+
+            self.task_ids = tuple(TASK_IDS)
+        self.task_ids = tuple(self.task_ids)
+        if not self.task_weight >= 0:
+            raise ValueError(f"policy.task_weight={self.task_weight} is not allowed: it must be >= 0")
+        for name in ("contacts", "pointer", "pointer_tokens", "lang_tokens", "relative_yaw", "task_head"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"policy.{name}={getattr(self, name)!r} is not allowed: it must be true or false")
         if self.action_head not in ACTION_HEADS:
@@ -161,6 +175,11 @@ class PrivilegedStatePolicy(PolicyBase):
         self.pointer_queries = nn.Parameter(torch.zeros(1, 2, c.lang_dim)) if self.pointer_attention else None
         self.pointer_id = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
         self.pointer_none = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
+        n_tasks = len(c.task_ids) if c.task_head else 0
+        self.task_classifier = (
+            nn.Sequential(nn.Linear(c.lang_dim, d), nn.GELU(), nn.Linear(d, n_tasks)) if c.task_head else None
+        )
+        self.task_embedding = nn.Parameter(torch.zeros(n_tasks, d)) if c.task_head else None
         self.fixture_proj = nn.Linear(1, d)
         self.fixture_id = nn.Parameter(torch.zeros(n_fixtures, d))
         self.film = nn.Linear(c.lang_dim, 2 * d)
@@ -173,7 +192,7 @@ class PrivilegedStatePolicy(PolicyBase):
         self.scene_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, 1, d))
         self.action_queries = nn.Parameter(torch.zeros(1, c.chunk_size, d))
         for p in (self.object_id, self.fixture_id, self.lang_pos, self.state_pos, self.scene_pos, self.action_queries,
-                  self.pointer_id, self.pointer_none):  # fmt: skip
+                  self.pointer_id, self.pointer_none, self.task_embedding):  # fmt: skip
             if p is not None:
                 nn.init.normal_(p, std=0.02)
         if self.pointer_queries is not None:  # a token's scale, so the two arguments attend unevenly from the start
@@ -262,8 +281,15 @@ class PrivilegedStatePolicy(PolicyBase):
             features += [turn.sin(), turn.cos()]  # (B, T, O, 3) each
         return torch.cat(features, dim=-1)
 
-    def _read_queries(self, batch: dict, pointer: torch.Tensor | None = None) -> torch.Tensor:
-        """The normalized transformer outputs at the K action query positions, (B, K, d)."""
+    def task_logits(self, batch: dict) -> torch.Tensor:
+        """(B, n_tasks): which task the instruction asks for (``config.task_ids`` order)."""
+        return self.task_classifier(batch[B.LANG_POOLED])
+
+    def _read_queries(
+        self, batch: dict, pointer: torch.Tensor | None = None, task: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The normalized transformer outputs at the K action query positions, (B, K, d); ``task``:
+        the task head's (B, n_tasks) probabilities, whose embedding joins every action query."""
         c = self.config
         if c.lang_tokens:
             used = min(int((~batch[B.LANG_PAD]).sum(1).max().clamp(min=1)), c.max_lang_tokens)
@@ -275,6 +301,8 @@ class PrivilegedStatePolicy(PolicyBase):
         state = self.state_proj(batch[B.STATE]) + self.state_pos  # (B, T, d)
         scene = self.scene_tokens(batch, pointer)  # (B, T * (O + F [+ 2]), d)
         queries = self.action_queries.expand(lang.shape[0], -1, -1)  # (B, K, d)
+        if task is not None:
+            queries = queries + (task @ self.task_embedding)[:, None]
         x = torch.cat([lang, state, scene, queries], dim=1)  # (B, S, d)
         pad = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
         pad[:, : lang_pad.shape[1]] = lang_pad
@@ -285,14 +313,17 @@ class PrivilegedStatePolicy(PolicyBase):
         out = self._chunk_and_pointer(batch)[0]
         return self.decode_bins(out) if self.config.action_head == "bins" else out
 
-    def _chunk_and_pointer(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The head's output (L1: the chunk (B, K, A); bins: logits (B, K, A, n_bins)) and the pointer's logits."""
+    def _chunk_and_pointer(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The head's output (L1: the chunk (B, K, A); bins: logits (B, K, A, n_bins)), the pointer's
+        logits and the task head's (None without them)."""
         logits = self.pointer_logits(batch) if self.pointer_head is not None else None
         pointer = logits.softmax(-1) if logits is not None else None
-        out = self.head(self._read_queries(batch, pointer))
+        task_logits = self.task_logits(batch) if self.task_classifier is not None else None
+        task = task_logits.softmax(-1) if task_logits is not None else None
+        out = self.head(self._read_queries(batch, pointer, task))
         if self.config.action_head == "bins":
             out = out.unflatten(-1, (self.config.action_dim, self.config.action_bins))
-        return out, logits
+        return out, logits, task_logits
 
     def decode_bins(self, logits: torch.Tensor) -> torch.Tensor:
         """(..., n_bins) logits -> (...) actions: the most likely bin's value, refined by the
@@ -319,8 +350,19 @@ class PrivilegedStatePolicy(PolicyBase):
         (with ``action_head=bins`` the loss is the bins' cross-entropy, ``action_ce``, and ``l1``
         that of the decoded chunk); with the pointer also ``pointer_ce`` (added at
         ``pointer_weight``) and ``pointer_accuracy``."""
-        out, logits = self._chunk_and_pointer(self.normalize(batch))
+        out, logits, task_logits = self._chunk_and_pointer(self.normalize(batch))
         losses = self.bin_loss(out, batch) if self.config.action_head == "bins" else chunk_l1_loss(out, batch)
+        if task_logits is not None:
+            if B.TASK not in batch:
+                raise KeyError(
+                    f"policy.task_head=true trains on {B.TASK!r} (SceneStateDataset gives it); this batch has none"
+                )
+            labels = batch[B.TASK].to(task_logits.device)  # (B,), -1: a task the head does not know
+            known = labels >= 0
+            ce = F.cross_entropy(task_logits[known], labels[known]) if known.any() else task_logits.sum() * 0
+            losses[LOSS] = losses[LOSS] + self.config.task_weight * ce
+            losses["task_ce"] = ce.detach()
+            losses["task_accuracy"] = (task_logits.argmax(-1) == labels)[known].float().mean().detach()
         if logits is None:
             return losses
         if B.POINTER not in batch:
