@@ -93,6 +93,66 @@ def test_a_held_out_composition_instruction_names_a_held_out_pair(robot):
     assert pick.instruction.strip()
 
 
+SETS = {"people": [
+    {"text": "raise the red block up high", "accept": ["lift"], "args": ["red_cube"]},
+    {"text": "hoist the red block", "accept": ["lift"], "args": ["red_cube"]},
+    {"text": "pick up or lift the red block", "accept": ["lift", "grasp"], "args": ["red_cube"]},
+    {"text": "drawer open please", "accept": ["open_drawer"], "args": []},
+]}
+
+
+def test_an_instruction_set_split_says_that_sets_sentences_for_its_task_and_objects(robot):
+    sampler = TaskSampler(robot, expert_for(robot), sets=SETS)
+    lift = sampler.sample(5, "people", "lift")
+    assert lift is not None
+    pick, _ = lift
+    assert pick.split == "people" and (pick.task_id, pick.args) == ("lift", ("red_cube",))
+    assert pick.instruction in {"raise the red block up high", "hoist the red block"}  # one task accepted only
+    assert sampler.sample(5, "people", "open_drawer")[0].instruction == "drawer open please"
+    assert sampler.sample(5, "people", "push_left") is None  # no sentence for it: never a grammar phrasing
+    assert not sampler.in_split("lift", ("green_cube",), "people")
+    assert sampler.in_split("lift", ("green_cube",), "train")
+
+
+def test_eval_runs_an_instruction_set_as_a_split(tmp_path):
+    out = tmp_path / "eval"
+    argv = ["eval", *SMALL, "worlds=[default]", "tasks=[lift,open_drawer,push_left]", "splits=[outside]",
+            "episodes=1", "chains=0", "chain_splits=[]", "workers=1", "videos=0", "references=[scripted]",
+            "max_steps=120", f"out={out}"]  # fmt: skip
+    assert cli.main(argv) == 0
+    lines = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
+    rows = [r for job in lines if isinstance(job, list) for r in job]
+    outside = [json.loads(line) for line in open(load_config("eval").instruction_sets.outside)]
+    said = {r["text"] for r in outside}
+    assert rows and {r["split"] for r in rows} == {"outside"}
+    assert all(r["instruction"] in said for r in rows)
+    assert {r["task"] for r in rows} == {"lift", "open_drawer", "push_left"}
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        ("+instruction_sets.train=x.jsonl", "cannot name a set"),
+        ("+instruction_sets.mine=/nonexistent/mine.jsonl", "no such instruction set"),
+        ("splits=[mine]", "unknown splits .*'mine'; known: .*outside"),
+    ],
+)
+def test_a_bad_instruction_set_is_refused_naming_it(override, said):
+    from robolang.evaluation.settings import EvalConfigError, read_settings
+
+    with pytest.raises(EvalConfigError, match=said):
+        read_settings(load_config("eval", ["references=[zero]", override]))
+
+
+def test_a_malformed_instruction_set_line_is_refused_with_its_line(tmp_path):
+    from robolang.evaluation.settings import EvalConfigError, read_settings
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "lift it", "accept": ["lift"], "args": []}\n{"text": "oops"}\n')
+    with pytest.raises(EvalConfigError, match=r"bad.jsonl:2"):
+        read_settings(load_config("eval", ["references=[zero]", f"+instruction_sets.mine={bad}"]))
+
+
 class Spy:
     """Records what a controller is shown."""
 

@@ -15,7 +15,12 @@ at the handle it just pulled. The gripper's start distance from the target is ke
 
 Instructions come from the phrasing grammar in the requested split, with the same held-out
 (task, object) pairs the captioner uses (``HindsightCaptioner``), so "heldout_composition"
-means exactly the pairs no training caption had.
+means exactly the pairs no training caption had. A split may also be an *instruction set*
+(``configs/eval.yaml: instruction_sets``): sentences people wrote in their own words, each
+labelled with its task and objects (``robolang/task_match_eval.py``); an episode of a
+(task, objects) then says one of that set's sentences for it, never a grammar phrasing. Only
+sentences with one accepted task are used, and never for a held-out pair (so the set is compared
+with ``train``, whose pairs are the same).
 """
 
 from __future__ import annotations
@@ -58,12 +63,27 @@ def scene_pairs(scene: dict, cfg: CaptionConfig = CaptionConfig()) -> set[tuple[
     return grammar.heldout_pairs(grammar.TASK_IDS, [o.name for o in info.objects], possible=possible)
 
 
-def phrasable(task_id: str, split: str, scene: dict, pairs, cfg: CaptionConfig = CaptionConfig()) -> bool:
+def set_sentences(rows: list[dict], task_id: str, args) -> list[str]:
+    """The sentences of an instruction set (rows of ``task_match_eval.load``) that ask for exactly
+    ``task_id`` on ``args``: one accepted task, the same objects (a slot-less task's own entity,
+    e.g. the plate of ``move_plate``, read as no objects)."""
+    from robolang.task_match_eval import expected_args
+
+    return [r["text"] for r in rows
+            if r["accept"] == [task_id] and expected_args(task_id, r["args"]) == tuple(args)]  # fmt: skip
+
+
+def phrasable(task_id: str, split: str, scene: dict, pairs, cfg: CaptionConfig = CaptionConfig(),
+              sets: dict | None = None) -> bool:  # fmt: skip
     """Whether any instance of the task in this scene has a phrasing in ``split`` (a fixture
-    task has no held-out composition; a task may hold out no object at all)."""
+    task has no held-out composition; a task may hold out no object at all), or, for an
+    instruction set of ``sets``, a sentence of it outside the held-out pairs."""
     info = SceneInfo.from_description(scene)
     for task, args in instances(info, cfg, [BY_ID[task_id]]):
-        if grammar.count_phrasings(task.id, args, scene, pairs=pairs)[split] > 0:
+        if sets and split in sets:
+            if not any((task.id, a) in pairs for a in args) and set_sentences(sets[split], task.id, args):
+                return True
+        elif grammar.count_phrasings(task.id, args, scene, pairs=pairs)[split] > 0:
             return True
     return False
 
@@ -72,17 +92,20 @@ class TaskSampler:
     """Feasible (task, args) per seed on ``robot`` (a connected sim robot), judged by ``expert``."""
 
     def __init__(self, robot, expert, max_tries: int = 20, cfg: CaptionConfig = CaptionConfig(),
-                 start_pose: str = "random", start_away_m: float = 0.15):  # fmt: skip
+                 start_pose: str = "random", start_away_m: float = 0.15, sets: dict | None = None):  # fmt: skip
         if start_pose not in START_POSES:
             raise ValueError(f"start_pose={start_pose!r}: expected one of {', '.join(START_POSES)}")
         self.robot, self.expert, self.max_tries = robot, expert, max_tries
         self.start_pose, self.start_away_m = start_pose, start_away_m
+        self.sets = dict(sets or {})  # instruction set name -> its rows (task_match_eval.load)
         self.scene = robot.scene_description()
         self.pairs = scene_pairs(self.scene, cfg)
 
     def in_split(self, task_id: str, args, split: str) -> bool:
         """A held-out (task, object) pair is phrased only in ``heldout_composition``, any other only outside it."""
         held = any((task_id, a) in self.pairs for a in args)
+        if split in self.sets:
+            return not held and bool(set_sentences(self.sets[split], task_id, args))
         return held == (split == "heldout_composition")
 
     def sample(self, seed: int, split: str, task_id: str | None = None) -> tuple[Pick, dict] | None:
@@ -118,6 +141,9 @@ class TaskSampler:
         return self._phrase(seed, task, args, split)
 
     def _phrase(self, seed: int, task: str, args, split: str) -> Pick | None:
+        if split in self.sets:  # one of the set's sentences for it, chosen by the seed
+            sentences = set_sentences(self.sets[split], task, args)
+            return Pick(seed, task, tuple(args), split, random.Random(seed).choice(sentences)) if sentences else None
         states = EpisodeStates(self.robot.scene_vector()[None], self.robot.scene_fields)
         positions = {o: tuple(float(v) for v in states.pos(o)[0]) for o in states.objects}
         p = grammar.choose(task, args, self.scene, split, seed, positions=positions, pairs=self.pairs)

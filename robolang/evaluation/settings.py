@@ -68,6 +68,7 @@ def read_settings(cfg: DictConfig) -> dict:
         raise EvalConfigError(f"out={plain.get('out')!r}: expected a folder for results.json, report.html, videos/")
     if plain.get("ray_address") is not None and not isinstance(plain["ray_address"], str):
         raise EvalConfigError(f"ray_address={plain['ray_address']!r}: expected auto, ray://host:port, local or null")
+    plain["instruction_sets"] = read_instruction_sets(plain.get("instruction_sets"))
     _check_vocabulary(plain)
     plain["controllers"] = controller_specs(
         plain.get("controllers"), plain.pop("checkpoint", None), plain.get("references", list(REFERENCES))
@@ -112,8 +113,38 @@ def _check_vocabulary(plain: dict) -> None:
     _names(plain, "worlds", worlds, "worlds (configs/world/*.yaml)")
     if plain.get("tasks") is not None:
         _names(plain, "tasks", list(TASK_IDS), "task ids")
-    _names(plain, "splits", list(SPLITS), "splits")
-    _names(plain, "chain_splits", list(SPLITS), "splits", empty_ok=True)
+    splits = [*SPLITS, *plain["instruction_sets"]]
+    _names(plain, "splits", splits, "splits (the grammar's, or an instruction set's name)")
+    _names(plain, "chain_splits", splits, "splits (the grammar's, or an instruction set's name)", empty_ok=True)
+
+
+def read_instruction_sets(sets) -> dict[str, list[dict]]:
+    """``instruction_sets`` (name -> JSON-lines file) read into name -> rows, for splits that say
+    people's own sentences instead of the grammar's (``sampler.set_sentences``). A relative path
+    is looked up from the working folder, then from the project's root (where ``tests/data`` is)."""
+    from robolang.captioning.grammar import SPLITS
+    from robolang.task_match_eval import InstructionSetError, load
+
+    if sets is None:
+        return {}
+    if not isinstance(sets, Mapping):
+        raise EvalConfigError(f"instruction_sets={sets!r}: expected a map name -> JSON-lines file, or null")
+    out = {}
+    for name, path in sets.items():
+        if name in SPLITS or not NAME_PATTERN.match(str(name)):
+            raise EvalConfigError(
+                f"instruction_sets: {name!r} cannot name a set (it must be a plain name other than {', '.join(SPLITS)})"
+            )
+        if not isinstance(path, str) or not path.strip():
+            raise EvalConfigError(f"instruction_sets.{name}={path!r}: expected the path of a JSON-lines file")
+        found = Path(path)
+        if not found.is_absolute() and not found.is_file():
+            found = Path(__file__).resolve().parents[2] / path
+        try:
+            out[name] = load(found if found.is_file() else path)
+        except InstructionSetError as e:
+            raise EvalConfigError(f"instruction_sets.{name}: {e}") from None
+    return out
 
 
 def controller_specs(controllers, checkpoint=None, references=tuple(REFERENCES)) -> list[dict]:

@@ -72,6 +72,7 @@ class Workbench:
             self.samplers[world] = TaskSampler(
                 robot, self.make_expert(robot), self.cfg.max_tries,
                 start_pose=self.cfg.start_pose, start_away_m=self.cfg.start_away_m,
+                sets=OmegaConf.to_container(self.cfg.instruction_sets) if self.cfg.get("instruction_sets") else None,
             )  # fmt: skip
         return self.robots[world]
 
