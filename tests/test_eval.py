@@ -122,8 +122,9 @@ def test_eval_runs_an_instruction_set_as_a_split(tmp_path):
     assert cli.main(argv) == 0
     lines = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
     rows = [r for job in lines if isinstance(job, list) for r in job]
-    outside = [json.loads(line) for line in open(load_config("eval").instruction_sets.outside)]
-    said = {r["text"] for r in outside}
+    from robolang.task_match_eval import OUTSIDE, load
+
+    said = {r["text"] for r in load(OUTSIDE)}
     assert rows and {r["split"] for r in rows} == {"outside"}
     assert all(r["instruction"] in said for r in rows)
     assert {r["task"] for r in rows} == {"lift", "open_drawer", "push_left"}
