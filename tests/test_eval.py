@@ -93,12 +93,14 @@ def test_a_held_out_composition_instruction_names_a_held_out_pair(robot):
     assert pick.instruction.strip()
 
 
-SETS = {"people": [
-    {"text": "raise the red block up high", "accept": ["lift"], "args": ["red_cube"]},
-    {"text": "hoist the red block", "accept": ["lift"], "args": ["red_cube"]},
-    {"text": "pick up or lift the red block", "accept": ["lift", "grasp"], "args": ["red_cube"]},
-    {"text": "drawer open please", "accept": ["open_drawer"], "args": []},
-]}
+SETS = {
+    "people": [
+        {"text": "raise the red block up high", "accept": ["lift"], "args": ["red_cube"]},
+        {"text": "hoist the red block", "accept": ["lift"], "args": ["red_cube"]},
+        {"text": "pick up or lift the red block", "accept": ["lift", "grasp"], "args": ["red_cube"]},
+        {"text": "drawer open please", "accept": ["open_drawer"], "args": []},
+    ]
+}
 
 
 def test_an_instruction_set_split_says_that_sets_sentences_for_its_task_and_objects(robot):

@@ -104,7 +104,12 @@ def plan(plain: dict, scene: dict) -> list[dict]:
 
     tasks = list(plain["tasks"] or TASK_IDS)
     pairs = scene_pairs(scene)
-    valid = [(t, s) for t in tasks for s in plain["splits"] if phrasable(t, s, scene, pairs, sets=plain.get("instruction_sets"))]
+    valid = [
+        (t, s)
+        for t in tasks
+        for s in plain["splits"]
+        if phrasable(t, s, scene, pairs, sets=plain.get("instruction_sets"))
+    ]
     jobs = []
     for w in plain["worlds"]:
         for t, s in valid:
