@@ -73,6 +73,16 @@ class _CtrlCMidFrame(dict):
 
 
 def test_ctrl_c_while_a_frame_is_added_adds_it_whole_then_interrupts(tmp_path):
+    # Python's own Ctrl-C handler, whatever the shell gave: a background job of a shell without
+    # job control starts with SIGINT ignored, and then no KeyboardInterrupt would come
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_mid_frame(tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_mid_frame(tmp_path):
     root = tmp_path / "play"
     rng = np.random.default_rng(0)
     st = synthetic.store(root)
