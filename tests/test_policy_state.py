@@ -456,3 +456,28 @@ def test_relative_yaw_reads_the_turn_between_each_object_and_the_gripper(labelle
     torch.testing.assert_close(moved[..., -6:], features[..., -6:], atol=1e-5, rtol=0)
     assert not torch.allclose(moved[..., 6:8], features[..., 6:8])  # the absolute yaw did change
     assert _tiny_policy(data).object_features(raw, raw).shape[-1] == features.shape[-1] - 6
+
+
+def test_bench_fit_writes_each_dimension_s_fit_and_the_heads_accuracy(trained, labelled, tmp_path):
+    out = tmp_path / "B.md"
+    argv = ["bench", "fit", f"controllers={{tiny:{trained}}}", f"dataset={labelled}", "subset=train", "samples=64",
+            f"bench_out={out}"]  # fmt: skip
+    assert cli.main(argv) == 0
+    text = out.read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| `tiny`"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells) == 13 and all(c == "-" or float(c) == float(c) for c in cells[1:])  # numbers, or none
+    assert all(0 <= float(c) <= 1 for c in cells[6:11] if c != "-")  # sign agreements are fractions
+
+
+def test_bench_fit_refuses_what_it_cannot_fit(labelled, tmp_path):
+    with pytest.raises(RobolangError, match="controllers"):
+        cli_bench_fit(["dataset=" + str(labelled)], tmp_path)
+    with pytest.raises(RobolangError, match="no dataset there"):
+        cli_bench_fit(["controllers={a:/nowhere}", f"dataset={tmp_path}"], tmp_path)
+
+
+def cli_bench_fit(overrides, tmp_path):
+    from robolang import bench
+
+    return bench.refresh("fit", load_config("bench_fit", [*overrides, f"bench_out={tmp_path / 'B.md'}"]))
