@@ -57,7 +57,19 @@ def test_an_unwritable_benchmarks_file_is_refused_before_measuring(tmp_path):
 
 
 def test_benchmarks_are_listed_from_the_package_without_importing_them():
-    assert bench.names() == ["agent", "ask", "caption", "cli", "collect", "data", "eval", "fit", "ladder", "latency", "sim"]
+    assert bench.names() == [
+        "agent",
+        "ask",
+        "caption",
+        "cli",
+        "collect",
+        "data",
+        "eval",
+        "fit",
+        "ladder",
+        "latency",
+        "sim",
+    ]
     assert all((ROOT / "configs" / f"bench_{n}.yaml").exists() for n in bench.names())  # one config each
     code = (
         "import sys; from robolang import bench; [bench.describe(n) for n in bench.names()]; "

@@ -138,6 +138,7 @@ def test_eval_runs_an_instruction_set_as_a_split(tmp_path):
         ("+instruction_sets.train=x.jsonl", "cannot name a set"),
         ("+instruction_sets.mine=/nonexistent/mine.jsonl", "no such instruction set"),
         ("splits=[mine]", "unknown splits .*'mine'; known: .*outside"),
+        ("+instruction_sets.mine=3", "expected the path of a JSON-lines file"),
     ],
 )
 def test_a_bad_instruction_set_is_refused_naming_it(override, said):
@@ -145,6 +146,14 @@ def test_a_bad_instruction_set_is_refused_naming_it(override, said):
 
     with pytest.raises(EvalConfigError, match=said):
         read_settings(load_config("eval", ["references=[zero]", override]))
+
+
+def test_instruction_sets_must_be_a_map():
+    from robolang.evaluation.settings import EvalConfigError, read_instruction_sets
+
+    with pytest.raises(EvalConfigError, match="expected a map name -> JSON-lines file"):
+        read_instruction_sets(["a.jsonl"])
+    assert read_instruction_sets(None) == {}
 
 
 def test_a_malformed_instruction_set_line_is_refused_with_its_line(tmp_path):

@@ -466,8 +466,11 @@ def test_bench_fit_writes_each_dimension_s_fit_and_the_heads_accuracy(trained, l
     text = out.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `tiny`"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert len(cells) == 13 and all(c == "-" or float(c) == float(c) for c in cells[1:])  # numbers, or none
-    assert all(0 <= float(c) <= 1 for c in cells[6:11] if c != "-")  # sign agreements are fractions
+    assert len(cells) == 13
+    r2, sign, heads = cells[1:6], cells[6:11], cells[11:]
+    assert all(float(c) <= 1 for c in r2)  # every dimension fitted (a NaN would print as "-")
+    assert all(0 <= float(c) <= 1 for c in sign if c != "-")  # a fraction, "-" where nothing moves
+    assert all(0 <= float(c) <= 1 for c in heads)  # the recipe has the task head and the pointer
 
 
 def test_bench_fit_refuses_what_it_cannot_fit(labelled, tmp_path):
@@ -475,6 +478,19 @@ def test_bench_fit_refuses_what_it_cannot_fit(labelled, tmp_path):
         cli_bench_fit(["dataset=" + str(labelled)], tmp_path)
     with pytest.raises(RobolangError, match="no dataset there"):
         cli_bench_fit(["controllers={a:/nowhere}", f"dataset={tmp_path}"], tmp_path)
+    for bad, said in (("samples=0", "samples"), ("subset=test", "subset"), ("seed=-1", "seed")):
+        with pytest.raises(RobolangError, match=said):
+            cli_bench_fit(["controllers={a:/nowhere}", f"dataset={labelled}", bad], tmp_path)
+
+
+def test_bench_fit_refuses_a_policy_that_reads_no_scene_state(labelled, tmp_path):
+    from robolang.bench import fit
+
+    class Deployable:
+        privileged, name = False, "transformer"
+
+    with pytest.raises(RobolangError, match="privileged state policies only"):
+        fit.fit(Deployable(), str(labelled), 8, 0)
 
 
 def cli_bench_fit(overrides, tmp_path):
