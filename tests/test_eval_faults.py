@@ -90,6 +90,8 @@ def test_an_earlier_evaluation_is_refused_unless_overwrite_clears_it(tmp_path, c
         ("chains=1.5", "whole number >= 0"),
         ("videos=true", "whole number >= 0"),
         ("execution=fast", "chunk, ensemble"),
+        ("actions_per_chunk=0", "whole number >= 1"),
+        ("actions_per_chunk=true", "whole number >= 1"),
         ("overwrite=yes", "true or false"),
         ("worlds=[nowhere]", "known: default"),
         ("tasks=[fly]", "known: "),

@@ -135,3 +135,16 @@ def test_the_packaged_minilm_encoder_gives_tokens_and_unit_pooled_vectors():
 def test_an_encoder_path_that_is_not_a_model_is_refused(tmp_path):
     with pytest.raises(LanguageError, match="config.json"):
         resolve_encoder(tmp_path)
+
+
+def test_the_evaluation_loads_a_checkpoint_with_the_chunk_execution_it_is_asked_for(checkpoint, monkeypatch):
+    from robolang.evaluation import policies
+    from robolang.policy import inference
+
+    monkeypatch.setattr(inference, "SentenceEncoder", lambda *a, **k: HashEncoder())  # no model files here
+
+    p = policies.load_policy(checkpoint, actions_per_chunk=2)
+    assert (p.execution, p.actions_per_chunk) == ("chunk", 2)
+    assert policies.load_policy(checkpoint).actions_per_chunk == p.chunk_size  # null: the whole chunk
+    with pytest.raises(policies.ControllerError, match=f"actions_per_chunk=99 is more than its chunk of {p.chunk_size}"):
+        policies.load_policy(checkpoint, actions_per_chunk=99)

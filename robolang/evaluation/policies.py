@@ -22,12 +22,20 @@ class ControllerError(RobolangError, ValueError):
     """A named controller that cannot be loaded or does not fit the robot."""
 
 
-def load_policy(path: str | Path, device: str = "cpu", execution: str = "chunk"):
+def load_policy(path: str | Path, device: str = "cpu", execution: str = "chunk", actions_per_chunk: int | None = None):
     """A policy behind the ``LoadedPolicy`` protocol; the only call into ``robolang.policy``
-    (its public ``load_policy``, which reads the folder's kind from its contents)."""
+    (its public ``load_policy``, which reads the folder's kind from its contents).
+    ``actions_per_chunk`` (chunk execution): actions run per prediction, None for the whole chunk;
+    more than the policy's chunk is a ``ControllerError`` naming both."""
     from robolang.policy import load_policy
 
-    return load_policy(Path(path), device=device, execution=execution)
+    policy = load_policy(Path(path), device=device)
+    if actions_per_chunk is not None and actions_per_chunk > policy.chunk_size:
+        raise ControllerError(
+            f"{path}: actions_per_chunk={actions_per_chunk} is more than its chunk of {policy.chunk_size} actions"
+        )
+    policy.set_execution(execution, actions_per_chunk, policy.ensemble_decay)
+    return policy
 
 
 def is_privileged(policy) -> bool:

@@ -56,6 +56,11 @@ def read_settings(cfg: DictConfig) -> dict:
     if plain["overwrite"] and plain["resume"]:
         raise EvalConfigError("overwrite=true and resume=true exclude each other: start over, or continue")
     _choice(plain, "execution", EXECUTIONS)
+    per_chunk = plain.get("actions_per_chunk")
+    if per_chunk is not None and (isinstance(per_chunk, bool) or not isinstance(per_chunk, int) or per_chunk < 1):
+        raise EvalConfigError(
+            f"actions_per_chunk={_shown(per_chunk)}: expected null (the whole chunk) or a whole number >= 1"
+        )
     _choice(plain, "start_pose", START_POSES)
     away = plain.get("start_away_m")
     if isinstance(away, bool) or not isinstance(away, (int, float)) or not 0 <= away <= 0.4:

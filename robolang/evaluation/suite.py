@@ -60,7 +60,9 @@ def prepare_controllers(plain: dict) -> None:
     loaded = {}
     for spec in plain["controllers"]:
         if spec["kind"] == "checkpoint":
-            loaded[spec["name"]] = policy = policies.load_policy(spec["path"], execution=plain["execution"])
+            loaded[spec["name"]] = policy = policies.load_policy(
+                spec["path"], execution=plain["execution"], actions_per_chunk=plain["actions_per_chunk"]
+            )
             spec["about"] = policies.describe(policy, spec["path"])
         elif spec["kind"] == "target":
             policies.build_target(spec["target"])  # a bad _target_ fails here, not in a worker

@@ -27,11 +27,13 @@ from robolang.evaluation.sampler import TaskSampler, derive_seed
 KINDS = ("checkpoint", "target", "scripted", "zero")
 
 
-def build_controller(spec: dict, make_expert: Callable, device: str = "cpu", execution: str = "chunk"):
+def build_controller(
+    spec: dict, make_expert: Callable, device: str = "cpu", execution: str = "chunk", actions_per_chunk: int | None = None
+):
     """A controller from a spec of ``settings.controller_specs`` (kinds: ``KINDS``)."""
     kind = spec["kind"]
     if kind == "checkpoint":  # a privileged policy (its checkpoint says so) runs only with the scene state added
-        policy = policies.load_policy(spec["path"], device=device, execution=execution)
+        policy = policies.load_policy(spec["path"], device, execution, actions_per_chunk)
         return PrivilegedController(policy) if policies.is_privileged(policy) else PolicyController(policy)
     if kind == "target":
         return ChunkController(policies.build_target(spec["target"]))
@@ -51,7 +53,8 @@ class Workbench:
         self.cfg, self._instantiate = cfg, instantiate
         self.robots, self.samplers = {}, {}
         self.controllers = {
-            s["name"]: build_controller(s, self.make_expert, cfg.torch_device, cfg.execution) for s in cfg.controllers
+            s["name"]: build_controller(s, self.make_expert, cfg.torch_device, cfg.execution, cfg.actions_per_chunk)
+            for s in cfg.controllers
         }
 
     def make_expert(self, robot):

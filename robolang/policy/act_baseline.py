@@ -292,7 +292,7 @@ class ActLanguagePolicy(ChunkExecution):
                  actions_per_chunk: int | None = None, ensemble_decay: float = 0.01):  # fmt: skip
         self.runner, self.path = runner, path
         self.chunk_size = runner.chunk_size
-        self._set_execution(execution, actions_per_chunk, ensemble_decay)
+        self.set_execution(execution, actions_per_chunk, ensemble_decay)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", **kw) -> ActLanguagePolicy:

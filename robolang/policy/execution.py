@@ -21,12 +21,13 @@ EXECUTIONS = ("chunk", "ensemble")
 class ChunkExecution(abc.ABC):
     """Mixin: ``select_action`` over ``predict(observation, instruction)`` and ``chunk_size``.
 
-    A subclass calls ``_set_execution`` in ``__init__``, implements ``predict`` and may override
+    A subclass calls ``set_execution`` in ``__init__``, implements ``predict`` and may override
     ``observe`` (record an observation without predicting: the history of a multi-frame policy)."""
 
     chunk_size: int
 
-    def _set_execution(self, execution: str, actions_per_chunk: int | None, ensemble_decay: float) -> None:
+    def set_execution(self, execution: str, actions_per_chunk: int | None, ensemble_decay: float) -> None:
+        """How chunks become actions from now on (queued or ensembled actions are dropped)."""
         if execution not in EXECUTIONS:
             raise ValueError(f"execution must be one of {EXECUTIONS}, got {execution!r}")
         self.execution, self.ensemble_decay = execution, ensemble_decay

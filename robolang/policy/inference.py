@@ -61,7 +61,7 @@ class LanguagePolicy(ChunkExecution):
         self.device = device
         self._cameras = tuple(k for k in self.policy.observation_features if k.startswith(KEY_IMAGE_PREFIX))
         self._privileged = tuple(k for k in self.policy.observation_features if k in PRIVILEGED_KEYS)
-        self._set_execution(execution, actions_per_chunk, ensemble_decay)
+        self.set_execution(execution, actions_per_chunk, ensemble_decay)
         self.reset()
 
     @classmethod
