@@ -146,5 +146,7 @@ def test_the_evaluation_loads_a_checkpoint_with_the_chunk_execution_it_is_asked_
     p = policies.load_policy(checkpoint, actions_per_chunk=2)
     assert (p.execution, p.actions_per_chunk) == ("chunk", 2)
     assert policies.load_policy(checkpoint).actions_per_chunk == p.chunk_size  # null: the whole chunk
-    with pytest.raises(policies.ControllerError, match=f"actions_per_chunk=99 is more than its chunk of {p.chunk_size}"):
+    with pytest.raises(
+        policies.ControllerError, match=f"actions_per_chunk=99 is more than its chunk of {p.chunk_size}"
+    ):
         policies.load_policy(checkpoint, actions_per_chunk=99)

@@ -28,7 +28,11 @@ KINDS = ("checkpoint", "target", "scripted", "zero")
 
 
 def build_controller(
-    spec: dict, make_expert: Callable, device: str = "cpu", execution: str = "chunk", actions_per_chunk: int | None = None
+    spec: dict,
+    make_expert: Callable,
+    device: str = "cpu",
+    execution: str = "chunk",
+    actions_per_chunk: int | None = None,
 ):
     """A controller from a spec of ``settings.controller_specs`` (kinds: ``KINDS``)."""
     kind = spec["kind"]
