@@ -190,6 +190,26 @@ def test_the_bins_head_picks_one_of_two_modes_where_the_l1_head_stays_between_th
     torch.testing.assert_close(decoded, torch.tensor([-0.25, 0.5]), atol=1e-3, rtol=0)  # halfway; one bin
 
 
+def test_soft_bin_targets_score_a_near_miss_above_a_far_one_and_one_hot_does_not(labelled):
+    """``bin_sigma`` > 0 (HL-Gauss): a prediction one bin off costs less than one ten bins off;
+    with one-hot targets (0) both miss the recorded bin and cost the same."""
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    batch = data.sample(1, np.random.default_rng(0))
+    batch[B.ACTION_PAD][:] = False
+    batch[B.ACTION][:] = 0.0  # bin 20 of 41
+    costs = {}
+    for sigma in (0.0, 1.0):
+        policy = _tiny_policy(data, action_head="bins", bin_sigma=sigma)
+        for name, peak in (("near", 21), ("far", 30)):
+            logits = torch.zeros(1, 4, 5, 41)
+            logits[..., peak] = 8.0
+            costs[sigma, name] = float(policy.bin_loss(logits, batch)["loss"])
+    assert costs[1.0, "near"] < costs[1.0, "far"] - 1.0
+    assert costs[0.0, "near"] == pytest.approx(costs[0.0, "far"])
+    with pytest.raises(ValueError, match="policy.bin_sigma=-1"):
+        _tiny_policy(data, action_head="bins", bin_sigma=-1)
+
+
 @pytest.mark.parametrize("bad", [{"action_head": "gmm"}, {"action_head": "bins", "action_bins": 2}])
 def test_an_unknown_action_head_or_too_few_bins_is_refused(labelled, bad):
     data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)

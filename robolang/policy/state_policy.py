@@ -93,6 +93,10 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
     task_ids: tuple[str, ...] = ()  # the head's classes; filled from the task registry when empty
     action_head: str = "l1"
     action_bins: int = 41
+    # bins: the target is a Gaussian of this std (in bins) around the recorded value instead of
+    # its one nearest bin (HL-Gauss, Farebrother et al. 2024: neighbouring bins are near actions,
+    # which one-hot cross-entropy ignores and overfits; they suggest ~0.75 bin). 0: one-hot.
+    bin_sigma: float = 0.0
     # The scene vector's entry names, in order (``meta/info.json``); ``robolang train`` fills them
     # from the dataset and the checkpoint keeps them, so evaluation builds the same vector.
     scene_fields: tuple[str, ...] = ()
@@ -118,6 +122,8 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
             )
         if isinstance(self.action_bins, bool) or not isinstance(self.action_bins, int) or self.action_bins < 3:
             raise ValueError(f"policy.action_bins={self.action_bins!r} is not allowed: it must be an integer >= 3")
+        if isinstance(self.bin_sigma, bool) or not isinstance(self.bin_sigma, (int, float)) or not self.bin_sigma >= 0:
+            raise ValueError(f"policy.bin_sigma={self.bin_sigma!r} is not allowed: it must be a number >= 0 (bins)")
         if self.pointer_tokens and not self.pointer:
             raise ValueError("policy.pointer_tokens=true needs policy.pointer=true (it is how the pointer reads)")
         if not self.pointer_weight >= 0:
@@ -337,10 +343,17 @@ class PrivilegedStatePolicy(PolicyBase):
     def bin_loss(self, logits: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
         """Cross-entropy of the (B, K, A, n_bins) logits against the nearest bin of every valid
         action; ``l1`` and ``gripper_l1`` of the decoded chunk, as the L1 head logs them."""
-        n = self.config.action_bins
-        target = ((batch[B.ACTION].clamp(-1, 1) + 1) * (n - 1) / 2).round().long()  # (B, K, A)
-        valid = (~batch[B.ACTION_PAD]).unsqueeze(-1).expand_as(target)  # (B, K, A)
-        ce = F.cross_entropy(logits[valid], target[valid]) if valid.any() else logits.sum() * 0
+        n, sigma = self.config.action_bins, self.config.bin_sigma
+        position = (batch[B.ACTION].clamp(-1, 1) + 1) * (n - 1) / 2  # (B, K, A) in bins
+        valid = (~batch[B.ACTION_PAD]).unsqueeze(-1).expand_as(position)  # (B, K, A)
+        if not valid.any():
+            ce = logits.sum() * 0
+        elif sigma > 0:  # soft target: a Gaussian over the bins around the recorded value
+            offset = torch.arange(n, device=logits.device) - position[valid].unsqueeze(-1)  # (V, n)
+            target = torch.softmax(-0.5 * (offset / sigma) ** 2, dim=-1)
+            ce = F.cross_entropy(logits[valid], target)
+        else:
+            ce = F.cross_entropy(logits[valid], position[valid].round().long())
         with torch.no_grad():
             decoded = chunk_l1_loss(self.decode_bins(logits), batch)
         return {LOSS: ce, "action_ce": ce.detach(), "l1": decoded["l1"], "gripper_l1": decoded["gripper_l1"]}
