@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "caption",
     "train",
     "eval",
+    "estimator",
     "ask",
     "demo",
     "bench",
