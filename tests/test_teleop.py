@@ -266,8 +266,11 @@ def test_terminal_keyboard_sets_cbreak_and_restores_the_terminal():
 
 
 CTRL_C_CHILD = """
-import fcntl, sys, termios
+import fcntl, signal, sys, termios
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty becomes this session's terminal: Ctrl-C -> SIGINT
+# As in an interactive shell: a background job of a shell without job control (CI runners, nohup)
+# starts with SIGINT ignored, and Python then keeps it ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from robolang.teleop import TerminalKeyboard, run_teleop
 
 class Robot:
