@@ -15,7 +15,6 @@ is swapped atomically, so a crash at any moment leaves the previous checkpoint w
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from safetensors.torch import load_file, save_file
 from robolang.errors import RobolangError
 from robolang.perception.estimator import EstimatorConfig, StateEstimator
 from robolang.perception.layout import EstimatorStats
-from robolang.policy.checkpoint import point_last
+from robolang.policy.checkpoint import point_last, written_atomically
 
 KIND = StateEstimator.kind
 FORMAT_VERSION = 1
@@ -42,10 +41,12 @@ class CameraMismatchError(RobolangError, ValueError):
 def save_estimator(directory: Path, model: StateEstimator, step: int, extra: dict | None = None,
                    training: dict | None = None) -> Path:  # fmt: skip
     """Write ``model`` (and the optional training state) to ``directory`` atomically."""
-    directory = Path(directory)
-    tmp = directory.with_name(f".{directory.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    with written_atomically(directory) as tmp:
+        _write(tmp, model, step, extra, training)
+    return Path(directory)
+
+
+def _write(tmp: Path, model: StateEstimator, step: int, extra: dict | None, training: dict | None) -> None:
     config = {
         "kind": KIND,
         "format_version": FORMAT_VERSION,
@@ -58,13 +59,6 @@ def save_estimator(directory: Path, model: StateEstimator, step: int, extra: dic
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp / "model.safetensors")
     if training is not None:
         torch.save(training, tmp / "training.pt")
-    for path in tmp.iterdir():
-        with open(path, "rb") as f:
-            os.fsync(f.fileno())
-    if directory.exists():
-        shutil.rmtree(directory)
-    os.replace(tmp, directory)
-    return directory
 
 
 def save_step(run: Path, model: StateEstimator, step: int, extra: dict, training: dict, keep: int = 2) -> Path:

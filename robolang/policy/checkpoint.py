@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +63,27 @@ def observation_spec(image_shapes: dict[str, tuple[int, ...]]) -> dict:
 
 def save_checkpoint(directory: str | Path, bundle: PolicyBundle, training: dict[str, dict] | None = None) -> Path:
     """Write ``bundle`` (and optional per-file training state) to ``directory`` atomically."""
+    with written_atomically(directory) as tmp:
+        _write_bundle(tmp, bundle, training)
+    return Path(directory)
+
+
+@contextmanager
+def written_atomically(directory: str | Path) -> Iterator[Path]:
+    """A checkpoint folder written whole or not at all: the body fills a temporary sibling, which is
+    fsynced and swapped in for ``directory`` on success (a crash leaves the old one, or none)."""
     directory = Path(directory)
     tmp = directory.with_name(f".{directory.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    yield tmp
+    _fsync_tree(tmp)
+    if directory.exists():
+        shutil.rmtree(directory)
+    os.replace(tmp, directory)
+
+
+def _write_bundle(tmp: Path, bundle: PolicyBundle, training: dict[str, dict] | None) -> None:
     config = {
         "format_version": FORMAT_VERSION,
         TARGET: class_path(type(bundle.policy)),
@@ -82,11 +101,6 @@ def save_checkpoint(directory: str | Path, bundle: PolicyBundle, training: dict[
         (tmp / "training").mkdir()
         for name, payload in training.items():
             torch.save(payload, tmp / "training" / f"{name}.pt")
-    _fsync_tree(tmp)
-    if directory.exists():
-        shutil.rmtree(directory)
-    os.replace(tmp, directory)
-    return directory
 
 
 def _fsync_tree(root: Path) -> None:
