@@ -20,7 +20,7 @@ from robolang.captioning.grammar_splits import SPLITS
 from robolang.recording.store import update_meta
 
 ANNOTATIONS_FILE = "robolang_annotations.parquet"
-SOURCES = ("oracle", "human", "model")
+SOURCES = ("oracle", "human", "model", "expert")  # expert: `robolang dagger`'s labels of a policy's own states
 # end_frame is exclusive: the segment is frames [start_frame, end_frame) of the episode.
 SCHEMA = pa.schema(
     [

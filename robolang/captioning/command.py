@@ -37,6 +37,7 @@ def caption_dataset(
     from robolang.recording.worker import quiet_encoders
 
     root = dataset_root(path)
+    check_not_relabelled(root)
     splits = check_splits(splits)
     if not dry_run:
         check_can_store(root)
@@ -128,6 +129,23 @@ def check_can_store(root: Path) -> None:
     if lock is None:
         raise CaptionError(f"{root} is being recorded by another process; caption it when the recording is done")
     release_lock(lock)
+
+
+def check_not_relabelled(root: Path) -> None:
+    """Refuse a dataset whose recorded actions are an expert's labels, not what the robot did
+    (``robolang dagger``'s): hindsight captions would pair what happened with what was not done."""
+    import json
+
+    from robolang.recording.features import INTENTS_FILE
+
+    path = root / "meta" / INTENTS_FILE
+    relabelled = json.loads(path.read_text()).get("relabelled") if path.exists() else None
+    if relabelled:
+        raise CaptionError(
+            f"{root} holds relabelled rollouts ({relabelled}): its actions are the expert's, not what the robot did, "
+            "so hindsight captions would be wrong; its labels are already stored (source=expert). Train on it with "
+            "`robolang train extra_datasets=[...]`"
+        )
 
 
 def check_splits(splits: tuple[str, ...]) -> tuple[str, ...]:

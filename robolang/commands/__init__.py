@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "dataset",
     "view",
     "caption",
+    "dagger",
     "train",
     "eval",
     "estimator",

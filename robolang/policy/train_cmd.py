@@ -28,7 +28,9 @@ from robolang.policy.checkpoint import observation_spec
 from robolang.policy.data import Augment, NormStats, PolicyDataset
 from robolang.policy.frame_cache import DatasetMissingError
 from robolang.policy.language import InstructionCache, SentenceEncoder
+from robolang.policy.mixture import DatasetMixture
 from robolang.policy.registry import PolicyClassError, build_policy, split_target
+from robolang.policy.scene_layout import field_difference
 from robolang.policy.state_data import SceneStateDataset, scene_fields_of
 from robolang.policy.train import TrainConfig, Trainer, TrainingError
 
@@ -70,6 +72,14 @@ def check_config(cfg: DictConfig) -> dict:
         raise ConfigError(f"data.tasks={tasks!r} is not allowed: data.tasks must be null or a list of task ids")
     for key in ("dataset", "out", "encoder"):
         checked(cfg, key, str)
+    extra = OmegaConf.select(cfg, "extra_datasets")
+    if extra is not None and not (OmegaConf.is_list(extra) and all(isinstance(p, str) and p for p in extra)):
+        raise ConfigError(
+            f"extra_datasets={extra!r} is not allowed: it must be a list of dataset folders ([] for none)"
+        )
+    weight = OmegaConf.select(cfg, "data.extra_weight")
+    if weight is not None and not (_number(weight) and 0 <= weight <= 1):
+        raise ConfigError(f"data.extra_weight={weight!r} is not allowed: it must be a number in [0, 1] or null")
     checked(cfg, "cache_dir", str, optional=True)
     checked(cfg, "resume", bool)
     checked(cfg, "torch_device", str, choices=("auto", "cpu", "cuda"))
@@ -165,8 +175,15 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
     settings["lang_dim"] = encoder.dim
     probe = build_policy(target, settings)  # what the data must serve: windows, cameras, extra keys
     privileged = B.SCENE_STATE in probe.observation_features
+    extra = [str(p) for p in (OmegaConf.select(cfg, "extra_datasets") or [])]
     if privileged:  # it is told the recorded scene's entry names (a dataset without any is refused here)
         settings["scene_fields"] = list(scene_fields_of(cfg.dataset))
+        for path in extra:
+            if list(scene_fields_of(path)) != settings["scene_fields"]:
+                raise ConfigError(
+                    f"extra_datasets: {path} records another scene state than dataset={cfg.dataset} "
+                    f"({field_difference(tuple(settings['scene_fields']), scene_fields_of(path))})"
+                )
         probe = build_policy(target, settings)
     dataset_class = SceneStateDataset if privileged else PolicyDataset  # the scene state: no video decoded
     data = dict(
@@ -185,6 +202,18 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
     )
     with accelerator.main_process_first():  # the main process builds the frame cache, the others reuse it
         train = dataset_class(cfg.dataset, instructions, subset="train", augment=Augment(**cfg.data.augment), **data)
+        # Extra datasets (e.g. `robolang dagger`'s) train whole, normalised as the main one; validation stays the main's.
+        parts = [
+            dataset_class(
+                path,
+                instructions,
+                subset="train",
+                augment=Augment(**cfg.data.augment),
+                stats=train.stats,
+                **{**data, "val_fraction": 0.0},
+            )  # fmt: skip
+            for path in extra
+        ]
     val = (
         dataset_class(cfg.dataset, instructions, subset="val", stats=train.stats, **data)
         if cfg.data.val_fraction
@@ -196,6 +225,11 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
     chw = {key: train.frames.images[key.removeprefix(KEY_IMAGE_PREFIX)].shape[1:] for key in cameras}
     spec = observation_spec({key: (h, w, c) for key, (c, h, w) in chw.items()})
     train_cfg = TrainConfig(**{**OmegaConf.to_container(cfg.train, resolve=True), "betas": tuple(cfg.train.betas)})
+    if parts:
+        train = DatasetMixture([train, *parts], OmegaConf.select(cfg, "data.extra_weight"))
+        shares = ", ".join(f"{w:.0%}" for w in train.weights)
+        if accelerator.is_main_process:
+            print(f"training on {1 + len(parts)} datasets ({cfg.dataset}, {', '.join(extra)}): batch shares {shares}")
     return Trainer(train_cfg, target, settings, train, val, out, cfg.encoder, spec, checkpoint_stats(train.stats),
                    accelerator)  # fmt: skip
 
@@ -204,9 +238,9 @@ def run(cfg: DictConfig) -> Path:
     """Train (or resume) and return the final checkpoint's folder."""
     settings = check_config(cfg)
     out = Path(cfg.out)
-    dataset = Path(cfg.dataset)
-    if not (dataset / "meta" / "info.json").exists():
-        raise DatasetMissingError(f"no dataset at {dataset}; record one with `robolang collect out={dataset}`")
+    for dataset in [Path(cfg.dataset), *map(Path, OmegaConf.select(cfg, "extra_datasets") or [])]:
+        if not (dataset / "meta" / "info.json").exists():
+            raise DatasetMissingError(f"no dataset at {dataset}; record one with `robolang collect out={dataset}`")
     accelerator = make_accelerator(cfg)
     main = accelerator.is_main_process
     if main:

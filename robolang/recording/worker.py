@@ -20,6 +20,7 @@ from robolang.recording.features import BEHAVIOURS_FILE, INTENTS_FILE, SCENE_FIL
 from robolang.recording.recorder import make_frame
 from robolang.recording.store import DatasetStoreError, EpisodeStore
 from robolang.robot import is_simulator
+from robolang.safety import array_to_action
 
 PROGRESS_EVERY = 50  # frames between progress reports (a queue put per frame would cost more than it tells)
 MIN_EPISODE_FRAMES = 10  # shorter interrupted episodes (< 1 s) are discarded: LeRobot writes 1-frame episode stats in a different parquet schema, which breaks loading
@@ -120,8 +121,10 @@ def _record_one(
             if should_stop():
                 _close_episode(store, agent, stats)
                 return False
-            applied = robot.send_action(agent.act())
-            store.add_frame(make_frame(obs, applied, robot.scene_vector(), agent.intent_code()))
+            applied = robot.send_action(agent.act(obs) if getattr(agent, "observes", False) else agent.act())
+            # DAgger's agent executes the policy's action and records the expert's (its ``label``).
+            recorded = applied if getattr(agent, "label", None) is None else array_to_action(agent.label)
+            store.add_frame(make_frame(obs, recorded, robot.scene_vector(), agent.intent_code()))
             obs = robot.get_observation()
             pending += 1
             if pending == PROGRESS_EVERY and progress is not None:

@@ -248,6 +248,7 @@ class ScriptedTaskExpert:
     def begin(self, task: str | None, args: tuple[str, ...] = (), seed: int = 0) -> None:
         """Start working on ``task`` (None: idle). The same seed gives the same actions."""
         self.task, self.args, self.tries = task, tuple(args), 0
+        self.idle = task is None  # true once ``act`` found no plan left (done, given up or impossible)
         self.rng = np.random.default_rng(seed)
         self.motion = PredictiveMotion(self.robot.scene, self.robot.limits, self.profile, self.rng)
         self._plan = None
@@ -260,9 +261,12 @@ class ScriptedTaskExpert:
             if self._plan is None and not self._next_plan(state):
                 break
             try:
-                return np.clip(next(self._plan), -1.0, 1.0).astype(np.float32)
+                action = np.clip(next(self._plan), -1.0, 1.0).astype(np.float32)
+                self.idle = False
+                return action
             except (StopIteration, Abort):
                 self._plan = None
+        self.idle = True
         return np.clip(self.motion.action(), -1.0, 1.0).astype(np.float32)
 
     def _next_plan(self, state: dict) -> bool:

@@ -1,0 +1,99 @@
+"""``robolang dagger``: label a policy's own states with the scripted expert's actions (DAgger).
+
+The recording is ``robolang collect``'s (crash-safe, parallel, resumable, Ctrl-C saves) with
+``sim.play.dagger.DaggerAgent`` as the agent (configs/dagger.yaml): the policy acts, the expert's
+action is recorded. Afterwards every attempt of the agent's log (the behaviour sidecar) becomes
+an annotation row with ``source=expert``: frames [start, end) of its episode, the task, its
+objects and the instruction the policy was given. Those rows are the dataset's labels;
+``robolang train extra_datasets=[...]`` trains on them beside play.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from robolang.config import ConfigError, checked
+
+SOURCE = "expert"  # annotations.SOURCES: labels the scripted expert gave the policy's own states
+VERSION = "dagger-1"
+
+
+def check_config(cfg: DictConfig) -> None:
+    """The DAgger settings (the recording's are ``collect.check_config``'s), checked before any work."""
+    from robolang import collect
+
+    checkpoint = checked(cfg, "checkpoint", str)
+    if not Path(checkpoint).exists():
+        raise ConfigError(
+            f"checkpoint={checkpoint} does not exist; give the checkpoint or training run whose states to label"
+        )
+    if not 0 <= checked(cfg, "beta", float) <= 1:
+        raise ConfigError(f"beta={cfg.beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
+    checked(cfg, "max_steps", int, low=1)
+    checked(cfg, "chunk_steps", int, low=1)
+    from robolang.captioning.grammar_splits import SPLITS
+
+    checked(cfg, "split", str, choices=SPLITS)
+    collect.check_config(cfg)
+
+
+def run(cfg: DictConfig) -> int:
+    """Record DAgger episodes into ``cfg.out``, then store their labels; the number of labels."""
+    from robolang import collect
+    from robolang.evaluation.policies import load_policy
+
+    check_config(cfg)
+    cfg.checkpoint = cfg.agent.policy = str(Path(cfg.checkpoint).absolute())
+    load_policy(cfg.checkpoint)  # a folder that holds no policy fails here, naming it, before any recording
+    collect.run(cfg)
+    return store_labels(Path(cfg.out))
+
+
+def store_labels(root: Path) -> int:
+    """Annotation rows (``source=expert``) from the DAgger agent's log beside the dataset, replacing
+    earlier ones (a resumed run's labels cover all of it); prints the policy's success per task."""
+    from robolang.captioning import annotations
+    from robolang.dataset_tools import load_episodes
+    from robolang.recording.features import BEHAVIOURS_FILE
+    from robolang.recording.store import read_records
+
+    records = read_records(root / "meta" / BEHAVIOURS_FILE)
+    rows = [
+        {
+            "episode_index": r["episode_index"],
+            "start_frame": r["start"],
+            "end_frame": r["end"],
+            "task_id": r["behaviour"],
+            "args": r["target"],
+            "instruction": r["instruction"],
+            "source": SOURCE,
+            "split": "train",
+            "captioner_version": VERSION,
+        }  # fmt: skip
+        for r in records
+        if r["end"] > r["start"]
+    ]
+    lengths = {int(e.episode_index): int(e.length) for e in load_episodes(root).itertuples()}
+    annotations.replace_source(root, annotations.rows_from(rows), SOURCE, lengths)
+    print(summary(records))
+    print(
+        f"stored {len(rows)} expert labels ({sum(r['end_frame'] - r['start_frame'] for r in rows)} frames) in {root}/meta/"
+    )
+    return len(rows)
+
+
+def summary(records: list[dict]) -> str:
+    """The policy's own success per task during the rollouts (attempts where the expert never acted)."""
+    tried, done = Counter(), Counter()
+    for r in records:
+        if r["expert_steps"] == 0 and r["stop"] != "episode_end":
+            tried[r["behaviour"]] += 1
+            done[r["behaviour"]] += int(r["success"])
+    lines = [f"{'task':<20} {'policy alone':>12}"]
+    lines += [f"{t:<20} {done[t]:>5}/{tried[t]:<6}" for t in sorted(tried)]
+    total = sum(tried.values())
+    lines.append(f"{'all':<20} {sum(done.values()):>5}/{total:<6} ({sum(done.values()) / max(total, 1):.0%})")
+    return "\n".join(lines)

@@ -1,0 +1,187 @@
+"""DAgger on the play table: a trained policy acts, the scripted expert says what it would do.
+
+``robolang dagger`` records with this agent in place of the scripted play agent (the same
+crash-safe, parallel recorder as ``robolang collect``). It runs instruction after instruction,
+as a chain does, from the scene as the previous one left it: a task feasible now is drawn
+(uniform over tasks, as the evaluation draws them) and phrased in the grammar's ``train``
+split, and the policy is asked to do it. At every step the scripted expert
+(``ScriptedTaskExpert``, told the task) computes its own action from the same state: that is the
+recorded action (the label, Ross et al. 2011), while the robot executes the policy's, or, with
+probability ``beta`` per chunk of ``chunk_steps`` steps, the expert's own (DAgger's mixing).
+So the dataset holds the states the policy itself visits, each labelled with the correction
+the expert would make there: what behaviour cloning on play never shows (play visits only the
+expert's own states).
+
+An attempt ends when the task's predicate holds (success: the captioner's own judge), after
+``max_steps``, or when the expert has no plan left (it gave up too; its hold-still actions would
+be wrong labels). Each attempt is one record of ``history`` (the behaviour log beside the
+dataset): task, arguments, instruction, frames [start, end), success, who acted. ``robolang
+dagger`` turns the records into annotation rows (``source=expert``). The recorded actions are
+not what the robot did, so hindsight captioning must never run on such a dataset: the intent
+vocabulary says ``relabelled`` and ``robolang caption`` refuses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from robolang.captioning.states import SceneInfo
+from robolang.captioning.tasks import TASK_IDS
+from robolang.evaluation.rollout import TaskJudge, policy_view
+from robolang.evaluation.sampler import TaskSampler, derive_seed
+from sim.play.expert import ScriptedTaskExpert
+
+RELABELLED = "scripted expert on the policy's own states (robolang dagger)"
+ATTEMPTS = 20  # the expert replans this often within one attempt before it gives up
+WAIT_STEPS = 10  # nothing feasible now: hold this long, then draw again
+INTENT_FIELDS = ("task", "expert_acting", "attempt")
+
+
+@dataclass
+class Attempt:
+    """One instruction the policy was given; frames [start, end) of the episode (``behaviour``:
+    the task id, so the recorder's behaviour counts read as the policy's success per task)."""
+
+    behaviour: str
+    target: str  # the task's object arguments, comma-separated ("" for fixture tasks)
+    instruction: str
+    start: int
+    end: int
+    success: bool
+    expert_steps: int  # steps the expert's action was executed (beta's mixing)
+    stop: str  # "success", "timeout", "expert_idle" or "episode_end"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@lru_cache(maxsize=2)
+def _load(path: str):
+    """The policy at ``path`` and whether it is privileged (one load per process and path)."""
+    import torch
+
+    from robolang.evaluation.policies import is_privileged, load_policy
+
+    torch.set_num_threads(1)  # one rollout per process, as evaluation runs them
+    policy = load_policy(path)
+    return policy, is_privileged(policy)
+
+
+class DaggerAgent:
+    """The recorder's agent: ``act(observation)`` is what the robot executes, ``label`` what is recorded."""
+
+    intent_fields = INTENT_FIELDS
+    observes = True  # the recorder passes the observation it already has to ``act``
+
+    def __init__(self, robot, seed: int, policy: str, beta: float = 0.0, max_steps: int = 250,
+                 chunk_steps: int = 10, split: str = "train"):  # fmt: skip
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
+        if max_steps < 1 or chunk_steps < 1:
+            raise ValueError(f"max_steps={max_steps} and chunk_steps={chunk_steps} must be >= 1")
+        from robolang.evaluation.privileged import PrivilegedController
+        from robolang.evaluation.rollout import PolicyController
+
+        loaded, privileged = _load(str(policy))
+        self.controller = PrivilegedController(loaded) if privileged else PolicyController(loaded)
+        if not privileged:
+            loaded.check_robot(robot.observation_features)
+        self.robot, self.seed, self.beta, self.max_steps = robot, seed, beta, max_steps
+        self.chunk_steps, self.split = chunk_steps, split
+        self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS)
+        self.sampler = TaskSampler(robot, self.expert)
+        self.rng = np.random.default_rng(seed)
+        self.records: list[Attempt] = []
+        self.t = 0  # frames of this episode so far
+        self.current: Attempt | None = None
+        self.judge: TaskJudge | None = None
+        self.pick = None
+        self.previous: str | None = None
+        self.expert_turn = False
+        self.waiting = 0
+        self.label = np.zeros(5, np.float32)
+
+    # ---- the recorder's agent protocol ------------------------------------------------------
+    def act(self, observation: dict) -> np.ndarray:
+        """The action the robot executes now; ``self.label`` is set to the expert's (recorded)."""
+        self._judge_last_step()
+        self.label = np.zeros(5, np.float32)  # frames outside every attempt: no label is ever read there
+        if self.current is None and not self._begin():
+            self.t += 1
+            return self.label
+        if (self.t - self.current.start) % self.chunk_steps == 0:
+            self.expert_turn = bool(self.rng.random() < self.beta)
+        expert = self.expert.act()
+        if self.expert.idle:  # no plan left: its hold-still is no label; the attempt ends before this frame
+            self._finish(False, "expert_idle")
+            self.t += 1
+            return self.label
+        policy = np.asarray(self.controller.act(policy_view(observation), self.pick.instruction), np.float32)
+        self.t += 1
+        self.label = np.clip(expert, -1.0, 1.0).astype(np.float32)
+        if self.expert_turn:
+            self.current.expert_steps += 1
+            return self.label
+        return np.clip(policy, -1.0, 1.0).astype(np.float32)
+
+    @property
+    def history(self) -> list[Attempt]:
+        """Every attempt so far; the one in progress is cut at the episode's last frame."""
+        if self.current is None or self.current.start >= self.t:
+            return list(self.records)
+        cut = Attempt(**{**self.current.to_dict(), "end": self.t, "stop": "episode_end"})
+        return [*self.records, cut]
+
+    def intent_code(self) -> np.ndarray:
+        task = TASK_IDS.index(self.current.behaviour) if self.current is not None else -1
+        return np.array([task, int(self.expert_turn), len(self.records)], dtype=np.int64)
+
+    @staticmethod
+    def vocabulary() -> dict:
+        return {"fields": list(INTENT_FIELDS), "vocabularies": {"task": list(TASK_IDS)}, "relabelled": RELABELLED}
+
+    # ---- attempts ---------------------------------------------------------------------------
+    def _judge_last_step(self) -> None:
+        """Judge the state the last executed action left (the recorder stepped the robot since)."""
+        if self.current is None or self.t == self.current.start:
+            return
+        if self.judge.add(self.robot.scene_vector()):
+            self._finish(True, "success")
+        elif self.t - self.current.start >= self.max_steps:
+            self._finish(False, "timeout")
+
+    def _begin(self) -> bool:
+        """Draw the next task feasible from the scene as it is; False (hold still) when none is."""
+        if self.waiting:
+            self.waiting -= 1
+            return False
+        seed = derive_seed(self.seed, "dagger", self.t)
+        pick = self.sampler.next(seed, self.split, self.previous)
+        if pick is None:
+            self.waiting = WAIT_STEPS - 1
+            return False
+        self.pick, self.previous = pick, pick.task_id
+        self.controller.reset()
+        if hasattr(self.controller, "begin_task"):
+            self.controller.begin_task(self.robot, pick.task_id, pick.args, pick.seed)
+        self.expert.begin(pick.task_id, pick.args, pick.seed)
+        scene = SceneInfo.from_description(self.sampler.scene)
+        self.judge = TaskJudge(pick.task_id, pick.args, self.robot.scene_fields, scene)
+        self.judge.add(self.robot.scene_vector())
+        self.current = Attempt(pick.task_id, ",".join(pick.args), pick.instruction, self.t, self.t, False, 0, "")
+        return True
+
+    def _finish(self, success: bool, stop: str) -> None:
+        self.current.end, self.current.success, self.current.stop = self.t, success, stop
+        if self.current.end > self.current.start:
+            self.records.append(self.current)
+        self.current = None
+
+
+def dagger_agent(robot, seed: int, policy: str, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
+                 split: str = "train") -> DaggerAgent:  # fmt: skip
+    """Hydra entry point (``configs/dagger.yaml: agent``)."""
+    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split)

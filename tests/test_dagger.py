@@ -1,0 +1,150 @@
+"""DAgger: the policy acts, the scripted expert's action is what is recorded, the attempts become
+labels (source=expert), hindsight captioning refuses the dataset, and training mixes it with play."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from helpers.eval_robot import SMALL, connected_robot
+from test_policy_state import _labelled, _train
+
+from robolang import cli
+from robolang.captioning import annotations
+from robolang.dataset_tools import load_episodes
+from robolang.policy.mixture import DatasetMixture
+from robolang.recording.features import BEHAVIOURS_FILE, INTENTS_FILE
+from robolang.recording.store import read_records
+from sim.play.dagger import DaggerAgent
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A privileged policy trained 4 steps (it acts almost at random: the expert's labels differ)."""
+    root = tmp_path_factory.mktemp("dagger")
+    assert _train(_labelled(root / "play"), root / "run") == 0
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def robot():
+    yield from connected_robot()
+
+
+def _drive(robot, agent, steps):
+    """The recorder's loop: what was executed and what was recorded, per step."""
+    obs = robot.reset(3)
+    executed, recorded = [], []
+    for _ in range(steps):
+        action = agent.act(obs)
+        robot.send_action(action)
+        executed.append(np.asarray(action))
+        recorded.append(agent.label.copy())
+        obs = robot.get_observation()
+    return np.array(executed), np.array(recorded)
+
+
+def test_with_beta_one_the_agent_is_the_expert_and_its_instructions_succeed(robot, checkpoint):
+    agent = DaggerAgent(robot, seed=1, policy=str(checkpoint), beta=1.0, max_steps=250)
+    executed, recorded = _drive(robot, agent, 400)
+    np.testing.assert_array_equal(executed, recorded)
+    done = [a for a in agent.history if a.stop != "episode_end"]
+    assert done and all(a.expert_steps == a.end - a.start for a in done)
+    assert sum(a.success for a in done) >= max(1, len(done) - 1)  # the scripted expert does ~98% of tasks
+
+
+def test_with_beta_zero_the_policy_acts_and_the_expert_s_action_is_recorded(robot, checkpoint):
+    agent = DaggerAgent(robot, seed=2, policy=str(checkpoint), beta=0.0, max_steps=40)
+    executed, recorded = _drive(robot, agent, 120)
+    history = agent.history
+    assert history and all(a.expert_steps == 0 for a in history)
+    inside = np.zeros(len(executed), bool)
+    for a in history:
+        assert 0 <= a.start < a.end <= 120 and a.end - a.start <= 40 and a.instruction.strip()
+        inside[a.start : a.end] = True
+    # inside an attempt the label is the expert's, computed on the policy's states: not what was executed
+    assert np.abs(executed[inside] - recorded[inside]).max() > 0.1
+    assert np.abs(recorded[inside]).max() <= 1 and np.abs(recorded[inside, :4]).sum() > 0
+    assert [a.stop for a in history[:-1]] and {a.stop for a in history[:-1]} <= {"success", "timeout", "expert_idle"}
+
+
+def test_a_beta_outside_zero_to_one_is_refused(robot, checkpoint):
+    with pytest.raises(ValueError, match="beta=1.5 is not allowed"):
+        DaggerAgent(robot, seed=0, policy=str(checkpoint), beta=1.5)
+
+
+@pytest.fixture(scope="module")
+def recorded(checkpoint, tmp_path_factory):
+    out = tmp_path_factory.mktemp("dagger_data") / "dagger"
+    assert cli.main(["dagger", f"checkpoint={checkpoint}", f"out={out}", "hours=0.01", "episode_seconds=18",
+                     "workers=1", "max_steps=60", *SMALL]) == 0  # fmt: skip
+    return out
+
+
+def test_robolang_dagger_stores_each_attempt_as_an_expert_label_of_the_dataset(recorded):
+    records = read_records(recorded / "meta" / BEHAVIOURS_FILE)
+    table = annotations.load(recorded)
+    lengths = {int(e.episode_index): int(e.length) for e in load_episodes(recorded).itertuples()}
+    assert len(lengths) == 2 and sum(lengths.values()) == 360
+    assert len(table) == len([r for r in records if r["end"] > r["start"]]) > 0
+    assert set(table["source"]) == {"expert"} and set(table["split"]) == {"train"}
+    for row in table.itertuples():
+        assert 0 <= row.start_frame < row.end_frame <= lengths[row.episode_index] and row.instruction.strip()
+    vocabulary = json.loads((recorded / "meta" / INTENTS_FILE).read_text())
+    assert "robolang dagger" in vocabulary["relabelled"]
+
+
+def test_hindsight_captioning_refuses_a_relabelled_dataset(recorded, capsys):
+    before = annotations.load(recorded)
+    assert cli.main(["caption", str(recorded)]) == 2
+    err = capsys.readouterr().err
+    assert "relabelled rollouts" in err and "not what the robot did" in err
+    assert annotations.load(recorded).equals(before)
+
+
+def test_a_missing_checkpoint_is_refused_before_anything_is_recorded(tmp_path, capsys):
+    assert cli.main(["dagger", f"checkpoint={tmp_path / 'none'}", f"out={tmp_path / 'out'}", *SMALL]) == 2
+    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_train_mixes_play_and_dagger_data_and_refuses_what_does_not_fit(checkpoint, recorded, tmp_path, capsys):
+    play = checkpoint.parent / "play"
+    assert _train(play, tmp_path / "mixed", f"extra_datasets=[{recorded}]") == 0
+    assert "training on 2 datasets" in capsys.readouterr().out
+    assert _train(play, tmp_path / "missing", f"extra_datasets=[{tmp_path / 'nowhere'}]") == 2
+    assert "no dataset at" in capsys.readouterr().err
+    other = _labelled(tmp_path / "other", scene_fields=(*_scene_fields(play)[:-1],))
+    assert _train(play, tmp_path / "other_run", f"extra_datasets=[{other}]") == 2
+    assert "records another scene state" in capsys.readouterr().err
+    assert _train(play, tmp_path / "weight", f"extra_datasets=[{recorded}]", "data.extra_weight=2") == 2
+    assert "data.extra_weight=2 is not allowed" in capsys.readouterr().err
+
+
+def _scene_fields(root):
+    from robolang.policy.state_data import scene_fields_of
+
+    return scene_fields_of(root)
+
+
+class Part:
+    """A dataset stand-in: ``num_frames`` and batches whose ``source`` says which part drew them."""
+
+    def __init__(self, name, frames):
+        self.name, self.num_frames, self.stats, self.frames = name, frames, name, name
+
+    def sample(self, n, rng):
+        return {"source": torch.full((n,), self.name), "x": torch.as_tensor(rng.random(n))}
+
+
+def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_by_the_rng():
+    mixture = DatasetMixture([Part(0, 300), Part(1, 100)])
+    np.testing.assert_allclose(mixture.weights, [0.75, 0.25])
+    assert mixture.stats == 0 and mixture.num_frames == 400
+    counts = torch.bincount(torch.cat([mixture.sample(64, np.random.default_rng(s))["source"] for s in range(50)]))
+    assert abs(counts[1].item() / counts.sum().item() - 0.25) < 0.03
+    a, b = mixture.sample(32, np.random.default_rng(7)), mixture.sample(32, np.random.default_rng(7))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    fixed = DatasetMixture([Part(0, 300), Part(1, 100), Part(2, 300)], extra_weight=0.5)
+    np.testing.assert_allclose(fixed.weights, [0.5, 0.125, 0.375])
+    with pytest.raises(ValueError, match="extra_weight=1.5"):
+        DatasetMixture([Part(0, 1), Part(1, 1)], extra_weight=1.5)
