@@ -72,7 +72,7 @@ def store_labels(root: Path) -> int:
             "source": SOURCE,
             "split": "train",
             "captioner_version": VERSION,
-        }  # fmt: skip
+        }
         for r in records
         if r["end"] > r["start"]
     ]

@@ -25,6 +25,11 @@ ACTIONS = {
         "and the verdict against the targets (<= 1.0 cm default, <= 1.5 cm heldout)",
         "checkpoint=runs/estimator worlds=[default,heldout] frames=200 out=runs/estimator_eval",
     ),
+    "compose": (
+        "one deployable policy folder: the estimator's reading of the cameras feeds a state policy "
+        "(trained with policy.contacts=false); evaluate or ask it like any policy",
+        "estimator=runs/estimator state_policy=runs/state_nocontacts out=runs/deployable",
+    ),
 }
 
 
@@ -42,5 +47,11 @@ def run(args: argparse.Namespace) -> int:
     from robolang.perception import entry
 
     cfg = load_config(f"estimator_{args.estimator_action}", args.overrides)
-    {"render": entry.run_render, "train": entry.run_train, "eval": entry.run_eval}[args.estimator_action](cfg)
+    actions = {
+        "render": entry.run_render,
+        "train": entry.run_train,
+        "eval": entry.run_eval,
+        "compose": entry.run_compose,
+    }
+    actions[args.estimator_action](cfg)
     return 0

@@ -248,3 +248,14 @@ def _check_fields(model, robot) -> None:
             "this state estimator was trained on another scene (its scene fields differ from the simulator's): "
             f"{len(model.config.scene_fields)} trained, {len(robot.scene_fields)} now"
         )
+
+
+def run_compose(cfg: DictConfig) -> Path:
+    """``robolang estimator compose``: the estimator and a state policy as one deployable policy folder."""
+    from robolang.policy.estimated_state import compose
+
+    for key in ("estimator", "state_policy", "out"):
+        checked(cfg, key, str)
+    out = compose(cfg.estimator, cfg.state_policy, cfg.out)
+    print(f"deployable policy (state estimator + state policy): {out}")
+    return out

@@ -123,7 +123,7 @@ def load_checkpoint(directory: str | Path, device: str = "cpu") -> PolicyBundle:
 
     Raises ``CheckpointError`` naming the file for a missing, truncated or damaged checkpoint,
     an unknown policy class, weights that do not fit its config, or a newer format."""
-    directory = _resolve(Path(directory))
+    directory = resolve_checkpoint(Path(directory))
     config = _read_json(directory / "config.json")
     version = config.get("format_version", 1)
     if not isinstance(version, int) or version > FORMAT_VERSION:
@@ -184,7 +184,9 @@ def _load_weights(policy: nn.Module, weights: dict, path: Path, buffers_may_miss
         )
 
 
-def _resolve(path: Path) -> Path:
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint folder from itself or a training run folder (its ``checkpoints/last``)."""
+    path = Path(path)
     if (path / "config.json").exists():
         return path
     for candidate in (path / "checkpoints" / "last", path / "last"):

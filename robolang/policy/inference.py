@@ -200,7 +200,10 @@ def load_policy(checkpoint: str | Path, device: str = "cpu", **kw):
     Keywords: ``execution``, ``actions_per_chunk``, ``ensemble_decay``, ``instructions`` (ours).
     Raises ``CheckpointError`` (a ``RobolangError``) naming the file when it cannot be loaded."""
     from robolang.policy.act_baseline import ActLanguagePolicy, is_act_checkpoint
+    from robolang.policy.estimated_state import EstimatedStatePolicy, is_estimated_state
 
+    if is_estimated_state(checkpoint):  # an estimator + state policy folder (robolang estimator compose)
+        return EstimatedStatePolicy.load(checkpoint, device=device, **kw)
     if is_act_checkpoint(checkpoint):
         kw.pop("instructions", None)  # language-blind: no encoder
         return ActLanguagePolicy.load(checkpoint, device=device, **kw)

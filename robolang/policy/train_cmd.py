@@ -211,7 +211,7 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
                 augment=Augment(**cfg.data.augment),
                 stats=train.stats,
                 **{**data, "val_fraction": 0.0},
-            )  # fmt: skip
+            )
             for path in extra
         ]
     val = (

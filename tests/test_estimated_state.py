@@ -1,0 +1,88 @@
+"""The deployable state policy: a state estimator's reading of the cameras feeds a state policy
+(trained without contact flags); composed into one folder, loaded and run like any policy, on the
+robot's own observation (no simulator state)."""
+
+import numpy as np
+import pytest
+from helpers.eval_robot import connected_robot
+from test_estimator import render_cfg, rendered  # noqa: F401 (module fixtures: frames rendered once)
+from test_policy_state import FIELDS, _labelled, _train
+
+from robolang import cli
+from robolang.evaluation.rollout import PolicyController, run_episode
+from robolang.features import STATE_NAMES
+from robolang.perception.layout import EstimatorLayout
+from robolang.policy import CheckpointError, load_policy
+from robolang.policy.estimated_state import EstimatedStatePolicy, SceneFromEstimate
+
+SHAPES = {"red_cube": "cube", "green_cube": "cube", "blue_bar": "bar", "yellow_cylinder": "cylinder", "plate": ""}
+
+
+@pytest.fixture(scope="module")
+def parts(rendered, tmp_path_factory):  # noqa: F811
+    """A tiny estimator (32 px) and two tiny state policies: without and with contact flags."""
+    root = tmp_path_factory.mktemp("deployable")
+    estimator = root / "estimator"
+    assert cli.main(["estimator", "train", f"data={rendered[0]}", f"out={estimator}", "threads=1",
+                     "torch_device=cpu", "train.batch_size=4", "train.warmup_steps=1", "train.steps=2",
+                     "model.channels=[8,16]", "model.strides=[1,2]", "model.hidden=32"]) == 0  # fmt: skip
+    play = _labelled(root / "play")
+    assert _train(play, root / "state", "policy.contacts=false") == 0
+    assert _train(play, root / "contacts") == 0
+    return root, estimator
+
+
+def test_the_estimate_fills_the_scene_vector_the_state_policy_reads():
+    scene = SceneFromEstimate(EstimatorLayout.from_fields(FIELDS, SHAPES), FIELDS)
+    position = np.arange(15, dtype=np.float32).reshape(1, 5, 3) / 10
+    yaw = np.array([[0.3, -0.2, 1.0, np.nan, np.nan]], np.float32)
+    estimate = {"position": position, "yaw": yaw, "fixture": np.array([[0.1, 0.2, 0.003]], np.float32),
+                "switch": np.array([[0.8]], np.float32)}  # fmt: skip
+    state = np.arange(len(STATE_NAMES), dtype=np.float32) + 1
+    vector = scene(estimate, state)
+    at = {name: vector[i] for i, name in enumerate(FIELDS)}
+    assert vector.shape == (len(FIELDS),) and vector.dtype == np.float32
+    assert at["green_cube.x"] == pytest.approx(0.3) and at["plate.z"] == pytest.approx(1.4)
+    assert at["red_cube.yaw"] == pytest.approx(0.3) and at["yellow_cylinder.yaw"] == 0  # no visible yaw: 0
+    assert at["red_cube.qz"] == pytest.approx(np.sin(0.15)) and at["red_cube.qw"] == pytest.approx(np.cos(0.15))
+    assert at["red_cube.qx"] == 0 and at["plate.qw"] == 1  # upright
+    assert at["drawer.pos"] == pytest.approx(0.1) and at["light.on"] == 1
+    assert [at[n] for n in ("ee.x", "ee.y", "ee.z", "ee.yaw", "gripper.width")] == [1, 2, 3, 4, 5]
+    assert all(at[f] == 0 for f in FIELDS if f.startswith("contact."))
+
+
+def test_compose_refuses_a_state_policy_that_reads_contacts_and_an_existing_folder(parts, capsys):
+    root, estimator = parts
+    args = ["estimator", "compose", f"estimator={estimator}"]
+    assert cli.main([*args, f"state_policy={root / 'contacts'}", f"out={root / 'bad'}"]) == 2
+    assert "policy.contacts=false" in capsys.readouterr().err and not (root / "bad").exists()
+    assert cli.main([*args, f"state_policy={estimator}", f"out={root / 'bad'}"]) == 2  # an estimator is no policy
+    assert not (root / "bad").exists()
+    capsys.readouterr()
+    assert cli.main([*args, f"state_policy={root / 'state'}", f"out={root / 'deployable'}"]) == 0
+    assert cli.main([*args, f"state_policy={root / 'state'}", f"out={root / 'deployable'}"]) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def robot():
+    yield from connected_robot()
+
+
+def test_the_composed_policy_acts_on_the_robot_s_own_observation(parts, robot):
+    root, estimator = parts
+    out = root / "acting"
+    assert (
+        cli.main(["estimator", "compose", f"estimator={estimator}", f"state_policy={root / 'state'}", f"out={out}"])
+        == 0
+    )
+    policy = load_policy(out)
+    assert isinstance(policy, EstimatedStatePolicy) and not policy.privileged and policy.name == "estimated_state"
+    assert policy.observation_features == {"static": (32, 32, 3), "wrist": (32, 32, 3), "observation.state": (12,)}
+    policy.check_robot(robot.observation_features)
+    result = run_episode(robot, PolicyController(policy), "open the drawer", "open_drawer", (), 0, 12)
+    assert result.steps == 12 and result.judged  # PolicyController gives only cameras + proprioception
+    vector = policy.estimate(robot.get_observation())
+    assert vector.shape == (len(FIELDS),) and np.all(np.isfinite(vector))
+    with pytest.raises(CheckpointError, match=r"camera 'static' gives \(64, 64, 3\)"):
+        policy.check_robot({**robot.observation_features, "static": (64, 64, 3)})
