@@ -88,7 +88,7 @@ def photometric(images: torch.Tensor, rng: np.random.Generator, cfg: EstimatorTr
     b = images.shape[0]
 
     def factor(a: float) -> torch.Tensor:  # (B, 1, 1, 1) drawn from the run's RNG (exact resume)
-        return torch.from_numpy(rng.uniform(1 - a, 1 + a, size=(b, 1, 1, 1)).astype(np.float32))
+        return torch.from_numpy(rng.uniform(1 - a, 1 + a, size=(b, 1, 1, 1)).astype(np.float32)).to(images.device)
 
     grey = images.mean(1, keepdim=True)  # (B, 1, H, W)
     images = grey + (images - grey) * factor(cfg.saturation)
@@ -182,9 +182,8 @@ class EstimatorTrainer:
         try:
             while self.step < cfg.steps and not (stop is not None and stop()):
                 rows = self.rng.integers(len(self.train_data), size=cfg.batch_size)
-                batch = self.train_data.batch(rows)
+                batch = _to(self.train_data.batch(rows), self.device)  # augmented where training runs (GPU)
                 batch["images"] = {cam: photometric(x, self.rng, cfg) for cam, x in batch["images"].items()}
-                batch = _to(batch, self.device)
                 record = update(self.model, self.optimizer, self.scheduler, batch, cfg.grad_clip)
                 self.step += 1
                 record["step"] = self.step
