@@ -68,6 +68,17 @@ def test_with_beta_zero_the_policy_acts_and_the_expert_s_action_is_recorded(robo
     assert [a.stop for a in history[:-1]] and {a.stop for a in history[:-1]} <= {"success", "timeout", "expert_idle"}
 
 
+def test_with_nothing_feasible_the_arm_holds_still_with_its_grip(robot, checkpoint, monkeypatch):
+    agent = DaggerAgent(robot, seed=1, policy=str(checkpoint), beta=1.0, max_steps=250)
+    draw = agent.sampler.next
+    monkeypatch.setattr(agent.sampler, "next", lambda *a, **k: None if agent.records else draw(*a, **k))
+    executed, _ = _drive(robot, agent, 300)
+    first = agent.history[0]
+    assert len(agent.history) == 1 and first.end < 290
+    held = executed[first.end :]  # after the only attempt: nothing feasible, so hold
+    assert not held[:, :4].any() and (held[:, 4] == executed[first.end - 1, 4]).all()
+
+
 def test_a_beta_outside_zero_to_one_is_refused(robot, checkpoint):
     with pytest.raises(ValueError, match="beta=1.5 is not allowed"):
         DaggerAgent(robot, seed=0, policy=str(checkpoint), beta=1.5)

@@ -102,13 +102,16 @@ class DaggerAgent:
         self.previous: str | None = None
         self.expert_turn = False
         self.waiting = 0
+        self.grip = -1.0  # the last executed gripper command (-1: open)
         self.label = np.zeros(5, np.float32)
 
     # ---- the recorder's agent protocol ------------------------------------------------------
     def act(self, observation: dict) -> np.ndarray:
         """The action the robot executes now; ``self.label`` is set to the expert's (recorded)."""
         self._judge_last_step()
-        self.label = np.zeros(5, np.float32)  # frames outside every attempt: no label is ever read there
+        # Frames outside every attempt hold still, the grip as it was (a held object stays held); no
+        # segment covers them, so their label is never read.
+        self.label = np.array([0, 0, 0, 0, self.grip], np.float32)
         if self.current is None and not self._begin():
             self.t += 1
             return self.label
@@ -122,10 +125,10 @@ class DaggerAgent:
         policy = np.asarray(self.controller.act(policy_view(observation), self.pick.instruction), np.float32)
         self.t += 1
         self.label = np.clip(expert, -1.0, 1.0).astype(np.float32)
-        if self.expert_turn:
-            self.current.expert_steps += 1
-            return self.label
-        return np.clip(policy, -1.0, 1.0).astype(np.float32)
+        executed = self.label if self.expert_turn else np.clip(policy, -1.0, 1.0).astype(np.float32)
+        self.current.expert_steps += int(self.expert_turn)
+        self.grip = float(executed[4])
+        return executed
 
     @property
     def history(self) -> list[Attempt]:
