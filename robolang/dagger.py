@@ -43,11 +43,15 @@ def check_config(cfg: DictConfig) -> None:
 def run(cfg: DictConfig) -> int:
     """Record DAgger episodes into ``cfg.out``, then store their labels; the number of labels."""
     from robolang import collect
-    from robolang.evaluation.policies import load_policy
+    from robolang.evaluation.policies import is_privileged, load_policy
 
     check_config(cfg)
     cfg.checkpoint = cfg.agent.policy = str(Path(cfg.checkpoint).absolute())
-    load_policy(cfg.checkpoint)  # a folder that holds no policy fails here, naming it, before any recording
+    policy = load_policy(cfg.checkpoint)  # a folder that holds no policy fails here, naming it, before any recording
+    if not is_privileged(policy):  # its cameras must be the robot's (camera shapes are known before connecting)
+        from hydra.utils import instantiate
+
+        policy.check_robot(instantiate(cfg.robot, _convert_="all").observation_features)
     collect.run(cfg)
     return store_labels(Path(cfg.out))
 

@@ -86,3 +86,14 @@ def test_the_composed_policy_acts_on_the_robot_s_own_observation(parts, robot):
     assert vector.shape == (len(FIELDS),) and np.all(np.isfinite(vector))
     with pytest.raises(CheckpointError, match=r"camera 'static' gives \(64, 64, 3\)"):
         policy.check_robot({**robot.observation_features, "static": (64, 64, 3)})
+
+
+def test_dagger_refuses_a_policy_whose_cameras_are_not_the_robot_s_before_recording(parts, tmp_path, capsys):
+    root, estimator = parts
+    composed = tmp_path / "composed"
+    assert cli.main(["estimator", "compose", f"estimator={estimator}", f"state_policy={root / 'state'}",
+                     f"out={composed}"]) == 0  # fmt: skip
+    sizes = [f"robot.config.{k}=64" for k in ("static_width", "static_height", "wrist_width", "wrist_height")]
+    capsys.readouterr()
+    assert cli.main(["dagger", f"checkpoint={composed}", f"out={tmp_path / 'dagger'}", *sizes]) == 2
+    assert "camera 'static' gives (64, 64, 3)" in capsys.readouterr().err and not (tmp_path / "dagger").exists()
