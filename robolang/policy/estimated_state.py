@@ -133,29 +133,37 @@ class EstimatedStatePolicy(ChunkExecution):
         self._reset_actions()
 
     # ---- acting ----------------------------------------------------------------------------------
-    def estimate(self, observation: dict) -> np.ndarray:
-        """The scene vector (D,) the state policy is given for this observation."""
+    def estimate(self, observation: dict, state: np.ndarray | None = None) -> np.ndarray:
+        """The scene vector (D,) the state policy is given for this observation (``state``: its
+        proprioception vector, when already read)."""
         images = {}
         for camera in self.estimator.camera_names:
             image = observation.get(camera, observation.get(f"{KEY_IMAGE_PREFIX}{camera}"))
             if image is None:
                 raise KeyError(f"the observation has no camera {camera!r} (the estimator reads {CAMERA_NAMES})")
             images[camera] = np.asarray(image)[None]
-        if KEY_STATE in observation:
-            state = np.asarray(observation[KEY_STATE], np.float32)
-        else:
-            state = np.array([observation[n] for n in STATE_NAMES], np.float32)
-        if not np.all(np.isfinite(state)):
-            raise ValueError("the observation's proprioception holds NaN or inf")
+        state = proprioception(observation) if state is None else state
         with torch.inference_mode():
             estimate = self.estimator.predict(images, state[None])
         return self.scene(estimate, state)
 
     def predict(self, observation: dict, instruction: str) -> np.ndarray:
         instruction = check_instruction(instruction)
-        state = np.array([observation[n] for n in STATE_NAMES], np.float32) if KEY_STATE not in observation else None
-        seen = {KEY_STATE: observation.get(KEY_STATE, state), KEY_SCENE_STATE: self.estimate(observation)}
-        return self.state_policy.predict(seen, instruction)
+        state = proprioception(observation)
+        return self.state_policy.predict(
+            {KEY_STATE: state, KEY_SCENE_STATE: self.estimate(observation, state)}, instruction
+        )
+
+
+def proprioception(observation: dict) -> np.ndarray:
+    """The (STATE_DIM,) proprioception of an observation, as a robot or a dataset gives it; NaN refused."""
+    if KEY_STATE in observation:
+        state = np.asarray(observation[KEY_STATE], np.float32)
+    else:
+        state = np.array([observation[n] for n in STATE_NAMES], np.float32)
+    if not np.all(np.isfinite(state)):
+        raise ValueError("the observation's proprioception holds NaN or inf")
+    return state
 
 
 def compose(estimator: str | Path, policy: str | Path, out: str | Path) -> Path:
