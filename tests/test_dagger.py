@@ -159,3 +159,14 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
     np.testing.assert_allclose(fixed.weights, [0.5, 0.125, 0.375])
     with pytest.raises(ValueError, match="extra_weight=1.5"):
         DatasetMixture([Part(0, 1), Part(1, 1)], extra_weight=1.5)
+
+
+@pytest.mark.parametrize(
+    "bad, said",
+    [("beta=2", "beta=2"), ("max_steps=0", "max_steps"), ("chunk_steps=0", "chunk_steps"), ("split=nope", "split")],
+)
+def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_path, capsys, bad, said):
+    out = tmp_path / "out"
+    assert cli.main(["dagger", f"checkpoint={checkpoint}", f"out={out}", bad, *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1 and not out.exists()

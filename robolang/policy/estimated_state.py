@@ -29,6 +29,7 @@ import torch
 from robolang.features import CAMERA_NAMES, KEY_IMAGE_PREFIX, KEY_SCENE_STATE, KEY_STATE, STATE_NAMES
 from robolang.policy.checkpoint import CheckpointError
 from robolang.policy.execution import ChunkExecution
+from robolang.policy.inference import proprioception
 from robolang.policy.language import check_instruction
 
 KIND = "estimated_state"
@@ -153,17 +154,6 @@ class EstimatedStatePolicy(ChunkExecution):
         return self.state_policy.predict(
             {KEY_STATE: state, KEY_SCENE_STATE: self.estimate(observation, state)}, instruction
         )
-
-
-def proprioception(observation: dict) -> np.ndarray:
-    """The (STATE_DIM,) proprioception of an observation, as a robot or a dataset gives it; NaN refused."""
-    if KEY_STATE in observation:
-        state = np.asarray(observation[KEY_STATE], np.float32)
-    else:
-        state = np.array([observation[n] for n in STATE_NAMES], np.float32)
-    if not np.all(np.isfinite(state)):
-        raise ValueError("the observation's proprioception holds NaN or inf")
-    return state
 
 
 def compose(estimator: str | Path, policy: str | Path, out: str | Path) -> Path:

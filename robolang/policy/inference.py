@@ -34,6 +34,17 @@ from robolang.policy.scene_layout import field_difference
 PRIVILEGED_KEYS = (B.SCENE_STATE,)  # what a policy may read that no robot gives: simulator state
 
 
+def proprioception(observation: dict) -> np.ndarray:
+    """The (STATE_DIM,) proprioception of an observation, as a robot or a dataset gives it; NaN refused."""
+    if KEY_STATE in observation:
+        state = np.asarray(observation[KEY_STATE], np.float32)
+    else:
+        state = np.array([observation[n] for n in STATE_NAMES], np.float32)
+    if not np.all(np.isfinite(state)):
+        raise ValueError("the observation's proprioception holds NaN or inf")
+    return state
+
+
 class PrivilegedObservationError(RobolangError, KeyError):
     """A privileged policy given an observation without the simulator state it reads (the deployable path)."""
 
@@ -153,13 +164,7 @@ class LanguagePolicy(ChunkExecution):
             if image is None:
                 raise KeyError(f"the observation has no camera {camera!r}")
             frame[key] = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255  # (3, H, W)
-        if KEY_STATE in observation:
-            state = np.asarray(observation[KEY_STATE], np.float32)
-        else:
-            state = np.array([observation[n] for n in STATE_NAMES], np.float32)
-        if not np.all(np.isfinite(state)):
-            raise ValueError("the observation's proprioception holds NaN or inf")
-        frame[B.STATE] = torch.from_numpy(state)  # raw: the policy normalises it
+        frame[B.STATE] = torch.from_numpy(proprioception(observation))  # raw: the policy normalises it
         for key in self._privileged:
             if key not in observation:
                 raise PrivilegedObservationError(
