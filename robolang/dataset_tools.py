@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -152,6 +151,8 @@ def _check_videos(root: Path, info: dict, episodes: pd.DataFrame, report: Verify
 
 def count_frames(path: Path, t0: float, t1: float) -> int:
     """Frames of a video file whose timestamps lie in [t0, t1) (half a frame of tolerance)."""
+    import av  # PyAV where video is read, so a state-only job (training on the GPU machine) needs none
+
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         half = 0.5 / float(stream.average_rate or CONTROL_FPS)
@@ -181,6 +182,8 @@ def episode_frames(root: Path, episode: int, key: str) -> list[np.ndarray]:
         video_key=key, chunk_index=int(ep[f"videos/{key}/chunk_index"]), file_index=int(ep[f"videos/{key}/file_index"])
     )
     t0, t1 = float(ep[f"videos/{key}/from_timestamp"]), float(ep[f"videos/{key}/to_timestamp"])
+    import av
+
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         half = 0.5 / float(stream.average_rate or CONTROL_FPS)

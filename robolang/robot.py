@@ -9,13 +9,14 @@ and returning the action that was really applied.
 from __future__ import annotations
 
 import abc
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from lerobot.robots import Robot
 
-from robolang.features import ACTION_NAMES, CAMERA_NAMES, STATE_NAMES
+from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, STATE_NAMES
 from robolang.safety import action_to_array, array_to_action, clip_normalized, reject_non_finite
 
 
@@ -88,12 +89,14 @@ class EEDeltaRobot(Robot, abc.ABC):
     """
 
     limits: EEDeltaLimits = EEDeltaLimits()
+    control_fps: int = CONTROL_FPS  # the rate the action scale assumes: one action per 1/control_fps s
 
     def __init__(self, config):
         super().__init__(config)
         self.config = config  # LeRobot's tools read robot.config
         self._connected = False
         self.last_clipped: dict[str, bool] = {k: False for k in ACTION_NAMES}
+        self._observed_at = -float("inf")
 
     # ---- lerobot.Robot members ---------------------------------------------------------
     @property
@@ -134,7 +137,16 @@ class EEDeltaRobot(Robot, abc.ABC):
 
     def get_observation(self) -> dict:
         self._require_connected()
-        return self._read_observation()
+        obs = self._read_observation()
+        self._observed_at = time.monotonic()
+        return obs
+
+    def data_timestamp(self) -> float:
+        """``time.monotonic()`` of the oldest sensor reading in the last observation (a camera
+        frame, the arm's state). The deploy loop's watchdog holds the arm when it is too old.
+        The base class says: when ``get_observation`` returned (a simulator renders on demand);
+        real drivers override it with their cameras' and controller's own capture times."""
+        return self._observed_at
 
     def send_action(self, action) -> dict[str, float]:
         """Validate, clip and apply one normalized action; return the action really applied.

@@ -17,7 +17,6 @@ import pyarrow.parquet as pq
 
 from robolang.captioning.errors import CaptionError
 from robolang.captioning.grammar_splits import SPLITS
-from robolang.recording.store import update_meta
 
 ANNOTATIONS_FILE = "robolang_annotations.parquet"
 SOURCES = ("oracle", "human", "model", "expert")  # expert: `robolang dagger`'s labels of a policy's own states
@@ -95,6 +94,8 @@ def save(
     rows = validate(rows, episode_lengths).sort_values(
         ["episode_index", "start_frame", "task_id", "split"], kind="stable"
     )
+    from robolang.recording.store import update_meta  # lerobot's dataset class: 1.5 s, only when writing
+
     update_meta(root, {ANNOTATIONS_FILE: _to_bytes(rows), **(extra_files or {})})
 
 

@@ -29,7 +29,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -279,6 +278,8 @@ def _decode_camera(root: Path, info: dict, episodes, key: str, out: np.ndarray, 
 def _decode_file(path: Path, spans, targets, out: np.ndarray, pad: int, bar) -> None:
     """Frames whose time lies in an episode's [from, to) (half a frame of tolerance, as
     ``dataset_tools.count_frames``) go to that episode's rows; every count is checked."""
+    import av  # PyAV only where video is decoded (the state policy trains without it)
+
     written = [0] * len(spans)
     with av.open(str(path)) as container:
         stream = container.streams.video[0]

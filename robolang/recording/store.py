@@ -23,10 +23,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from lerobot.datasets.lerobot_dataset import LeRobotDataset
+from typing import TYPE_CHECKING
 
 from robolang.errors import RobolangError
+
+if TYPE_CHECKING:  # imported where an episode begins: 1.5 s, and readers of metadata need none of it
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +330,8 @@ class EpisodeStore:
             raise DatasetStoreError("an episode is already in progress; end or discard it first")
         check_writable(self.root.parent, self.min_free_bytes)
         self._staging = next_snapshot(self.root)
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
         if self.current is None:
             self._dataset = LeRobotDataset.create(
                 self.repo_id, self.fps, self.features, root=self._staging, robot_type=self.robot_type,

@@ -17,6 +17,7 @@ from robolang.robot import EEDeltaLimits
 from sim.play import checks
 from sim.play.behaviours import PLANS, expected_tasks, implied_tasks
 from sim.play.choices import choose, feasible_choices
+from sim.play.expert_plans import place_beside
 from sim.play.motion import Abort, Motion
 from sim.play.skill import skill_profile
 from sim.play.vocab import BehaviourRecord, Choice, Intent
@@ -25,6 +26,7 @@ MAX_BEHAVIOUR_STEPS = 600  # 60 s at 10 Hz: longer than any behaviour needs; the
 # After a behaviour fails, leave that exact behaviour alone for a while (30 s) and play with
 # something else, as a person would: a world where it keeps failing is not re-tried forever.
 FAILURE_MEMORY_STEPS = 300
+PLAY_PLANS = {**PLANS, "place_beside": place_beside}  # the one plan play shares with the task expert
 
 
 class ScriptedPlayAgent:
@@ -99,7 +101,7 @@ class ScriptedPlayAgent:
         self.motion.speed = float(self.rng.uniform(*self.profile.speed))
         give_up = self.rng.random() < self.profile.give_up_probability
         self._give_up_after = int(self.rng.integers(5, 60)) if give_up else math.inf
-        self._plan = PLANS[choice.behaviour](self.motion, choice)
+        self._plan = PLAY_PLANS[choice.behaviour](self.motion, choice)
 
     def _finish(self, state: dict, reason: str) -> None:
         c = self._choice

@@ -293,6 +293,7 @@ EXPECTED_TASKS: dict[str, tuple[str, ...]] = {  # "{d}": the record's direction
     "lift": ("lift",),
     "grasp": ("grasp",),
     "carry": (*SIDES, "put_down"),
+    "place_beside": ("place_next_to",),
     "place_on_plate": ("place_on_plate",),
     "put_in_drawer": ("put_in_drawer",),
     "stack": ("stack",),
@@ -313,7 +314,7 @@ _MOVED += ("remove_from_plate", "take_from_drawer")
 IMPLIED_TASKS: dict[str, tuple[str, ...]] = {
     "grasp": (*_PICKED, "put_down"),
     **dict.fromkeys(("lift", "carry", "unstack", "rotate"), (*_PICKED, "put_down", *_MOVED)),
-    **dict.fromkeys(("place_on_plate", "put_in_drawer", "stack"), (*_PICKED, *_MOVED)),
+    **dict.fromkeys(("place_on_plate", "put_in_drawer", "stack", "place_beside"), (*_PICKED, *_MOVED)),
     "push": _MOVED,
     # A toppled cylinder comes to rest 5-6 cm along the push that knocked it over.
     "topple": (*_MOVED, "push_left", "push_right", "push_forward", "push_back"),

@@ -19,6 +19,7 @@ PLATE = SPECS["plate"]
 
 MOVED_M = 0.05  # pushes, drawer and door moves, lifts: at least 5 cm
 CARRIED_M = 0.08  # carry: put down at least 8 cm from where it was
+BESIDE_GAP_M = 0.05  # place_beside: footprints at most this far apart (the captioner's "next to" gap)
 TURNED_RAD = np.deg2rad(30.0)  # rotate: at least 30 degrees in the asked sense
 STILL_M = 0.02  # pause: the gripper moved less than this; wander: no object moved more
 REST_TOLERANCE_M = 0.012  # "on the table": centre within this of its resting height
@@ -136,6 +137,12 @@ def carried(start: dict, end: dict, target: str) -> bool:
     return bool(moved > CARRIED_M) and on_table(end, target)
 
 
+def placed_beside(start: dict, end: dict, target: str, other: str) -> bool:
+    """Carried (as ``carried``) and put down with a gap of at most 5 cm to ``other``."""
+    gap = np.hypot(*(pos(end, target)[:2] - pos(end, other)[:2])) - footprint(target) - footprint(other)
+    return carried(start, end, target) and bool(gap <= BESIDE_GAP_M)
+
+
 def placed_on_plate(start: dict, end: dict, target: str) -> bool:
     """Centre within the plate's radius, resting above and on it, let go."""
     p, q = pos(end, target), pos(end, "plate")
@@ -222,6 +229,7 @@ CHECKS: dict[str, tuple[Check, str]] = {
     "grasp": (grasped, "t"),
     "lift": (lifted, "t"),
     "carry": (carried, "t"),
+    "place_beside": (placed_beside, "tb"),
     "place_on_plate": (placed_on_plate, "t"),
     "put_in_drawer": (put_in_drawer, "t"),
     "stack": (stacked, "tb"),

@@ -14,6 +14,7 @@ from sim import assets
 from sim.panda import YAW_LIMIT
 from sim.play.behaviours import TURN_RANGE
 from sim.play.checks import SPECS, footprint, in_drawer, pos, resting_on
+from sim.play.expert_plans import beside_spot
 from sim.play.vocab import DIRECTIONS, Choice
 from sim.play.world import (
     GRASPABLE,
@@ -105,7 +106,7 @@ def _can_turn(state: dict, name: str, direction: str) -> bool:
 
 
 def _put_choices(state: dict, name: str) -> list[Choice]:
-    """Put ``name`` on the plate, into the drawer, or on top of another object."""
+    """Put ``name`` on the plate, into the drawer, on top of or next to another object."""
     choices = []
     plate_free = not any(resting_on(state, o, "plate") for o in state["objects"])
     if plate_free and support_of(state, "plate") == "table" and on_the_table_top(state, "plate"):
@@ -118,7 +119,22 @@ def _put_choices(state: dict, name: str) -> list[Choice]:
     for base in STACK_BASES:
         if base != name and _can_stack_on(state, name, base):
             choices.append(Choice("stack", name, base))
-    return choices
+    return choices + _beside_choices(state, name)
+
+
+def _beside_choices(state: dict, name: str) -> list[Choice]:
+    """Put ``name`` down next to another object on the table (any side): people arrange things
+    side by side as often as they stack them. Free ``carry`` keeps 3 cm clear of everything, so
+    without this play holds "next to", "in front of" and "behind" only at the edge of their gap."""
+    rng = np.random.default_rng(0)  # feasibility must not consume the agent's RNG
+    return [
+        Choice("place_beside", name, other)
+        for other in state["objects"]
+        if other != name
+        and on_the_table_top(state, other)
+        and support_of(state, other) == "table"
+        and beside_spot(state, rng, name, other, tries=12) is not None
+    ]
 
 
 def _can_stack_on(state: dict, name: str, base: str) -> bool:

@@ -107,9 +107,10 @@ def carry_to(m: Motion, c: Choice) -> Actions:
 
 
 def place_beside(m: Motion, c: Choice) -> Actions:
-    """Pick ``c.target`` up and put it down next to ``c.arg``; ``c.behaviour`` names the side."""
+    """Pick ``c.target`` up and put it down next to ``c.arg``; ``c.behaviour`` names the side (a
+    place task of ``SIDES``; free play's ``place_beside``: any side)."""
     yield from pick(m, c.target, LIFT_BY)
-    spot = beside_spot(m.state, m.rng, c.target, c.arg, SIDES[c.behaviour])
+    spot = beside_spot(m.state, m.rng, c.target, c.arg, SIDES.get(c.behaviour))
     if spot is None:
         raise Abort(f"no room for {c.target} next to {c.arg}")
     yield from put_down(m, c.target, spot[0], 0.0, yaw=spot[1])
