@@ -9,12 +9,13 @@ one instruction follows another in the same scene, each with its own video.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from robolang.errors import RobolangError
@@ -62,33 +63,62 @@ def _display() -> bool:
 
 def _match_cameras(robot_config: dict, images: dict) -> None:
     """Render the simulated cameras at the size the policy was trained on (``<camera>_width`` keys)."""
-    for key, (height, width, _) in images.items():
-        camera = key.removeprefix("observation.images.")
+    for camera, (height, width, _) in images.items():
         if f"{camera}_width" in robot_config:
             robot_config[f"{camera}_width"], robot_config[f"{camera}_height"] = width, height
 
 
-def build(cfg: DictConfig, checkpoint: str | Path):
-    """The policy, the robot (connected, checked against the policy) and the task matcher."""
+def load_deployable(cfg: DictConfig, checkpoint: str | Path) -> tuple[LanguagePolicy, InstructionCache]:
+    """A checkpoint's policy ready to act on a robot (``cfg.execution``, ``cfg.actions_per_chunk``),
+    with its instruction cache; a privileged one is refused before any robot is built."""
     bundle = load_checkpoint(checkpoint)
     encoder = SentenceEncoder(bundle.encoder, max_length=getattr(bundle.policy.config, "max_lang_tokens", 32))
     key = Path(encoder.reference).name.replace("/", "_")
     instructions = InstructionCache(encoder, CACHE.expanduser() / f"{key}.pt")
     policy = LanguagePolicy(bundle, instructions, execution=cfg.execution, actions_per_chunk=cfg.actions_per_chunk)
-    if policy.privileged:  # refused before a robot is built, not at the first step
+    refuse_privileged(policy, checkpoint)
+    return policy, instructions
+
+
+def refuse_privileged(policy, checkpoint) -> None:
+    """A privileged policy (it reads the simulator's scene state) acts on no robot."""
+    if getattr(policy, "privileged", False):
         raise AskError(
             f"{checkpoint} is a privileged {policy.name} policy: it reads the simulator's scene state, which no "
             "robot's observation has, so it cannot be asked or deployed; robolang eval compares it as an upper bound"
         )
+
+
+def connect_robot(cfg: DictConfig, policy):
+    """The configured robot (a simulator's cameras rendered at the policy's size when
+    ``cfg.match_cameras``), connected and checked against the policy; disconnected again if not."""
     gui = cfg.gui if cfg.gui != "auto" else _display()
     robot_cfg = OmegaConf.to_container(cfg.robot, resolve=True)
-    robot_cfg["config"]["gui"] = bool(gui)
+    if _has_field(robot_cfg["config"], "gui"):  # a simulator's window; real arms have none
+        robot_cfg["config"]["gui"] = bool(gui)
     if cfg.match_cameras:
-        _match_cameras(robot_cfg["config"], bundle.observation_spec["images"])
+        _match_cameras(robot_cfg["config"], policy.image_shapes)
     robot = instantiate(robot_cfg, _convert_="all")
     robot.connect()
     try:
         policy.check_robot(robot.observation_features)
+    except BaseException:
+        robot.disconnect()
+        raise
+    return robot
+
+
+def _has_field(config: dict, name: str) -> bool:
+    """Whether the robot config class named by ``config["_target_"]`` has a field ``name``."""
+    cls = get_class(config["_target_"])
+    return dataclasses.is_dataclass(cls) and name in {f.name for f in dataclasses.fields(cls)}
+
+
+def build(cfg: DictConfig, checkpoint: str | Path):
+    """The policy, the robot (connected, checked against the policy) and the task matcher."""
+    policy, instructions = load_deployable(cfg, checkpoint)
+    robot = connect_robot(cfg, policy)
+    try:
         matcher = None
         if is_simulator(robot):
             tasks = list(cfg.match_tasks) if cfg.match_tasks else None

@@ -16,12 +16,20 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from lerobot.robots import Robot
 
+from robolang.control_rate import ControlRateGuard, called_from_lerobot
+from robolang.errors import RobolangError
 from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, STATE_NAMES
 from robolang.safety import action_to_array, array_to_action, clip_normalized, reject_non_finite
 
 
 class RobotNotConnectedError(RuntimeError):
     """Raised when a robot is used before ``connect()`` or after ``disconnect()``."""
+
+
+class RobotFault(RobolangError, RuntimeError):
+    """The arm cannot go on: its controller stopped it (a protective or emergency stop), the
+    connection was lost, or a sensor stopped answering. The message names which and what to do.
+    ``robolang deploy`` and teleop stop on it and keep the episode recorded so far."""
 
 
 @runtime_checkable
@@ -90,6 +98,10 @@ class EEDeltaRobot(Robot, abc.ABC):
 
     limits: EEDeltaLimits = EEDeltaLimits()
     control_fps: int = CONTROL_FPS  # the rate the action scale assumes: one action per 1/control_fps s
+    # The box (low xyz, high xyz; m, base frame) the end effector may be commanded into, when the
+    # backend knows one (the sim's reachable table region; a real arm's from its config). The
+    # deploy loop's safety layer keeps every command inside it; None: deploy asks for one.
+    workspace: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
 
     def __init__(self, config):
         super().__init__(config)
@@ -97,6 +109,7 @@ class EEDeltaRobot(Robot, abc.ABC):
         self._connected = False
         self.last_clipped: dict[str, bool] = {k: False for k in ACTION_NAMES}
         self._observed_at = -float("inf")
+        self._rate_guard = ControlRateGuard()
 
     # ---- lerobot.Robot members ---------------------------------------------------------
     @property
@@ -109,6 +122,19 @@ class EEDeltaRobot(Robot, abc.ABC):
         for cam in CAMERA_NAMES:
             feats[cam] = self.camera_shape(cam)
         return feats
+
+    @property
+    def cameras(self) -> Any:
+        """The robot's cameras, read by LeRobot's scripts even while disconnected
+        (``lerobot-record`` sizes its image writer by ``len(robot.cameras)``). By default a dict
+        ``CAMERA_NAMES`` -> None (a simulator renders them); a driver assigns its own
+        (``self.cameras = ...``), which must have one entry per name in ``CAMERA_NAMES``."""
+        cameras = getattr(self, "_cameras", None)
+        return cameras if cameras is not None else dict.fromkeys(CAMERA_NAMES)
+
+    @cameras.setter
+    def cameras(self, cameras: Any) -> None:
+        self._cameras = cameras
 
     @property
     def is_connected(self) -> bool:
@@ -129,6 +155,7 @@ class EEDeltaRobot(Robot, abc.ABC):
             raise RuntimeError(f"{self} is already connected")
         self._connect()
         self._connected = True
+        self._rate_guard.reset()
 
     def disconnect(self) -> None:
         self._require_connected()
@@ -152,9 +179,12 @@ class EEDeltaRobot(Robot, abc.ABC):
         """Validate, clip and apply one normalized action; return the action really applied.
 
         NaN or inf raises ``UnsafeActionError`` before anything is sent. Values outside
-        [-1, 1] are clipped; ``last_clipped`` names them.
+        [-1, 1] are clipped; ``last_clipped`` names them. LeRobot's loops that send actions faster
+        than ``control_fps`` get ``ControlRateError`` (``robolang/control_rate.py``).
         """
         self._require_connected()
+        if called_from_lerobot():  # LeRobot's loops run at the fps they were given, not ours
+            self._rate_guard.check(time.monotonic(), self.control_fps, self.name)
         arr = reject_non_finite(action_to_array(action))
         clipped, mask = clip_normalized(arr)
         # The backend's answer is bounded too, so nothing out of range reaches a dataset.

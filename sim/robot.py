@@ -17,6 +17,7 @@ from robolang.health import HealthMonitor
 from robolang.robot import EEDeltaLimits, EEDeltaRobot
 from sim import assets
 from sim.cameras import CameraSpec
+from sim.panda import Workspace
 from sim.randomization import WorldRandomization
 from sim.scene import PlayTableScene, SceneConfig
 
@@ -66,6 +67,7 @@ class PlayTableRobot(EEDeltaRobot):
         super().__init__(config)
         self.config = config
         self.limits = EEDeltaLimits(config.translation_m, config.yaw_rad)
+        self.workspace = (Workspace.low, Workspace.high)  # the Panda's target box (sim.panda)
         self._scene_config = config.scene_config()
         self.scene: PlayTableScene | None = None
 

@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "eval",
     "estimator",
     "ask",
+    "deploy",
     "demo",
     "bench",
     "baseline",

@@ -54,6 +54,11 @@ class PolicyController:
     def act(self, observation: dict, instruction: str) -> np.ndarray:
         return self.policy.select_action(observation, instruction)
 
+    @property
+    def predictions(self) -> int | None:
+        """Chunks the policy has predicted so far (None when it does not count them)."""
+        return getattr(self.policy, "predictions", None)
+
 
 class ChunkController:
     """Any policy with ``predict(observation, instruction) -> (K, 5)`` chunk and ``reset()``: each

@@ -40,6 +40,7 @@ class ChunkExecution(abc.ABC):
         self._queue: deque[np.ndarray] = deque()
         self._chunks: deque[list] = deque()  # [chunk (K, A), age] for ensembling
         self._instruction: str | None = None
+        self.predictions = 0  # chunks predicted so far (the deploy loop times only those steps)
 
     @abc.abstractmethod
     def predict(self, observation: dict, instruction: str) -> np.ndarray:
@@ -61,10 +62,12 @@ class ChunkExecution(abc.ABC):
         if self.execution == "chunk":
             if not self._queue:
                 self._queue.extend(self.predict(observation, instruction)[: self.actions_per_chunk])
+                self.predictions += 1
             else:
                 self.observe(observation)
             return self._queue.popleft()
         self._chunks.append([self.predict(observation, instruction), 0])
+        self.predictions += 1
         actions = np.stack([chunk[age] for chunk, age in self._chunks])  # oldest first
         weights = np.exp(-self.ensemble_decay * np.arange(len(actions)))
         action = (weights[:, None] * actions).sum(0) / weights.sum()

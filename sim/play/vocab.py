@@ -38,6 +38,7 @@ BEHAVIOURS: tuple[str, ...] = (
     "pause",
     "wander",  # move the empty gripper about without touching anything
     "topple",  # knock the standing target over onto its side, falling along ``arg`` (a direction)
+    "place_beside",  # put the target down next to ``arg`` (another object), on any side
 )
 OBJECT_NAMES: tuple[str, ...] = tuple(o.name for o in assets.OBJECTS)
 TARGETS: tuple[str, ...] = ("none", *OBJECT_NAMES, "drawer", "door", "button")
