@@ -1,0 +1,120 @@
+"""Deploy soak: the fixed-rate loop for many minutes on the sim arm, its period and memory.
+
+``robolang deploy``'s loop (safety layer, watchdog, recorder, video) runs a checkpoint on the
+simulated arm, one instruction a minute from a fixed list, for ``minutes``. Figures: the period
+p50/p99/max against the period asked for (the reference, 100 ms at 10 Hz), overruns, inference
+and observation age, watchdog holds, and the process's resident memory after the first
+instruction and at the end (growth per hour). Targets: p99 period <= 1.2 x the period; memory
+growth <= 50 MB per hour.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from robolang.bench.report import Load, heading, table, verdict
+from robolang.config import ConfigError, checked
+
+P99_TARGET = 1.2  # x the period asked for
+GROWTH_TARGET_MB_PER_H = 50.0
+
+
+def check(cfg: DictConfig) -> None:
+    if cfg.checkpoint in (None, "", "???") or not Path(str(cfg.checkpoint)).exists():
+        raise ConfigError(f"checkpoint={cfg.checkpoint}: a deployable checkpoint folder is needed (robolang train)")
+    checked(cfg, "minutes", float, low=0.05)
+    checked(cfg, "time_limit_s", float, low=1.0)
+    if not cfg.instructions:
+        raise ConfigError("instructions=: at least one instruction to cycle through")
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def run(cfg: DictConfig) -> dict:
+    from robolang.ask import connect_robot, refuse_privileged
+    from robolang.deploy.session import deploy
+    from robolang.policy.inference import load_policy
+
+    policy = load_policy(cfg.checkpoint, execution=cfg.execution, actions_per_chunk=cfg.actions_per_chunk)
+    refuse_privileged(policy, cfg.checkpoint)
+    robot = connect_robot(cfg, policy)
+    count = max(1, round(cfg.minutes * 60 / cfg.time_limit_s))
+    memory: list[float] = []
+
+    def instructions():
+        for i in range(count):
+            memory.append(_rss_mb())  # before each instruction, and once more at the end
+            yield cfg.instructions[i % len(cfg.instructions)]
+        memory.append(_rss_mb())
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(cfg.out) if cfg.out else Path(tmp)
+            outcomes = deploy(robot, policy, instructions(), cfg, out)
+    finally:
+        robot.disconnect()
+    periods = np.concatenate([o.timing.periods for o in outcomes])
+    inference = np.concatenate([o.timing.inference for o in outcomes])
+    ages = np.concatenate([o.timing.data_age for o in outcomes])
+    seconds = float(periods.sum())
+    base = memory[1] if len(memory) > 2 else memory[0]  # after the first instruction: caches are warm
+    return {
+        "minutes": seconds / 60,
+        "steps": int(sum(o.steps for o in outcomes)),
+        "instructions": len(outcomes),
+        "period_s": 1.0 / cfg.rate_hz,
+        "period_ms": {q: float(np.percentile(periods, q) * 1e3) for q in (50, 99)} | {"max": float(periods.max() * 1e3)},
+        "inference_ms": {q: float(np.percentile(inference, q) * 1e3) for q in (50, 99)},
+        "age_ms": {q: float(np.percentile(ages, q) * 1e3) for q in (50, 99)},
+        "overruns": int(sum(o.timing.overruns for o in outcomes)),
+        "holds": int(sum(sum(o.trips.values()) for o in outcomes)),
+        "memory_mb": (base, memory[-1]),
+        "growth_mb_per_h": (memory[-1] - base) / max(seconds / 3600 - cfg.time_limit_s / 3600, 1e-9),
+        "checkpoint": str(cfg.checkpoint),
+        "robot": cfg.robot._target_,
+    }
+
+
+def section(cfg: DictConfig, f: dict, load: Load) -> str:
+    period_ms = f["period_s"] * 1e3
+    p = f["period_ms"]
+    rows = [
+        ["period (reference: asked for)", f"{period_ms:.1f}", f"{period_ms:.1f}", "-"],
+        ["period, measured", f"{p[50]:.1f}", f"{p[99]:.1f}", f"{p['max']:.1f}"],
+        ["policy inference (chunk steps)", f"{f['inference_ms'][50]:.1f}", f"{f['inference_ms'][99]:.1f}", "-"],
+        ["observation age", f"{f['age_ms'][50]:.1f}", f"{f['age_ms'][99]:.1f}", "-"],
+    ]
+    p99_ok = verdict(p[99], "<=", P99_TARGET * period_ms)
+    growth_ok = verdict(f["growth_mb_per_h"], "<=", GROWTH_TARGET_MB_PER_H)
+    return "\n".join(
+        [
+            *heading("Deploy soak on the sim arm (`robolang bench deploy`)", load),
+            f"`robolang deploy`'s loop on `{f['robot']}` with `{f['checkpoint']}`: {f['minutes']:.1f} min at "
+            f"{1 / f['period_s']:g} Hz, {f['steps']} steps, {f['instructions']} instructions of "
+            f"{cfg.time_limit_s:g} s each (cycled from {len(cfg.instructions)}), recorded and filmed as a deployment is.",
+            "",
+            *table(["what", "p50 ms", "p99 ms", "max ms"], rows, align="lrrr"),
+            "",
+            f"Overruns: {f['overruns']} of {f['steps']} steps; watchdog holds: {f['holds']}. Resident memory "
+            f"{f['memory_mb'][0]:.0f} MB after the first instruction, {f['memory_mb'][1]:.0f} MB at the end: "
+            f"{f['growth_mb_per_h']:+.1f} MB per hour.",
+            f"Targets: p99 period <= {P99_TARGET:g} x {period_ms:.0f} ms: {p99_ok}; memory growth <= "
+            f"{GROWTH_TARGET_MB_PER_H:.0f} MB/h: {growth_ok}.",
+        ]
+    )
+
+
+def summary(f: dict) -> list[str]:
+    p = f["period_ms"]
+    return [
+        f"{f['minutes']:.1f} min, {f['steps']} steps: period p50 {p[50]:.1f} ms, p99 {p[99]:.1f} ms, "
+        f"max {p['max']:.1f} ms, {f['overruns']} overruns; memory {f['growth_mb_per_h']:+.1f} MB/h"
+    ]
