@@ -64,6 +64,7 @@ def test_benchmarks_are_listed_from_the_package_without_importing_them():
         "cli",
         "collect",
         "data",
+        "deploy",
         "eval",
         "fit",
         "ladder",

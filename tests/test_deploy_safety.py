@@ -15,7 +15,6 @@ from robolang.deploy.limits import (
     WORKSPACE,
     SafetyConfigError,
     SafetyLimits,
-    hold_action,
     limit_action,
     outside_distance,
 )
@@ -102,10 +101,6 @@ def test_an_unknown_position_sends_nothing(ee):
 def test_a_dict_action_is_limited_by_name():
     out = limit_action({"dx": 0, "dy": 0, "dz": 0, "dyaw": 0, "gripper": 1}, [0.5, 0, 0.2], SCALE, BOX)
     assert out.action[-1] == pytest.approx(0.8)
-
-
-def test_hold_keeps_the_gripper():
-    np.testing.assert_array_equal(hold_action(0.7), [0, 0, 0, 0, 0.7])
 
 
 @pytest.mark.parametrize(

@@ -129,11 +129,6 @@ def limit_action(action, ee_pos, scale: EEDeltaLimits, limits: SafetyLimits) -> 
     return Limited(np.clip(safe, -1.0, 1.0), tuple(violations))
 
 
-def hold_action(gripper: float) -> np.ndarray:
-    """What holding the arm sends: no motion, the gripper command unchanged."""
-    return np.array([0.0, 0.0, 0.0, 0.0, float(gripper)])
-
-
 def outside_distance(point, low, high) -> float:
     """How far ``point`` is from the box [low, high] (0 inside)."""
     p = np.asarray(point, dtype=np.float64)

@@ -1,13 +1,16 @@
 """One instruction on a robot at a fixed rate, through the safety layer and the watchdog.
 
 Each step: read the observation; if it is too old, hold; else ask the policy (cameras and
-proprioception only) for an action; if the policy took too long or answered NaN/inf, hold (a
-non-finite action sends nothing); else limit the action (``limits.limit_action``) and send it,
-or in a dry run only log it. Then sleep to the next period: a late step starts the next at
-once and the lateness is counted, never caught up by rushing. The loop ends at the time limit,
-on the stop key, when the watchdog has tripped ``max_trips`` times in a row, or on a
-``RobotFault``; it then sends one hold (unless dry, or the robot faulted) so the arm keeps still.
-The same loop runs the simulator and a real arm.
+proprioception only) for an action; if the policy took too long or answered NaN/inf, hold;
+else limit the action (``limits.limit_action``) and send it, or in a dry run only log it. Then
+sleep to the next period: a late step starts the next at once and the lateness is counted,
+never caught up by rushing. The loop ends at the time limit, on the stop key, when the watchdog
+has tripped ``max_trips`` times in a row, or on a ``RobotFault``.
+
+Holding sends nothing: by the robot contract an arm that receives no command keeps its last
+goal (a real arm's controller servoes to it; a simulator does not step), i.e. no motion beyond
+the last step and the gripper unchanged. So after a trip, a stop or the end, nothing more
+reaches the robot. The same loop runs the simulator and a real arm.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robolang.deploy.limits import SafetyLimits, hold_action, limit_action
+from robolang.deploy.limits import SafetyLimits, limit_action
 from robolang.deploy.stop import StopKeys
 from robolang.deploy.timing import TimingLog
 from robolang.deploy.watchdog import NON_FINITE, Watchdog, WatchdogSettings
@@ -26,7 +29,7 @@ from robolang.errors import RobolangError
 from robolang.evaluation.rollout import policy_view
 from robolang.features import ACTION_NAMES
 from robolang.robot import RobotFault
-from robolang.safety import UnsafeActionError, array_to_action
+from robolang.safety import UnsafeActionError
 
 EE_POSITION = ("ee.x", "ee.y", "ee.z")
 
@@ -55,9 +58,9 @@ class Step:
     index: int
     observation: dict
     proposed: np.ndarray | None  # the policy's action (None: not asked, the data was stale)
-    sent: np.ndarray | None  # what went to the robot (dry run: what would have); None: nothing
-    applied: dict[str, float] | None  # the robot's answer (dry run: ``sent``); None: nothing sent
-    hold: str | None  # the watchdog's reason, when the step held the arm
+    sent: np.ndarray | None  # what went to the robot (dry run: what would have); None: held
+    applied: dict[str, float] | None  # the robot's answer (dry run: ``sent``); None: held
+    hold: str | None  # the watchdog's reason, when the step held the arm (sent nothing)
     violations: tuple[str, ...] = ()
 
 
@@ -96,7 +99,6 @@ def run_instruction(
     timing, dog = TimingLog(period), Watchdog(watchdog)
     violations: dict[str, int] = {}
     max_steps = max(1, round(settings.time_limit_s * settings.rate_hz))
-    last_gripper: float | None = None  # the last gripper command sent; a hold keeps it
     reason, fault, steps = "time limit", None, 0
     deadline = previous_start = clock()
     while steps < max_steps:
@@ -108,13 +110,11 @@ def run_instruction(
             timing.periods.append(start - previous_start)
         previous_start = start
         try:
-            step = _step(robot, controller, instruction, safety, dog, settings.dry_run, last_gripper, timing, clock)
+            step = _step(robot, controller, instruction, safety, dog, settings.dry_run, timing, clock)
         except RobotFault as e:
             reason, fault = "robot fault", str(e)
             break
         step.index, steps = steps, steps + 1
-        if step.sent is not None:
-            last_gripper = float(step.sent[-1])
         for v in step.violations:
             violations[v] = violations.get(v, 0) + 1
         if on_step is not None:
@@ -129,15 +129,10 @@ def run_instruction(
             deadline = now
         else:
             sleep(deadline - now)
-    if fault is None and not settings.dry_run and last_gripper is not None:
-        try:  # leave the arm holding where it is
-            robot.send_action(array_to_action(hold_action(last_gripper)))
-        except RobotFault as e:
-            reason, fault = "robot fault", str(e)
     return Outcome(instruction, steps, reason, fault, timing, dict(dog.counts), violations, settings.dry_run)
 
 
-def _step(robot, controller, instruction, safety, dog, dry_run, last_gripper, timing, clock) -> Step:
+def _step(robot, controller, instruction, safety, dog, dry_run, timing, clock) -> Step:
     observation = robot.get_observation()
     age = clock() - robot.data_timestamp()
     timing.data_age.append(age)
@@ -157,13 +152,8 @@ def _step(robot, controller, instruction, safety, dog, dry_run, last_gripper, ti
             except UnsafeActionError:
                 trip = NON_FINITE
     dog.record(trip)
-    if trip == NON_FINITE:  # nothing at all is sent after a NaN
+    if trip is not None:  # hold: nothing is sent
         return Step(0, observation, proposed, None, None, trip)
-    if trip is not None:
-        if last_gripper is None:  # nothing was ever sent: the arm is where it was left
-            return Step(0, observation, proposed, None, None, trip)
-        sent, violations = hold_action(last_gripper), ()
-    else:
-        sent, violations = limited.action, limited.violations
+    sent = limited.action
     applied = dict(zip(ACTION_NAMES, sent.tolist(), strict=True)) if dry_run else robot.send_action(sent)
-    return Step(0, observation, proposed, sent, applied, trip, violations)
+    return Step(0, observation, proposed, sent, applied, None, limited.violations)

@@ -3,8 +3,8 @@
 A step *trips* the watchdog when the observation (its oldest camera frame or arm state) is
 older than ``max_data_age_s``, when the policy took longer than ``inference_budget_s`` to
 answer (its action was computed from a world that has moved on), or when the policy's action
-was not finite. A tripped step holds the arm: no motion, the gripper unchanged (a non-finite
-action sends nothing at all). After ``max_trips`` trips in a row the deployment stops.
+was not finite. A tripped step holds the arm: nothing is sent, so it keeps its last goal (no
+motion, the gripper unchanged). After ``max_trips`` trips in a row the deployment stops.
 """
 
 from __future__ import annotations
