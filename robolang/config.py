@@ -29,6 +29,16 @@ def config_dir() -> Path:
     return path
 
 
+def world_config(path: Path) -> dict:
+    """A ``configs/world/*.yaml`` file as a plain dict, with its ``defaults`` (other worlds of the
+    same folder, e.g. ``sim2real`` extends ``heldout``) merged under it, as hydra composes it."""
+    own = OmegaConf.to_container(OmegaConf.load(path), resolve=True) or {}
+    merged: dict = {}
+    for name in own.pop("defaults", []):
+        merged |= own if name == "_self_" else world_config(path.parent / f"{name}.yaml")
+    return merged | own
+
+
 def load_config(name: str, overrides: list[str] | None = None) -> DictConfig:
     """Compose ``configs/<name>.yaml`` with hydra overrides such as ``world=randomized``."""
     folder = config_dir()

@@ -53,6 +53,8 @@ class WorldRandomization:
     joint_damping_scale: Range = (1.0, 1.0)
     action_latency_steps: tuple[int, int] = (0, 0)
     action_noise_std: Range = (0.0, 0.0)
+    # Camera sensor noise: per-pixel Gaussian, std in uint8 levels (a webcam in room light: 2-6).
+    image_noise_std: Range = (0.0, 0.0)
 
     def __post_init__(self):
         for kind in self.texture_kinds:
@@ -98,6 +100,7 @@ class WorldParams:
     joint_damping_scale: float = 1.0
     action_latency_steps: int = 0
     action_noise_std: float = 0.0
+    image_noise_std: float = 0.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -145,7 +148,8 @@ def sample(rng: np.random.Generator, cfg: WorldRandomization, object_names: list
         joint_damping_scale=_uniform(rng, cfg.joint_damping_scale),
         action_latency_steps=int(rng.integers(cfg.action_latency_steps[0], cfg.action_latency_steps[1] + 1)),
         action_noise_std=_uniform(rng, cfg.action_noise_std),
-    )
+        image_noise_std=_uniform(rng, cfg.image_noise_std),  # last, and drawn only when it varies:
+    )  # worlds without it draw exactly what they drew before
 
 
 def texture_path(kind: str, index: int, size: int = 64) -> str:

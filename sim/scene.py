@@ -90,6 +90,7 @@ class PlayTableScene:
         self.backdrop = TableBackdrop() if config.table_backdrop else None
         self._build()
         self.rng = np.random.default_rng(0)
+        self._pixel_rng = np.random.default_rng(0)
         self.world = WorldParams()
         self.light_on = False
         self._button_latched = False
@@ -161,6 +162,7 @@ class PlayTableScene:
     def reset(self, seed: int | None = None) -> None:
         """Restore the pristine world, then sample world, layout and fixture states from ``seed``."""
         self.rng = np.random.default_rng(seed)
+        self._pixel_rng = np.random.default_rng(seed)  # sensor noise: its own stream, so physics draws stay
         self._restored = None
         self._rebuild()
         self.apply_world(sample(self.rng, self.config.world, list(self.object_names)))
@@ -329,11 +331,20 @@ class PlayTableScene:
         rgb, depth = render_rgb_depth(
             self.client, spec, view, self.lighting(), self.config.shadows, self.hardware_render
         )
-        if not self._backdrop_active():
+        if self._backdrop_active():
+            if camera == "static":
+                rgb = self.backdrop.composite_static(rgb, depth)
+            else:
+                rgb = self.backdrop.composite_wrist(rgb, depth, spec, view)
+        return self._sensor_noise(rgb)
+
+    def _sensor_noise(self, rgb: np.ndarray) -> np.ndarray:
+        """Per-pixel Gaussian noise of the world's ``image_noise_std`` (uint8 levels), if any."""
+        std = self.world.image_noise_std
+        if std <= 0:
             return rgb
-        if camera == "static":
-            return self.backdrop.composite_static(rgb, depth)
-        return self.backdrop.composite_wrist(rgb, depth, spec, view)
+        noisy = rgb.astype(np.float32) + self._pixel_rng.normal(0.0, std, rgb.shape).astype(np.float32)
+        return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
     def _static_camera(self) -> tuple[CameraSpec, list[float]]:
         w = self.world

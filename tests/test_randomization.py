@@ -13,6 +13,7 @@ import pybullet as pb
 import pytest
 import yaml
 
+from robolang.config import world_config
 from sim.cameras import CameraSpec
 from sim.randomization import WorldParams, WorldRandomization, sample
 from sim.scene import PlayTableScene, SceneConfig
@@ -53,10 +54,7 @@ HELDOUT = dataclasses.replace(
 def load_yaml_variants() -> dict[str, WorldRandomization]:
     if not WORLD_DIR.is_dir():
         return {}
-    return {
-        p.stem: WorldRandomization.from_dict(yaml.safe_load(p.read_text()) or {})
-        for p in sorted(WORLD_DIR.glob("*.yaml"))
-    }
+    return {p.stem: WorldRandomization.from_dict(world_config(p)) for p in sorted(WORLD_DIR.glob("*.yaml"))}
 
 
 YAML_VARIANTS = load_yaml_variants()
@@ -259,3 +257,17 @@ def test_heldout_world_configs_do_not_overlap_training():
         assert randomizes(h)
         for t in train:
             assert_disjoint(h, t)
+
+
+def test_sensor_noise_reaches_the_image_and_nothing_else(scenes):
+    clean, noisy = scenes(), scenes(dataclasses.replace(WorldRandomization(name="n"), image_noise_std=(4.0, 4.0)))
+    clean.reset(LAYOUT_SEED)
+    noisy.reset(LAYOUT_SEED)
+    assert noisy.world.image_noise_std == 4.0
+    assert dataclasses.replace(noisy.world, image_noise_std=0.0) == clean.world  # the same world otherwise
+    for camera in ("static", "wrist"):
+        diff = noisy.render(camera).astype(float) - clean.render(camera).astype(float)
+        assert 3.0 < diff.std() < 5.0 and abs(diff.mean()) < 0.5  # clipping at 0/255 shaves a little
+    assert not np.array_equal(noisy.render("static"), noisy.render("static"))  # fresh noise every frame
+    for name in clean.object_names:
+        assert clean.scene_state()["objects"][name]["pos"] == noisy.scene_state()["objects"][name]["pos"]

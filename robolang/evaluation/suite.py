@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
 from robolang.bench.report import provenance
@@ -41,14 +41,14 @@ class EvalInterrupted(KeyboardInterrupt):
 
 
 def load_worlds(names) -> dict:
-    from robolang.config import config_dir
+    from robolang.config import config_dir, world_config
 
     worlds = {}
     for name in names:
         path = config_dir() / "world" / f"{name}.yaml"
         if not path.exists():
             raise EvalConfigError(f"worlds: no world config {path}; worlds are configs/world/*.yaml")
-        worlds[name] = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+        worlds[name] = world_config(path)
     return worlds
 
 
