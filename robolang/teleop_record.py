@@ -83,6 +83,12 @@ def run(cfg: DictConfig) -> int:
     """Teleoperate and record as configured by ``configs/teleop.yaml``; returns episodes saved."""
     if cfg.device._target_.endswith("TerminalKeyboard") and not sys.stdin.isatty():
         raise ConfigError("device=terminal needs an interactive terminal on stdin; run it from a terminal")
+    keys = cfg.device.get("events_from") or {}
+    if str(keys.get("_target_", "")).endswith("TerminalKeyboard") and not sys.stdin.isatty():
+        raise ConfigError(
+            "this device takes its recording keys from the terminal (device.events_from), and stdin is not a "
+            "terminal: run it from one, or set device.events_from=null and stop with Ctrl-C"
+        )
     quiet_encoders()
     robot = instantiate(cfg.robot, _convert_="all")
     shapes = {cam: robot.observation_features[cam] for cam in CAMERA_NAMES}
