@@ -40,9 +40,10 @@ def _rss_mb() -> float:
 
 def run(cfg: DictConfig) -> dict:
     from robolang.ask import connect_robot, refuse_privileged
-    from robolang.deploy.session import deploy
+    from robolang.deploy.session import deploy, set_threads
     from robolang.policy.inference import load_policy
 
+    set_threads(cfg)
     policy = load_policy(cfg.checkpoint, execution=cfg.execution, actions_per_chunk=cfg.actions_per_chunk)
     refuse_privileged(policy, cfg.checkpoint)
     robot = connect_robot(cfg, policy)

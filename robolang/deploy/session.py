@@ -185,6 +185,13 @@ def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
 
 
+def set_threads(cfg: DictConfig) -> None:
+    if cfg.get("threads") is not None:
+        import torch
+
+        torch.set_num_threads(int(cfg.threads))
+
+
 def run(cfg: DictConfig, interactive: bool = False) -> list[Outcome]:
     from robolang.ask import connect_robot, prompts, refuse_privileged
     from robolang.policy.inference import load_policy
@@ -199,6 +206,7 @@ def run(cfg: DictConfig, interactive: bool = False) -> list[Outcome]:
     for text in given:
         usable(text)  # refused before anything loads or moves
     settings_from(cfg)  # bad rate, time limit or watchdog settings: refused before connecting
+    set_threads(cfg)
     policy = load_policy(cfg.checkpoint, execution=cfg.execution, actions_per_chunk=cfg.actions_per_chunk)
     refuse_privileged(policy, cfg.checkpoint)
     robot = connect_robot(cfg, policy)
