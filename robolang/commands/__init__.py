@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "dataset",
     "view",
     "caption",
+    "annotate",
     "dagger",
     "train",
     "eval",
