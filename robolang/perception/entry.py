@@ -14,6 +14,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from robolang.config import ConfigError, checked, config_dir
+from robolang.config import world_config as load_world
 from robolang.errors import RobolangError
 from robolang.perception.frames import DrawPlan, concat_frames, data_meta, draw_frames, load_frames, render_dataset
 
@@ -34,7 +35,7 @@ def world_config(name: str) -> dict:
     if not path.exists():
         known = sorted(p.stem for p in path.parent.glob("*.yaml"))
         raise ConfigError(f"world {name!r}: no {path}; worlds are {', '.join(known)}")
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    return load_world(path)
 
 
 def build_robot(cfg: DictConfig, world: dict | None = None, cameras: dict | None = None):
