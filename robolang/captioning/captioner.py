@@ -29,20 +29,26 @@ VERSION_PREFIX = "hindsight-1"
 class HindsightCaptioner:
     """Oracle captioning from privileged scene states (sim recordings only)."""
 
+    source = "oracle"
+
     def __init__(self, cfg: CaptionConfig = CaptionConfig(), seed: int = 0):
         self.cfg = cfg
         self.seed = seed
         self.version = f"{VERSION_PREFIX}+{grammar.VERSION}"
+
+    def states(self, root: Path, progress: bool):
+        """(episode, EpisodeStates) to segment: the recorded scene state."""
+        return read_episodes(root)  # raises a clear error for data without scene state
 
     def caption(self, root: str | Path, progress: bool = False) -> tuple[pd.DataFrame, dict]:
         """Annotation rows for every episode of the dataset at ``root``, and timings."""
         root = Path(root)
         scene = json.loads((root / "meta" / SCENE_FILE).read_text()) if (root / "meta" / SCENE_FILE).exists() else None
         t0 = time.perf_counter()
-        episodes = read_episodes(root)  # raises a clear error for data without scene state
+        episodes = self.states(root, progress)
         rows, frames, segment_s, phrase_s, pairs = [], 0, 0.0, 0.0, None
         stream = episodes
-        if progress:
+        if progress and self.source == "oracle":
             from tqdm import tqdm
 
             stream = tqdm(episodes, desc="caption", unit="episode")
@@ -79,7 +85,7 @@ class HindsightCaptioner:
                     "task_id": g.task_id,
                     "args": ",".join(g.args),
                     "instruction": phrasing.text,
-                    "source": "oracle",
+                    "source": self.source,
                     "split": split,
                     "captioner_version": self.version,
                 }
@@ -100,3 +106,20 @@ def coverage(table: pd.DataFrame) -> pd.DataFrame:
     counts = counts.reindex(columns=list(annotations.SPLITS), fill_value=0)
     counts["total"] = counts.sum(axis=1)
     return counts.astype(int)
+
+
+class VisionCaptioner(HindsightCaptioner):
+    """The same predicates on scene states estimated from the cameras (``robolang.captioning.vision``):
+    for data without the simulator's state. Its labels are stored with source ``vision``."""
+
+    source = "vision"
+
+    def __init__(self, estimator, cfg: CaptionConfig = CaptionConfig(), seed: int = 0):
+        super().__init__(cfg, seed)
+        self.estimator = estimator
+        self.version = f"vision-{VERSION_PREFIX}+{grammar.VERSION}+estimator-step{estimator.step}"
+
+    def states(self, root: Path, progress: bool):
+        from robolang.captioning.vision import estimated_episodes
+
+        return estimated_episodes(root, self.estimator, self.cfg.tasks, progress)

@@ -30,10 +30,14 @@ def caption_dataset(
     export: str | Path | None = None,
     splits: tuple[str, ...] = ("train",),
     dry_run: bool = False,
+    captioner: str = "oracle",
+    estimator: str | Path | None = None,
 ) -> int:
-    """Caption the dataset at ``path``: replace its oracle labels (human labels are kept),
+    """Caption the dataset at ``path``: replace its labels of this captioner's source (oracle, or
+    vision: ``captioner="vision"`` with an ``estimator`` checkpoint; other sources are kept),
     print coverage per task and split and, when the scripted agent's log is there, precision
-    and recall. Returns the number of labels."""
+    and recall; a vision captioning is also compared with the stored oracle labels, if any.
+    Returns the number of labels."""
     from robolang.recording.worker import quiet_encoders
 
     root = dataset_root(path)
@@ -44,9 +48,12 @@ def caption_dataset(
     if export:
         check_export_target(Path(export))
     quiet_encoders()
-    table, report = _caption(root, cfg)
+    model = _captioner(cfg, captioner, estimator)
+    table, report = _caption(root, model)
+    if model.source != "oracle":
+        report = (report + "\n\n" if report else "") + _against_oracle(root, table)
     if not dry_run:  # labels and quality report in one crash-safe snapshot
-        _store(root, table, report)
+        _store(root, table, report, model.source)
     if export:
         from robolang.captioning.export import export_windows
 
@@ -55,13 +62,39 @@ def caption_dataset(
     return len(table)
 
 
-def _caption(root: Path, cfg: CaptionConfig):
+def _captioner(cfg: CaptionConfig, kind: str, estimator):
+    from robolang.captioning.captioner import HindsightCaptioner, VisionCaptioner
+
+    if kind == "oracle":
+        return HindsightCaptioner(cfg)
+    if kind != "vision":
+        raise CaptionError(f"captioner={kind}: choose oracle (the simulator's scene state) or vision (the cameras)")
+    if estimator is None:
+        raise CaptionError("captioner=vision reads the cameras with a state estimator: estimator=runs/estimator")
+    from robolang.perception.checkpoint import load_estimator
+
+    return VisionCaptioner(load_estimator(estimator), cfg)
+
+
+def _against_oracle(root: Path, table) -> str:
+    """Per-task precision and recall of ``table`` against the oracle labels stored in ``root``, printed."""
+    from robolang.captioning.vision_quality import compare, format_comparison
+
+    stored = annotations.load(root)
+    oracle = stored[stored["source"] == "oracle"]
+    if oracle.empty:
+        return "no oracle labels in the dataset to compare with"
+    text = "against the oracle captioner's labels:\n" + format_comparison(compare(table, oracle))
+    print("\n" + text)
+    return text
+
+
+def _caption(root: Path, captioner):
     """The label table and the quality report (None without a behaviour log), both printed."""
-    from robolang.captioning.captioner import HindsightCaptioner, coverage
+    from robolang.captioning.captioner import coverage
     from robolang.captioning.quality import format_quality, measure_dataset
     from robolang.recording.features import BEHAVIOURS_FILE
 
-    captioner = HindsightCaptioner(cfg)
     started = time.perf_counter()
     table, timing = captioner.caption(root, progress=True)
     if table.empty:
@@ -73,20 +106,22 @@ def _caption(root: Path, cfg: CaptionConfig):
     )
     print(coverage(table).to_string())
     report = None
-    if (root / "meta" / BEHAVIOURS_FILE).exists():
-        report = format_quality(*measure_dataset(root, table))
+    if (root / "meta" / BEHAVIOURS_FILE).exists() and not table.empty:
+        report = format_quality(*measure_dataset(root, table, captioner.source))
         print("\ncaption quality against the scripted agent's successful behaviours:\n" + report)
     return table, report
 
 
-def _store(root: Path, table, report: str | None) -> None:
+def _store(root: Path, table, report: str | None, source: str = "oracle") -> None:
     from robolang.captioning.quality import QUALITY_FILE
     from robolang.dataset_tools import load_episodes
 
     lengths = {int(e.episode_index): int(e.length) for e in load_episodes(root).itertuples()}
     extra = {QUALITY_FILE: (report + "\n").encode()} if report else None
-    kept = annotations.replace_source(root, table, "oracle", lengths, extra)
-    print(f"stored {len(table)} oracle labels ({len(kept) - len(table)} human/model labels kept) in {root}/meta/")
+    kept = annotations.replace_source(root, table, source, lengths, extra)
+    print(
+        f"stored {len(table)} {source} labels ({len(kept) - len(table)} labels of other sources kept) in {root}/meta/"
+    )
 
 
 def dataset_root(path: str | Path) -> Path:

@@ -129,13 +129,13 @@ def measure(labels: pd.DataFrame, records: list[dict]) -> tuple[pd.DataFrame, pd
     return recall, precision
 
 
-def measure_dataset(root: str | Path, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Quality of a dataset's oracle labels (one row per segment: the train/heldout rows of a
+def measure_dataset(root: str | Path, table: pd.DataFrame, source: str = "oracle") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quality of a dataset's labels of ``source`` (one row per segment: the train/heldout rows of a
     segment are the same window) against its behaviour log."""
     path = Path(root) / "meta" / BEHAVIOURS_FILE
     if not path.exists():
         raise CaptionError(f"{root} has no {BEHAVIOURS_FILE}: quality needs a recording by the scripted play agent")
-    segments = table[table["source"] == "oracle"].drop_duplicates(
+    segments = table[table["source"] == source].drop_duplicates(
         ["episode_index", "start_frame", "end_frame", "task_id", "args"]
     )
     records = read_records(path)
