@@ -25,4 +25,7 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 python3 -m pip install --upgrade-strategy only-if-needed -e ".[dev]"
+# LeRobot finds third-party robots by distribution name (lerobot_robot_*): the plugin that
+# registers robolang's robots with lerobot-record / lerobot-teleoperate. --no-deps: it names none.
+python3 -m pip install --no-deps -e ./lerobot_robot_robolang
 echo "robolang installed: try 'robolang --help'"

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from robolang.captioning.annotations import load
 from robolang.dataset_tools import episode_frames, episode_table, load_info
 from robolang.recording.features import KEY_INTENT
+from robolang.recording.stats import fix_lerobot_image_stats
 from robolang.recording.store import append_records
 
 EXPORT_LOG = "robolang_export.jsonl"  # meta/ sidecar: export episode -> source segment
@@ -56,6 +57,7 @@ def export_windows(
     video_keys = [k for k, v in features.items() if v["dtype"] == "video"]
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
+    fix_lerobot_image_stats()  # LeRobot's ACT normalises images with these statistics (see stats.py)
     dataset = LeRobotDataset.create(
         repo_id,
         info["fps"],

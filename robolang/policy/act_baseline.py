@@ -92,6 +92,7 @@ def train_act(
         )
     if (out / PRETRAINED_DIR).exists():
         raise FileExistsError(f"{out / PRETRAINED_DIR} exists; choose a new out folder")
+    _check_image_stats(root)
     policy_cfg = act_config(device, **{"chunk_size": chunk_size, **(act or {})})
     cfg = TrainPipelineConfig(
         dataset=DatasetConfig(repo_id=f"robolang/{root.name}", root=str(root), use_imagenet_stats=False),
@@ -128,6 +129,22 @@ def train_act(
         csv.DictWriter(log, LOSS_COLUMNS).writeheader()
         _train_loop(policy, pre, cycle(loader), optimizer, scheduler, cfg, accelerator, tracker, log, log_every)
     return save(out / PRETRAINED_DIR, policy, pre, post, cfg)
+
+
+def _check_image_stats(root: Path) -> None:
+    """ACT normalises images with the dataset's statistics (``use_imagenet_stats=False``):
+    refuse the std ~0 that LeRobot 0.4.4 wrote before robolang corrected it (``recording/stats.py``)."""
+    from robolang.recording.stats import image_keys, overflowed_image_keys
+
+    stats_path = root / "meta" / "stats.json"
+    stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+    bad = overflowed_image_keys(stats, image_keys(json.loads((root / "meta" / "info.json").read_text())))
+    if bad:
+        raise ValueError(
+            f"{stats_path}: the image statistics of {', '.join(bad)} overflowed (LeRobot 0.4.4 squared uint8 pixels: "
+            f"std ~0) and ACT divides images by them; recompute them with `python -m robolang.recording.adoption {root}` "
+            "or export the windows again"
+        )
 
 
 def _train_loop(policy, pre, batches, optimizer, scheduler, cfg, accelerator, tracker, log, log_every) -> None:

@@ -153,14 +153,36 @@ def acquire_run_lock(root: Path) -> int:
 
 
 def adopt(root: Path) -> Path:
-    """Move a plain dataset folder at ``root`` into the snapshot layout; returns its snapshot."""
+    """Move a plain dataset folder at ``root`` into the snapshot layout; returns its snapshot.
+
+    One recorded by LeRobot's own tools is conformed on the way in (``adoption.py``: commanded
+    actions clipped to [-1, 1], overflowed image statistics recomputed) in a new snapshot; the
+    folder as it was is kept until that snapshot is complete."""
+    from robolang.recording.adoption import conform, needs_conforming
+
     vdir = versions_dir(root)
     vdir.mkdir(exist_ok=True)
-    snapshot = vdir / "v000000"
-    (root / COMPLETE_MARK).touch()
-    os.replace(root, snapshot)
-    _point(root, snapshot)
-    return snapshot
+    original = vdir / "v000000"
+    if not needs_conforming(root, read_info(root)):
+        (root / COMPLETE_MARK).touch()
+        os.replace(root, original)
+        _point(root, original)
+        return original
+    staging = next_snapshot(root)
+    try:
+        _snapshot(root, staging)
+        for note in conform(staging):
+            log.warning("adopting %s: %s", root, note)
+        (staging / COMPLETE_MARK).touch()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _freeze(staging)
+    (root / COMPLETE_MARK).touch()  # complete but older: recover() prefers the conformed one
+    os.replace(root, original)
+    _point(root, staging)
+    shutil.rmtree(original, ignore_errors=True)
+    return staging
 
 
 def next_snapshot(root: Path) -> Path:
@@ -332,6 +354,9 @@ class EpisodeStore:
         self._staging = next_snapshot(self.root)
         from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
+        from robolang.recording.stats import fix_lerobot_image_stats
+
+        fix_lerobot_image_stats()  # LeRobot 0.4.4 squares uint8 pixels: image std ~0 in stats.json
         if self.current is None:
             self._dataset = LeRobotDataset.create(
                 self.repo_id, self.fps, self.features, root=self._staging, robot_type=self.robot_type,

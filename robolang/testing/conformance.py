@@ -32,6 +32,20 @@ What a backend promises (DESIGN.md, "Contracts"):
   ``RobotNotConnectedError``; connecting twice raises and leaves the first connection usable.
 - ``is_calibrated`` is ``True`` once connected, and ``with robot:`` connects and disconnects.
 
+What LeRobot's scripts (``lerobot-teleoperate``, ``lerobot-record``; lerobot 0.4.4) read from a
+robot, so that they work with every backend:
+
+- ``name`` (recorded as the dataset's ``robot_type``) equals ``config.type`` (what
+  ``--robot.type`` selects) and ``robot_type``; ``id`` is ``config.id``;
+- ``make_robot_from_config(robot.config)`` builds this robot class (LeRobot looks the class up
+  by name beside its config: ``FooConfig`` -> ``Foo`` in the config's package);
+- ``cameras`` has one entry per ``CAMERA_NAMES`` (``lerobot-record`` takes its ``len``), and it
+  and both feature dicts work while disconnected and stay the same after a disconnect;
+- the dataset features ``lerobot-record`` derives from the robot are robolang's (keys, dtypes,
+  shapes and names of ``robolang.recording.features.dataset_features``);
+- ``control_fps`` is a positive rate, and a LeRobot loop sending actions faster than it is
+  refused with ``ControlRateError`` naming the flag to pass (``robolang/control_rate.py``).
+
 This module is part of the core package: it imports only ``robolang`` and third-party code,
 never ``sim`` or ``hardware``.
 """
@@ -41,13 +55,15 @@ from __future__ import annotations
 import abc
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pytest
-from lerobot.robots import Robot
+from lerobot.robots import Robot, make_robot_from_config
 
+from robolang.control_rate import ControlRateError
 from robolang.features import ACTION_NAMES, CAMERA_NAMES, STATE_NAMES
+from robolang.recording.features import dataset_features
 from robolang.robot import EEDeltaRobot, RobotNotConnectedError
 from robolang.safety import UnsafeActionError
 
@@ -261,3 +277,74 @@ class RobotConformanceSuite(abc.ABC):
         with pytest.raises(KeyError), robot:
             raise KeyError("boom")
         assert not robot.is_connected
+
+    # ---- what LeRobot's scripts read ---------------------------------------------------------
+    def test_lerobot_identity(self):
+        robot = self.make_robot()
+        assert robot.config.type == robot.name, (
+            f"--robot.type={robot.config.type} builds a robot named {robot.name!r}; lerobot-record labels datasets "
+            "with robot.name, so register the config under the robot's name"
+        )
+        assert robot.robot_type == robot.name
+        assert robot.id == robot.config.id
+        assert str(robot), "LeRobot's scripts log str(robot)"
+
+    def test_lerobot_factory_builds_this_robot(self):
+        robot = self.make_robot()
+        built = make_robot_from_config(robot.config)  # what lerobot-teleoperate / lerobot-record call
+        assert type(built) is type(robot), f"make_robot_from_config built {type(built).__name__}"
+        assert not built.is_connected
+
+    def test_cameras_and_features_while_disconnected(self):
+        robot = self.make_robot()
+        cameras, actions, observations = robot.cameras, robot.action_features, robot.observation_features
+        assert len(cameras) == len(CAMERA_NAMES), (
+            f"robot.cameras has {len(cameras)} entries; cameras are {CAMERA_NAMES}"
+        )
+        if isinstance(cameras, Mapping):
+            assert set(cameras) == set(CAMERA_NAMES)
+        assert not robot.is_connected, "reading cameras or features must not connect the robot"
+        robot.connect()
+        robot.disconnect()
+        assert len(robot.cameras) == len(CAMERA_NAMES)
+        assert robot.action_features == actions and robot.observation_features == observations
+
+    def test_lerobot_record_dataset_features(self):
+        from lerobot.datasets.pipeline_features import aggregate_pipeline_dataset_features, create_initial_features
+        from lerobot.datasets.utils import combine_feature_dicts
+        from lerobot.processor import make_default_processors
+
+        robot = self.make_robot()
+        teleop_processor, _, observation_processor = make_default_processors()
+        theirs = combine_feature_dicts(  # as lerobot_record.record() builds them
+            aggregate_pipeline_dataset_features(
+                teleop_processor, create_initial_features(action=robot.action_features)
+            ),
+            aggregate_pipeline_dataset_features(
+                observation_processor, create_initial_features(observation=robot.observation_features)
+            ),
+        )
+        ours = dataset_features({cam: robot.camera_shape(cam) for cam in CAMERA_NAMES})
+        assert set(theirs) == set(ours), f"lerobot-record would write {sorted(theirs)}, robolang {sorted(ours)}"
+        for key, feature in ours.items():
+            got = theirs[key]
+            assert (got["dtype"], tuple(got["shape"]), list(got["names"])) == (
+                feature["dtype"],
+                tuple(feature["shape"]),
+                list(feature["names"]),
+            ), f"{key}: lerobot-record {got} != robolang {feature}"
+
+    def test_lerobot_loop_faster_than_control_fps_is_refused(self):
+        from lerobot.processor import make_default_processors
+        from lerobot.scripts.lerobot_teleoperate import teleop_loop
+
+        class HoldStill:  # all teleop_loop asks of a teleoperator
+            def get_action(self):
+                return dict(ZERO_ACTION)
+
+        with self.connected_robot() as robot:
+            assert robot.control_fps > 0
+            fps = round(robot.control_fps)
+            with pytest.raises(ControlRateError, match=f"--fps={fps} .*--dataset.fps={fps}"):
+                # LeRobot's default rate; 5 s is far longer than the few steps the guard needs
+                teleop_loop(HoldStill(), robot, max(60, 6 * fps), *make_default_processors(), duration=5.0)
