@@ -6,6 +6,8 @@ proprioception; its estimates fill a scene-state series with the field names the
 captioner reads, and the same declarative predicates (``robolang.captioning.tasks``) segment
 it. What the cameras do not give is stood in for by geometry and physics:
 
+- **a held object moves with the hand**: while the fingers are closed to about an object's
+  width and its estimate is within ``HOLD_RADIUS_M`` of the fingertips, it is at the fingertips;
 - **objects move only when the robot is near**: where the gripper is farther than
   ``QUIET_RADIUS_M`` from an object (over a few frames either side), the object's estimate is
   held at its median over that quiet stretch, so estimate jitter is not read as motion; near
@@ -37,6 +39,7 @@ QUIET_RADIUS_M = 0.10  # farther than this from the gripper, an object cannot be
 QUIET_MARGIN = 3  # frames either side of a near frame that still count as near
 SMOOTH_FRAMES = 5  # running median near the gripper
 FINGERTIPS_BELOW_EE_M = 0.002  # grasp centre below the end-effector frame (held objects in the sim: 1-4 mm)
+HOLD_RADIUS_M = 0.05  # an estimate this close to the closed fingertips is the object in the hand
 GRIP_XY_M = 0.03  # object centre within this of the fingertips' axis ...
 GRIP_Z_M = 0.035  # ... and this of their height
 TABLE_Z_M = 0.012  # centre within this of its resting height: on the table
@@ -153,8 +156,10 @@ class EstimatedScene:
                 out[:, self.index[name]] = proprio[:, i]
         ee = proprio[:, :3]
         positions = {}
+        in_hand = self._in_hand(estimate["position"], proprio)
         for k, o in enumerate(self.layout.objects):
             p = settle(estimate["position"][:, k], ee)
+            p[in_hand == k] = ee[in_hand == k] - [0.0, 0.0, FINGERTIPS_BELOW_EE_M]  # held: it moves with the hand
             positions[o] = p
             info = self.scene.object(o)
             yaw = np.nan_to_num(running_median(estimate["yaw"][:, k], SMOOTH_FRAMES), nan=0.0)
@@ -174,6 +179,20 @@ class EstimatedScene:
             out[:, self.index[f"{s}.on"]] = running_median(estimate["switch"][:, k], SMOOTH_FRAMES) > 0.5
         self._contacts(out, positions, proprio)
         return out
+
+    def _in_hand(self, position: np.ndarray, proprio: np.ndarray) -> np.ndarray:
+        """(T,) index of the object the closed hand holds (-1: none): the nearest estimate to the
+        fingertips, within ``HOLD_RADIUS_M``, the fingers closed to about its width."""
+        tips = proprio[:, None, :3] - np.array([0.0, 0.0, FINGERTIPS_BELOW_EE_M])
+        distance = np.linalg.norm(running_median(position, SMOOTH_FRAMES) - tips, axis=2)  # (T, O)
+        width = proprio[:, STATE_NAMES.index("gripper.width")]
+        sizes = [self.scene.object(o).size for o in self.layout.objects]
+        fits = np.stack([(width > min(sz[:2]) - 0.012) & (width < max(sz[:2]) + 0.005) for sz in sizes], 1)
+        distance = np.where(fits & (distance < HOLD_RADIUS_M), distance, np.inf)
+        nearest = np.argmin(distance, axis=1)
+        held = np.isfinite(distance[np.arange(len(distance)), nearest])
+        held = running_median(held.astype(np.float32), SMOOTH_FRAMES) > 0.5
+        return np.where(held, nearest, -1)
 
     def _contacts(self, out: np.ndarray, positions: dict[str, np.ndarray], proprio: np.ndarray) -> None:
         tips = proprio[:, :3] - np.array([0.0, 0.0, FINGERTIPS_BELOW_EE_M])
