@@ -66,6 +66,7 @@ def test_benchmarks_are_listed_from_the_package_without_importing_them():
         "data",
         "deploy",
         "eval",
+        "export",
         "fit",
         "ladder",
         "latency",
@@ -100,6 +101,7 @@ def test_one_output_key_everywhere():
         ("latency", "n_runs=0", "n_runs="),
         ("caption", "dataset=/nonexistent", "dataset="),
         ("data", "dataset=/nonexistent", "dataset="),
+        ("export", "dataset=/nonexistent", "dataset="),
         ("eval", "reference_steps=-1", "reference_steps="),
         ("sim", "bench_out=null", "bench_out="),
         ("cli", "repeats=0", "repeats="),
@@ -195,6 +197,27 @@ def test_bench_data_times_our_sampler_beside_lerobot(play, tmp_path):
     assert figures.ours[0].samples > 0 and figures.references[0].samples > 0
     text = assert_same_format(out, "data")
     assert "Frame cache: built" in text and "Target >= 5,000 samples/s on 2 cores" in text
+
+
+def test_bench_export_times_the_linked_export_beside_re_encoding(play, tmp_path):
+    from robolang.captioning.command import caption_dataset
+
+    caption_dataset(play)
+    out = tmp_path / "B.md"
+    overrides = [f"dataset={play}", f"bench_out={out}", "encode_windows=2", "workers=1"]
+    assert cli.main(["bench", "export", "ways=[copy]", f"bench_out={out}", f"dataset={play}"]) == 2  # checked first
+    figures = bench.refresh("export", load_config("bench_export", overrides))
+    link, encode = figures["timings"]
+    assert link.way == "link" and link.windows == link.all_windows > 2 and encode.windows == 2
+    assert not list(play.parent.glob("bench-export-*"))  # the exports were removed
+    if report.read_section(ROOT / "BENCHMARKS.md", "export") is not None:
+        text = assert_same_format(out, "export")
+    else:  # until the project's BENCHMARKS.md has the section: the shared opening lines
+        text = report.read_section(out, "export")
+        assert text.splitlines()[0] == "## Export of labelled windows (`robolang bench export`)"
+        assert re.match(r"^1-minute load average \d+\.\d at the start", text.splitlines()[3])
+    assert "| way | windows | frames | seconds | windows/s | seconds per hour of play |" in text
+    assert re.search(r"Target <= 60 s per hour of play on \d+ cores: (meets|MISSES)", text)
 
 
 def test_bench_latency_times_act_beside_ours(tmp_path, monkeypatch):

@@ -2,8 +2,19 @@
 
 Each annotation row becomes one episode (its frames ``[start_frame, end_frame)`` of the source
 episode), so LeRobot's own policies and loaders train on robolang labels unchanged. The debug
-intent column is dropped; everything else is kept. The export is built in a temporary folder
-and renamed into place when complete.
+intent column is dropped; everything else is kept. Where each episode came from, and who
+labelled it (``source``: oracle, human, model, expert or vision, and the human ``annotator``),
+is kept in the sidecar ``meta/robolang_export.jsonl`` (``export_log``), one line per exported
+episode. The export is built in a temporary folder and renamed into place when complete.
+
+Two ways to write the video (``video=``):
+
+* ``"link"`` (default): the episodes point into the recording's own encoded video files, linked
+  into the export; nothing is decoded for the frames nor re-encoded (``export_linked.py``). An
+  hour of play exports in seconds plus one decode of its video for the image statistics.
+* ``"encode"``: every window's frames decoded and re-encoded through LeRobot's writer, the way
+  exports were first made: self-contained files holding the windows' frames only (a small
+  subset to share), at ~1 s per window on 2 cores (702 windows of a 30-minute dataset: 13.5 min).
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from lerobot.datasets.lerobot_dataset import LeRobotDataset
+import pandas as pd
 from tqdm import tqdm
 
 from robolang.captioning.annotations import load
@@ -23,8 +34,8 @@ from robolang.recording.features import KEY_INTENT
 from robolang.recording.stats import fix_lerobot_image_stats
 from robolang.recording.store import append_records
 
-EXPORT_LOG = "robolang_export.jsonl"  # meta/ sidecar: export episode -> source segment
-
+EXPORT_LOG = "robolang_export.jsonl"  # meta/ sidecar: export episode -> source segment and who labelled it
+VIDEO_WAYS = ("link", "encode")
 LEROBOT_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 
 
@@ -35,9 +46,17 @@ def export_windows(
     repo_id: str = "robolang/play_labelled",
     vcodec: str = "libsvtav1",
     max_windows: int | None = None,
+    video: str = "link",
+    workers: int | None = None,
 ) -> int:
-    """Write the windows of ``splits`` to a new dataset at ``out``; returns the episodes written."""
+    """Write the windows of ``splits`` to a new dataset at ``out``; returns the episodes written.
+
+    ``video``: "link" (point into the source's video files) or "encode" (re-encode each window
+    with ``vcodec``). ``workers``: video files measured at once for the image statistics of
+    "link" (default: one per core)."""
     root, out = Path(root), Path(out)
+    if video not in VIDEO_WAYS:
+        raise ValueError(f"video={video!r}: choose one of {', '.join(VIDEO_WAYS)}")
     if out.exists():
         raise FileExistsError(f"{out} exists; choose a new folder for the export")
     rows = load(root)
@@ -46,28 +65,48 @@ def export_windows(
         rows = rows.head(max_windows)
     if rows.empty:
         raise ValueError(f"{root} has no annotations in splits {list(splits)}; run `robolang caption {root}` first")
+    rows = rows.reset_index(drop=True)
     info = load_info(root)
-    # info.json stores shapes as lists; LeRobot's frame validation compares against tuples.
-    features = {
-        k: {**v, "shape": tuple(v["shape"])}
-        for k, v in info["features"].items()
-        if k != KEY_INTENT and k not in LEROBOT_COLUMNS
-    }
-    features = {k: {kk: vv for kk, vv in v.items() if kk != "info"} for k, v in features.items()}
-    video_keys = [k for k, v in features.items() if v["dtype"] == "video"]
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if video == "link":
+            from robolang.captioning.export_linked import write_linked
+
+            write_linked(root, tmp, rows, _features(info, keep_video_info=True), workers)
+        else:
+            _encode_windows(root, tmp, rows, _features(info, keep_video_info=False), info, repo_id, vcodec)
+        log = [{"episode_index": i, **_source(r)} for i, r in enumerate(rows.itertuples())]
+        append_records(tmp / "meta" / EXPORT_LOG, log)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.replace(tmp, out)
+    return len(rows)
+
+
+def _features(info: dict, keep_video_info: bool) -> dict:
+    """The export's features: the source's, less the debug intent and LeRobot's own columns;
+    shapes as tuples (LeRobot's frame validation compares tuples). A re-encoded video's ``info``
+    is probed again by LeRobot; a linked one is the source's file, described as it is."""
+    features = {
+        k: {kk: vv for kk, vv in v.items() if keep_video_info or kk != "info"} | {"shape": tuple(v["shape"])}
+        for k, v in info["features"].items()
+        if k != KEY_INTENT
+    }
+    return features if keep_video_info else {k: v for k, v in features.items() if k not in LEROBOT_COLUMNS}
+
+
+def _encode_windows(root: Path, tmp: Path, rows: pd.DataFrame, features: dict, info: dict, repo_id, vcodec) -> None:
+    """Every window decoded and re-encoded through LeRobot's writer (``video="encode"``)."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    video_keys = [k for k, v in features.items() if v["dtype"] == "video"]
     fix_lerobot_image_stats()  # LeRobot's ACT normalises images with these statistics (see stats.py)
     dataset = LeRobotDataset.create(
-        repo_id,
-        info["fps"],
-        features,
-        root=tmp,
-        robot_type=info.get("robot_type"),
-        vcodec=vcodec,
+        repo_id, info["fps"], features, root=tmp, robot_type=info.get("robot_type"), vcodec=vcodec,
         streaming_encoding=True,
-    )
-    written = 0
+    )  # fmt: skip
     try:
         with tqdm(total=len(rows), desc="export", unit="window") as bar:
             for episode, group in rows.groupby("episode_index", sort=True):
@@ -75,19 +114,12 @@ def export_windows(
                 table = episode_table(root, int(episode))
                 for row in group.itertuples(index=False):
                     _write_window(dataset, row, frames, table, features)
-                    append_records(tmp / "meta" / EXPORT_LOG, [{"episode_index": written, **_source(row)}])
-                    written += 1
                     bar.update()
+    finally:
         dataset.finalize()
-    except BaseException:
-        dataset.finalize()
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    os.replace(tmp, out)
-    return written
 
 
-def _write_window(dataset: LeRobotDataset, row, frames: dict, table, features: dict) -> None:
+def _write_window(dataset, row, frames: dict, table, features: dict) -> None:
     for f in range(int(row.start_frame), int(row.end_frame)):
         frame = {k: frames[k][f] for k in frames}
         for key in features:
@@ -105,12 +137,18 @@ def _source(row) -> dict:
         "end_frame": int(row.end_frame),
         "task_id": row.task_id,
         "args": row.args,
+        "instruction": row.instruction,
         "split": row.split,
         "annotation_source": row.source,
+        "annotator": row.annotator,
         "captioner_version": row.captioner_version,
     }
 
 
 def export_log(out: str | Path) -> list[dict]:
+    """The export's sidecar, one dict per exported episode (in order): ``episode_index``, the
+    source segment (``source_episode``, ``start_frame``, ``end_frame``), ``task_id``, ``args``,
+    ``instruction``, ``split``, ``annotation_source``, ``annotator`` (exports made before it
+    existed lack it) and ``captioner_version``."""
     path = Path(out) / "meta" / EXPORT_LOG
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

@@ -7,7 +7,8 @@ exact), with numpy fancy indexing only: no per-sample Python in the hot path.
 
 What one sample is:
 * a labelled **segment**: a (episode, start, end, task, args) that carries a ``train`` label
-  (rows of every source; ``heldout_phrasing`` and ``heldout_composition`` rows never train).
+  of a chosen source (``label_sources``, ``train_labels``: every source the table has by
+  default; ``heldout_phrasing`` and ``heldout_composition`` rows never train).
   Segments split into train / val by time blocks (``split_segments``), so validation frames are
   never trained on. Tasks are drawn with probability ~ n_task ** ``task_balance`` and segments
   uniformly within a task: play is skewed (an hour: 282 ``grasp`` segments, 3 ``move_plate``),
@@ -17,7 +18,8 @@ What one sample is:
 * an instruction: a random ``train`` phrasing of the segment's (task, args) from a pool of up
   to ``phrasings_per_task`` drawn from the grammar (object descriptions without positions,
   which hold anywhere in the segment), pre-encoded once; tasks the grammar cannot phrase (no
-  scene file, a hand-made task id) use the table's own train instructions;
+  scene file, a hand-made task id) use the table's own train instructions of that (task, args);
+  a label without a task id (typed by hand) keeps its own: its segment's instructions only;
 * a timestep t uniform in [start, end) (``skip_still=True``: uniform over the segment's frames
   whose action moves the arm or changes the gripper command; see ``still_frames``); observations t - n_obs_steps + 1 .. t, clamped at the
   episode's first frame (repeated, as LeRobot does); actions t .. t + chunk_size - 1 with
@@ -215,12 +217,28 @@ def scene_seen_at(index: np.ndarray, episode_first: np.ndarray) -> np.ndarray:
     return np.where(episode_first[index], index, index - 1)
 
 
-def load_segments(root: Path, episode_length: dict[int, int], tasks=None) -> pd.DataFrame:
-    """Distinct segments carrying a ``train`` label (of ``tasks`` only, when given), with a clear
-    error when there are none."""
+def train_labels(root: Path, tasks=None, sources=None) -> pd.DataFrame:
+    """The annotation rows a policy trains on: the ``train`` split, of ``sources`` (None: every
+    source the table has) and of ``tasks`` (None: all). The one place that chooses them, for
+    every dataset class. An unknown source, or a choice that leaves no label, is refused with
+    what the dataset has per source."""
     table = annotations.load(root)
     if table.empty:
         raise DataPipelineError(f"{root} has no annotations; run `robolang caption {root}` first")
+    if sources is not None:
+        unknown = [s for s in sources if s not in annotations.SOURCES]
+        if unknown or not sources:
+            raise DataPipelineError(
+                f"data.label_sources={list(sources)}: {', '.join(map(repr, unknown)) or 'none given'} "
+                f"{'is' if len(unknown) == 1 else 'are'} not a label source ({', '.join(annotations.SOURCES)}); "
+                f"{root} has {labels_per_source(table)}"
+            )
+        chosen = table[table["source"].isin(list(sources))]
+        if (chosen["split"] == "train").sum() == 0:
+            raise DataPipelineError(
+                f"data.label_sources={list(sources)} leaves no train label in {root}: it has {labels_per_source(table)}"
+            )
+        table = chosen
     if tasks is not None:
         table = table[table["task_id"].isin(list(tasks))]
         if table.empty:
@@ -228,6 +246,24 @@ def load_segments(root: Path, episode_length: dict[int, int], tasks=None) -> pd.
     train = table[table["split"] == "train"]
     if train.empty:
         raise DataPipelineError(f"{root} has annotations but none in the train split; run `robolang caption {root}`")
+    return train.reset_index(drop=True)
+
+
+def labels_per_source(table: pd.DataFrame) -> str:
+    """What a label table holds per source, e.g. "human: 3 train labels of 3; oracle: 702 train labels of 1,404"."""
+    parts = [
+        f"{source}: {int((group['split'] == 'train').sum()):,} train labels of {len(group):,}"
+        for source, group in table.groupby("source")
+    ]
+    return "; ".join(parts) or "no labels"
+
+
+def load_segments(
+    root: Path, episode_length: dict[int, int], tasks=None, sources=None, labels: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Distinct segments carrying a chosen ``train`` label (``labels``, or ``train_labels(root,
+    tasks, sources)``), checked against the dataset's episodes."""
+    train = train_labels(root, tasks, sources) if labels is None else labels
     segments = train.drop_duplicates(SEGMENT_KEY)[SEGMENT_KEY].reset_index(drop=True)
     lengths = segments["episode_index"].map(episode_length)
     if lengths.isna().any() or (segments["end_frame"] > lengths).any():
@@ -308,6 +344,7 @@ class PolicyDataset:
         phrasings_per_task: int = 32,
         task_balance: float = 0.5,
         tasks: tuple[str, ...] | None = None,  # train on these task ids only (None: all)
+        label_sources: tuple[str, ...] | None = None,  # labels of these sources only (None: all); train_labels
         val_block_frames: int = 600,  # 1 min at 10 Hz: long against segments (median 3.5 s)
         stats: NormStats | None = None,
         target_offsets: bool = False,  # also serve batch.TARGET / TARGET_VALID
@@ -325,6 +362,7 @@ class PolicyDataset:
             raise DatasetMissingError(f"no dataset at {self.root}; record one with `robolang collect out={self.root}`")
         self.n_obs_steps, self.chunk_size, self.max_lang_tokens = n_obs_steps, chunk_size, max_lang_tokens
         self.augment = augment if subset == "train" else None
+        self.labels = train_labels(self.root, tasks, label_sources)  # refused in a second, before any decoding
         self.frames = FrameCache.open(self.root, cache_dir, progress)
         if prefault:
             self.frames.prefault()
@@ -337,7 +375,7 @@ class PolicyDataset:
         retain_batch_memory()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="policy-data") if threads > 1 else None
         self.stats = stats or NormStats.from_states(self.frames.state)
-        segments = load_segments(self.root, self.frames.episode_length, tasks)
+        segments = load_segments(self.root, self.frames.episode_length, labels=self.labels)
         split = split_segments(segments, self.frames.episode_length, val_fraction, seed, val_block_frames)
         self.segments = segments[split == subset].reset_index(drop=True)
         if self.segments.empty:
@@ -366,19 +404,31 @@ class PolicyDataset:
             self._moving = (np.flatnonzero(moving), before[self._start], before[self._end] - before[self._start])
 
     def _encode_pools(self, instructions: InstructionCache, size: int) -> None:
+        """One instruction pool per (task, args), or per segment for labels without a task id:
+        a typed label says what its own segment did, nothing about another's."""
         scene_path = self.root / "meta" / SCENE_FILE
         scene_json = scene_path.read_text() if scene_path.exists() else None
-        table = annotations.load(self.root)
-        own = table[table["split"] == "train"].groupby(["task_id", "args"])["instruction"].unique()
-        keys = list(dict.fromkeys(zip(self.segments["task_id"], self.segments["args"], strict=True)))
+        labels = self.labels
+        untasked = labels["task_id"] == ""
+        own = {
+            ("task", *key): texts
+            for key, texts in labels[~untasked].groupby(["task_id", "args"])["instruction"].unique().items()
+        }
+        own |= {
+            ("segment", *key): texts
+            for key, texts in labels[untasked].groupby(SEGMENT_KEY)["instruction"].unique().items()
+        }
+        seg_keys = [
+            ("segment", *key) if key[3] == "" else ("task", key[3], key[4])
+            for key in self.segments[SEGMENT_KEY].itertuples(index=False, name=None)
+        ]
         texts, offsets, counts = [], {}, {}
-        for key in keys:
-            pool = grammar_pool(*key, scene_json, size) if scene_json else ()
+        for key in dict.fromkeys(seg_keys):
+            pool = grammar_pool(*key[1:], scene_json, size) if key[0] == "task" and scene_json else ()
             pool = pool or tuple(sorted(own[key]))[:size]
             offsets[key], counts[key] = len(texts), len(pool)
             texts += pool
         self.phrasings: list[str] = texts
-        seg_keys = list(zip(self.segments["task_id"], self.segments["args"], strict=True))
         self._pool_offset = np.array([offsets[k] for k in seg_keys], np.int64)  # (S,)
         self._pool_count = np.array([counts[k] for k in seg_keys], np.int64)  # (S,)
         encoded = instructions.encode(texts, length=self.max_lang_tokens)

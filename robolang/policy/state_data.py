@@ -1,8 +1,8 @@
 """Training batches for the privileged state policy: the recorded scene state, no video at all.
 
-``SceneStateDataset`` is ``PolicyDataset`` (same segments, train/val time blocks, task balance,
-phrasing pools, windows and action chunks, drawn from the same rng in the same order) with the
-camera frames replaced by the simulator's scene state recorded beside the dataset
+``SceneStateDataset`` is ``PolicyDataset`` (same labels and sources, segments, train/val time
+blocks, task balance, phrasing pools, windows and action chunks, drawn from the same rng in the
+same order) with the camera frames replaced by the simulator's scene state recorded beside the dataset
 (``scene_state`` column, names in ``meta/info.json``; ``batch.SCENE_STATE``), as the
 observation saw it: the row before the frame's own (``data.scene_seen_at``). It reads only the
 parquet columns it needs, so it never builds the frame cache nor decodes a video.
@@ -29,6 +29,7 @@ from robolang.policy.data import (
     load_segments,
     scene_seen_at,
     split_segments,
+    train_labels,
 )
 from robolang.policy.frame_cache import DatasetMissingError, read_columns
 from robolang.policy.scene_layout import SceneLayout
@@ -123,6 +124,7 @@ class SceneStateDataset(PolicyDataset):
         phrasings_per_task: int = 32,
         task_balance: float = 0.5,
         tasks: tuple[str, ...] | None = None,
+        label_sources: tuple[str, ...] | None = None,
         val_block_frames: int = 600,
         stats: SceneNormStats | None = None,
         target_offsets: bool = False,
@@ -139,9 +141,10 @@ class SceneStateDataset(PolicyDataset):
         self.scene_fields = scene_fields_of(self.root)
         self.n_obs_steps, self.chunk_size, self.max_lang_tokens = n_obs_steps, chunk_size, max_lang_tokens
         self.augment = None
+        self.labels = train_labels(self.root, tasks, label_sources)  # the same choice as PolicyDataset's
         self.frames = StateFrames.read(self.root)
         self.stats = stats or SceneNormStats.from_arrays(self.frames.state, self.frames.scene)
-        segments = load_segments(self.root, self.frames.episode_length, tasks)
+        segments = load_segments(self.root, self.frames.episode_length, labels=self.labels)
         split = split_segments(segments, self.frames.episode_length, val_fraction, seed, val_block_frames)
         self.segments = segments[split == subset].reset_index(drop=True)
         if self.segments.empty:

@@ -70,6 +70,12 @@ def check_config(cfg: DictConfig) -> dict:
     tasks = OmegaConf.select(cfg, "data.tasks")
     if tasks is not None and not (OmegaConf.is_list(tasks) and tasks and all(isinstance(t, str) for t in tasks)):
         raise ConfigError(f"data.tasks={tasks!r} is not allowed: data.tasks must be null or a list of task ids")
+    sources = OmegaConf.select(cfg, "data.label_sources")
+    if sources is not None and not (OmegaConf.is_list(sources) and all(isinstance(s, str) for s in sources)):
+        raise ConfigError(
+            f"data.label_sources={sources!r} is not allowed: data.label_sources must be null (every source) "
+            "or a list of sources, e.g. [oracle,human]"
+        )  # which names, and whether any label is left, the data decides with the dataset in hand (data.train_labels)
     for key in ("dataset", "out", "encoder"):
         checked(cfg, key, str)
     extra = OmegaConf.select(cfg, "extra_datasets")
@@ -95,6 +101,11 @@ def check_policy(cfg: DictConfig) -> dict:
     except PolicyClassError as e:
         raise ConfigError(f"policy: {e}") from e
     return settings
+
+
+def _label_sources(cfg: DictConfig) -> tuple[str, ...] | None:
+    sources = OmegaConf.select(cfg, "data.label_sources")
+    return None if sources is None else tuple(sources)
 
 
 def _number(value) -> bool:
@@ -197,6 +208,7 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
         task_balance=cfg.data.task_balance,
         skip_still=cfg.data.skip_still,
         tasks=tuple(cfg.data.tasks) if cfg.data.tasks else None,
+        label_sources=_label_sources(cfg),
         target_offsets=bool(probe.training_features),
         progress=accelerator.is_main_process,
     )
