@@ -72,7 +72,8 @@ def run(cfg: DictConfig) -> dict:
         "steps": int(sum(o.steps for o in outcomes)),
         "instructions": len(outcomes),
         "period_s": 1.0 / cfg.rate_hz,
-        "period_ms": {q: float(np.percentile(periods, q) * 1e3) for q in (50, 99)} | {"max": float(periods.max() * 1e3)},
+        "period_ms": {q: float(np.percentile(periods, q) * 1e3) for q in (50, 99)}
+        | {"max": float(periods.max() * 1e3)},
         "inference_ms": {q: float(np.percentile(inference, q) * 1e3) for q in (50, 99)},
         "age_ms": {q: float(np.percentile(ages, q) * 1e3) for q in (50, 99)},
         "overruns": int(sum(o.timing.overruns for o in outcomes)),

@@ -27,7 +27,13 @@ from robolang.captioning.errors import CaptionError
 from robolang.captioning.grammar_splits import SPLITS
 
 ANNOTATIONS_FILE = "robolang_annotations.parquet"
-SOURCES = ("oracle", "human", "model", "expert", "vision")  # vision: the captioner that sees only images  # expert: `robolang dagger`'s labels of a policy's own states
+SOURCES = (
+    "oracle",
+    "human",
+    "model",
+    "expert",
+    "vision",
+)  # vision: the captioner that sees only images  # expert: `robolang dagger`'s labels of a policy's own states
 # end_frame is exclusive: the segment is frames [start_frame, end_frame) of the episode.
 SCHEMA = pa.schema(
     [
