@@ -27,13 +27,8 @@ from robolang.captioning.errors import CaptionError
 from robolang.captioning.grammar_splits import SPLITS
 
 ANNOTATIONS_FILE = "robolang_annotations.parquet"
-SOURCES = (
-    "oracle",
-    "human",
-    "model",
-    "expert",
-    "vision",
-)  # vision: the captioner that sees only images  # expert: `robolang dagger`'s labels of a policy's own states
+# expert: `robolang dagger`'s labels of a policy's own states; vision: the captioner that sees only images
+SOURCES = ("oracle", "human", "model", "expert", "vision")
 # end_frame is exclusive: the segment is frames [start_frame, end_frame) of the episode.
 SCHEMA = pa.schema(
     [
