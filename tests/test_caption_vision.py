@@ -107,3 +107,13 @@ def test_images_of_another_size_are_refused_naming_both(estimator, tmp_path, cap
 def test_vision_without_an_estimator_says_what_it_needs(play, capsys):
     assert cli.main(["caption", str(play), "captioner=vision", "--dry-run"]) == 2
     assert "estimator=" in capsys.readouterr().err
+
+
+def test_the_light_changes_only_while_the_hand_is_at_its_button():
+    from robolang.captioning.vision import toggled_only_by
+
+    probability = np.array([0.1, 0.9, 0.2, 0.1, 0.6, 0.7, 0.9, 0.8, 0.3, 0.9, 0.9, 0.8])  # flickers
+    pressing = np.zeros(12, bool)
+    pressing[4:6] = True  # one press
+    state = toggled_only_by(pressing, probability)
+    assert not state[:4].any() and state[6:].all()  # off before the press, on after; no flicker

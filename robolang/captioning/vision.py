@@ -15,6 +15,8 @@ it. What the cameras do not give is stood in for by geometry and physics:
 - **contact flags** from distances: gripper (the object between the fingertips, the hand
   closed on it), table (resting height), another object (on top, within the base's footprint),
   drawer (inside its box); other fixtures never;
+- **the light changes only while the hand is at its button**: between two visits it is what the
+  estimate says most of that stretch;
 - **orientation**: upright about the estimated yaw, or lying on its side when the estimated
   centre is far below its upright resting height (a toppled object).
 
@@ -45,6 +47,7 @@ GRIP_Z_M = 0.035  # ... and this of their height
 TABLE_Z_M = 0.012  # centre within this of its resting height: on the table
 STACK_Z_M = 0.015
 TOPPLED_RATIO = 0.7  # centre below this share of its upright half height: lying on its side
+BUTTON_REACH_M, BUTTON_TOP_M = 0.05, 0.10  # the hand at the button: this close in xy, this low
 BATCH = 256
 
 
@@ -124,6 +127,17 @@ def running_median(x: np.ndarray, width: int) -> np.ndarray:
     return np.median(windows, axis=0)
 
 
+def toggled_only_by(pressing: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """(T,) bool: a switch that changes state only while the hand is at its button: between two
+    presses it is what the estimate says most of that stretch."""
+    state = np.zeros(len(probability), bool)
+    edges = np.flatnonzero(np.diff(pressing.astype(np.int8)) != 0) + 1
+    for part in np.split(np.arange(len(probability)), edges):
+        if len(part):
+            state[part] = np.median(probability[part]) > 0.5
+    return state
+
+
 def settle(position: np.ndarray, ee: np.ndarray) -> np.ndarray:
     """(T, 3) object positions with the physics prior: still unless the gripper is near."""
     near = np.linalg.norm(position - ee, axis=1) < QUIET_RADIUS_M
@@ -175,8 +189,9 @@ class EstimatedScene:
                 out[:, self.index[f"{o}.yaw"]] = yaw
         for k, f in enumerate(self.layout.fixtures):
             out[:, self.index[f"{f}.pos"]] = running_median(estimate["fixture"][:, k], SMOOTH_FRAMES)
+        pressing = self._near_button(proprio)
         for k, s in enumerate(self.layout.switches):
-            out[:, self.index[f"{s}.on"]] = running_median(estimate["switch"][:, k], SMOOTH_FRAMES) > 0.5
+            out[:, self.index[f"{s}.on"]] = toggled_only_by(pressing, estimate["switch"][:, k])
         self._contacts(out, positions, proprio)
         return out
 
@@ -193,6 +208,13 @@ class EstimatedScene:
         held = np.isfinite(distance[np.arange(len(distance)), nearest])
         held = running_median(held.astype(np.float32), SMOOTH_FRAMES) > 0.5
         return np.where(held, nearest, -1)
+
+    def _near_button(self, proprio: np.ndarray) -> np.ndarray:
+        """(T,) the fingertips at the button (within ``BUTTON_REACH_M`` of it, over a few frames)."""
+        tips = proprio[:, :3] - np.array([0.0, 0.0, FINGERTIPS_BELOW_EE_M])
+        near = np.hypot(*(tips[:, :2] - np.asarray(self.scene.button)).T) < BUTTON_REACH_M
+        near &= tips[:, 2] < BUTTON_TOP_M
+        return np.convolve(near, np.ones(2 * QUIET_MARGIN + 1, bool), mode="same") > 0
 
     def _contacts(self, out: np.ndarray, positions: dict[str, np.ndarray], proprio: np.ndarray) -> None:
         tips = proprio[:, :3] - np.array([0.0, 0.0, FINGERTIPS_BELOW_EE_M])
