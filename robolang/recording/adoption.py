@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -112,53 +111,20 @@ def conform(root: Path) -> list[str]:
 
 
 def repair_image_stats(dataset: str | os.PathLike) -> list[str]:
-    """Recompute overflowed image statistics of a dataset made before robolang corrected them
-    (a plain folder is adopted, which does it; a robolang dataset gets a new snapshot).
-    Returns the keys corrected."""
-    from robolang.recording.store import (
-        COMPLETE_MARK,
-        DatasetStoreError,
-        _point,
-        _snapshot,
-        acquire_lock,
-        adopt,
-        next_snapshot,
-        read_info,
-        recover,
-        release_lock,
-    )
+    """Recompute overflowed image statistics of a dataset made before robolang corrected them, in a
+    new snapshot (``store.edit_snapshot``; a plain folder is adopted on the way). Returns the keys
+    corrected (none: nothing is written)."""
+    from robolang.recording.store import edit_snapshot, read_info
 
     root = Path(dataset).absolute()
-    lock = acquire_lock(root)
-    if lock is None:
-        raise DatasetStoreError(f"{root} is being recorded by another process; try again when it is done")
-    try:
-        current = recover(root, locked=True)
-        if current is None:
-            raise FileNotFoundError(f"no dataset at {root}")
-        info = read_info(current)
-        stats_path = current / "meta" / "stats.json"
-        before = overflowed_image_keys(
-            json.loads(stats_path.read_text()) if stats_path.exists() else {}, video_keys(info)
-        )
-        if not before:
-            return []
-        if not root.is_symlink():
-            adopt(root)
-            return before
-        staging = next_snapshot(root)
-        try:
-            _snapshot(current, staging)
-            correct_image_stats(staging, info)
-            (staging / COMPLETE_MARK).touch()
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _point(root, staging)
-        shutil.rmtree(current, ignore_errors=True)
-        return before
-    finally:
-        release_lock(lock)
+    if not root.exists():
+        raise FileNotFoundError(f"no dataset at {root}")
+    info = read_info(root)
+    stats_path = root / "meta" / "stats.json"
+    before = overflowed_image_keys(json.loads(stats_path.read_text()) if stats_path.exists() else {}, video_keys(info))
+    if before:
+        edit_snapshot(root, lambda staging: correct_image_stats(staging, read_info(staging)))
+    return before
 
 
 if __name__ == "__main__":  # python -m robolang.recording.adoption DATASET...

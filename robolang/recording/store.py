@@ -20,7 +20,7 @@ import shutil
 import signal
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -454,6 +454,18 @@ class EpisodeStore:
 def update_meta(root: str | os.PathLike, files: dict[str, bytes]) -> Path:
     """Replace or add files in a dataset's meta/ folder crash-safely: a new snapshot (data and
     videos hard-linked) with the new files is swapped in atomically. Returns the snapshot."""
+
+    def write(staging: Path) -> None:
+        for name, content in files.items():
+            (staging / "meta" / name).write_bytes(content)
+
+    return edit_snapshot(root, write)
+
+
+def edit_snapshot(root: str | os.PathLike, edit: Callable[[Path], None]) -> Path:
+    """Change a dataset crash-safely: ``edit`` works on a new snapshot (data and videos hard-linked,
+    meta copied), which is then swapped in atomically; a failed edit leaves the dataset as it was.
+    A plain LeRobot folder is moved into the snapshot layout first. Returns the snapshot."""
     root = Path(root).absolute()
     if not root.exists():
         raise FileNotFoundError(f"no dataset at {root}")
@@ -467,8 +479,7 @@ def update_meta(root: str | os.PathLike, files: dict[str, bytes]) -> Path:
         staging = next_snapshot(root)
         try:
             _snapshot(current, staging)
-            for name, content in files.items():
-                (staging / "meta" / name).write_bytes(content)
+            edit(staging)
             (staging / COMPLETE_MARK).touch()
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
