@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from robolang.errors import RobolangError
+from robolang.features import STATIC_CAMERA, WRIST_CAMERA
 from robolang.robot import RobotFault, RobotNotConnectedError
 
 logger = logging.getLogger(__name__)
@@ -273,3 +274,22 @@ def _close_all(cameras: Mapping, quiet: bool = False) -> None:
         except Exception as e:  # already closed, or its thread died: closing must still reach the others
             if not quiet:
                 logger.warning("camera %r did not close cleanly: %s", name, e)
+
+
+class CameraSettings:
+    """What a driver config with cameras provides (mixed into ``URRobotConfig``, ``SO101RobotConfig``):
+    its fields ``cameras`` (name -> capture settings), ``camera_timeout_ms`` and the image sizes
+    ``static_width/height``, ``wrist_width/height`` the robot delivers."""
+
+    def camera_shapes(self) -> dict[str, tuple[int, int, int]]:
+        return {
+            STATIC_CAMERA: (self.static_height, self.static_width, 3),
+            WRIST_CAMERA: (self.wrist_height, self.wrist_width, 3),
+        }
+
+    def camera_rig(self) -> CameraRig:
+        cameras = {
+            name: dict(settings) if isinstance(settings, Mapping) else settings
+            for name, settings in dict(self.cameras).items()
+        }
+        return CameraRig(cameras, self.camera_shapes(), self.camera_timeout_ms)

@@ -16,10 +16,9 @@ from pathlib import Path
 
 from lerobot.robots import RobotConfig
 
-from hardware.cameras import DEFAULT_TIMEOUT_MS, CameraRig
+from hardware.cameras import DEFAULT_TIMEOUT_MS, CameraSettings
 from hardware.so101_urdf import EE_LINK, default_urdf_path
 from robolang.errors import RobolangError
-from robolang.features import STATIC_CAMERA, WRIST_CAMERA
 from robolang.robot import EEDeltaLimits
 
 
@@ -29,7 +28,7 @@ class SO101ConfigError(RobolangError, ValueError):
 
 @RobotConfig.register_subclass("robolang_so101")
 @dataclass(kw_only=True)
-class SO101RobotConfig(RobotConfig):
+class SO101RobotConfig(CameraSettings, RobotConfig):
     """An SO-101 follower arm and its cameras (plain values, hydra- and draccus-friendly).
 
     ``id`` and ``calibration_dir`` are LeRobot's: the arm's ``--robot.id`` from
@@ -66,16 +65,6 @@ class SO101RobotConfig(RobotConfig):
             self.calibration_dir = Path(self.calibration_dir).expanduser()
         _check_config(self)
         self.camera_rig()
-
-    def camera_shapes(self) -> dict[str, tuple[int, int, int]]:
-        return {
-            STATIC_CAMERA: (self.static_height, self.static_width, 3),
-            WRIST_CAMERA: (self.wrist_height, self.wrist_width, 3),
-        }
-
-    def camera_rig(self) -> CameraRig:
-        cameras = {name: dict(settings) for name, settings in dict(self.cameras).items()}
-        return CameraRig(cameras, self.camera_shapes(), self.camera_timeout_ms)
 
     def urdf_path(self) -> Path:
         return Path(self.urdf).expanduser() if self.urdf else default_urdf_path()

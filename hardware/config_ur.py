@@ -18,9 +18,9 @@ from typing import Protocol
 
 from lerobot.robots import RobotConfig
 
-from hardware.cameras import DEFAULT_TIMEOUT_MS, CameraRig
+from hardware.cameras import DEFAULT_TIMEOUT_MS, CameraSettings
 from robolang.errors import RobolangError
-from robolang.features import CONTROL_FPS, STATIC_CAMERA, WRIST_CAMERA
+from robolang.features import CONTROL_FPS
 from robolang.robot import EEDeltaLimits
 
 UR_JOINTS = 6
@@ -100,7 +100,7 @@ def make_gripper(settings: Mapping) -> Gripper:
 # ---- configuration -----------------------------------------------------------------------------
 @RobotConfig.register_subclass("robolang_ur")
 @dataclass(kw_only=True)
-class URRobotConfig(RobotConfig):
+class URRobotConfig(CameraSettings, RobotConfig):
     """A UR arm, its gripper and cameras (plain values, hydra- and draccus-friendly).
 
     ``cameras`` maps ``static`` and ``wrist`` to ``hardware.cameras.CameraRig`` settings; the
@@ -132,19 +132,6 @@ class URRobotConfig(RobotConfig):
         _check_config(self)
         self.make_gripper()
         self.camera_rig()
-
-    def camera_shapes(self) -> dict[str, tuple[int, int, int]]:
-        return {
-            STATIC_CAMERA: (self.static_height, self.static_width, 3),
-            WRIST_CAMERA: (self.wrist_height, self.wrist_width, 3),
-        }
-
-    def camera_rig(self) -> CameraRig:
-        cameras = {
-            name: dict(settings) if isinstance(settings, Mapping) else settings
-            for name, settings in dict(self.cameras).items()
-        }
-        return CameraRig(cameras, self.camera_shapes(), self.camera_timeout_ms)
 
     def make_gripper(self) -> Gripper:
         return make_gripper(self.gripper)
