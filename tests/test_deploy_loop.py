@@ -204,3 +204,16 @@ def test_a_dry_run_sends_nothing_but_logs_the_limited_actions(arm, clock):
 def test_settings_that_cannot_run_are_refused(kwargs):
     with pytest.raises(DeployError):
         LoopSettings(**kwargs)
+
+
+def test_ctrl_c_asks_for_a_stop_once_and_quits_the_second_time():
+    import os
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    with StopKeys(keys=False) as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.poll() and stop.why == "Ctrl-C"  # the loop ends the instruction, the arm holds
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is before  # the user's handler is back
