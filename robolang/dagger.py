@@ -24,14 +24,18 @@ VERSION = "dagger-1"
 def check_config(cfg: DictConfig) -> None:
     """The DAgger settings (the recording's are ``collect.check_config``'s), checked before any work."""
     from robolang import collect
+    from sim.play.dagger import NO_POLICY_NEEDS_BETA_ONE
 
-    checkpoint = checked(cfg, "checkpoint", str)
-    if not Path(checkpoint).exists():
-        raise ConfigError(
-            f"checkpoint={checkpoint} does not exist; give the checkpoint or training run whose states to label"
-        )
     if not 0 <= checked(cfg, "beta", float) <= 1:
         raise ConfigError(f"beta={cfg.beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
+    if cfg.checkpoint is None:  # the expert's own demonstrations
+        if float(cfg.beta) != 1.0:
+            raise ConfigError(NO_POLICY_NEEDS_BETA_ONE)
+    elif not Path(checked(cfg, "checkpoint", str)).exists():
+        raise ConfigError(
+            f"checkpoint={cfg.checkpoint} does not exist; give the checkpoint or training run whose states to label"
+            " (or checkpoint=null beta=1 for the expert's own demonstrations)"
+        )
     checked(cfg, "max_steps", int, low=1)
     checked(cfg, "chunk_steps", int, low=1)
     from robolang.captioning.grammar_splits import SPLITS
@@ -46,12 +50,13 @@ def run(cfg: DictConfig) -> int:
     from robolang.evaluation.policies import is_privileged, load_policy
 
     check_config(cfg)
-    cfg.checkpoint = cfg.agent.policy = str(Path(cfg.checkpoint).absolute())
-    policy = load_policy(cfg.checkpoint)  # a folder that holds no policy fails here, naming it, before any recording
-    if not is_privileged(policy):  # its cameras must be the robot's (camera shapes are known before connecting)
-        from hydra.utils import instantiate
+    if cfg.checkpoint is not None:
+        cfg.checkpoint = cfg.agent.policy = str(Path(cfg.checkpoint).absolute())
+        policy = load_policy(cfg.checkpoint)  # a folder that holds no policy fails here, naming it, before recording
+        if not is_privileged(policy):  # its cameras must be the robot's (camera shapes are known before connecting)
+            from hydra.utils import instantiate
 
-        policy.check_robot(instantiate(cfg.robot, _convert_="all").observation_features)
+            policy.check_robot(instantiate(cfg.robot, _convert_="all").observation_features)
     collect.run(cfg)
     return store_labels(Path(cfg.out))
 
@@ -82,7 +87,8 @@ def store_labels(root: Path) -> int:
     ]
     lengths = {int(e.episode_index): int(e.length) for e in load_episodes(root).itertuples()}
     annotations.replace_source(root, annotations.rows_from(rows), SOURCE, lengths)
-    print(summary(records))
+    if table := summary(records):
+        print(table)
     print(
         f"stored {len(rows)} expert labels ({sum(r['end_frame'] - r['start_frame'] for r in rows)} frames) in {root}/meta/"
     )
@@ -90,12 +96,15 @@ def store_labels(root: Path) -> int:
 
 
 def summary(records: list[dict]) -> str:
-    """The policy's own success per task during the rollouts (attempts where the expert never acted)."""
+    """The policy's own success per task during the rollouts (attempts where the expert never acted);
+    empty for the expert's own demonstrations (the recorder's table gives its success per task)."""
     tried, done = Counter(), Counter()
     for r in records:
         if r["expert_steps"] == 0 and r["stop"] != "episode_end":
             tried[r["behaviour"]] += 1
             done[r["behaviour"]] += int(r["success"])
+    if not tried:
+        return ""
     lines = [f"{'task':<20} {'policy alone':>12}"]
     lines += [f"{t:<20} {done[t]:>5}/{tried[t]:<6}" for t in sorted(tried)]
     total = sum(tried.values())

@@ -170,3 +170,24 @@ def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_pa
     assert cli.main(["dagger", f"checkpoint={checkpoint}", f"out={out}", bad, *SMALL]) == 2
     err = capsys.readouterr().err
     assert said in err and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_without_a_policy_the_expert_demonstrates_and_beta_must_be_one(robot):
+    agent = DaggerAgent(robot, seed=4, policy=None, beta=1.0, max_steps=250)
+    executed, recorded = _drive(robot, agent, 300)
+    np.testing.assert_array_equal(executed, recorded)
+    done = [a for a in agent.history if a.stop != "episode_end"]
+    assert done and sum(a.success for a in done) >= max(1, len(done) - 1)
+    with pytest.raises(ValueError, match="checkpoint=null .* set beta=1"):
+        DaggerAgent(robot, seed=0, policy=None, beta=0.5)
+
+
+def test_robolang_dagger_without_a_checkpoint_records_labelled_expert_demonstrations(tmp_path, capsys):
+    out = tmp_path / "expert"
+    assert cli.main(["dagger", "checkpoint=null", f"out={tmp_path / 'refused'}", *SMALL]) == 2
+    assert "set beta=1" in capsys.readouterr().err and not (tmp_path / "refused").exists()
+    assert cli.main(["dagger", "checkpoint=null", "beta=1", f"out={out}", "hours=0.005", "episode_seconds=18",
+                     "workers=1", *SMALL]) == 0  # fmt: skip
+    table = annotations.load(out)
+    assert len(table) > 0 and set(table["source"]) == {"expert"}
+    assert "policy alone" not in capsys.readouterr().out

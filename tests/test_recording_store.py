@@ -256,3 +256,15 @@ def test_verify_reports_a_missing_video_without_a_network_error(tmp_path):
     report = verify(root)
     assert not report.ok and any("is missing" in p and "wrist" in p for p in report.problems)
     assert "ConnectionError" not in str(report) and "LeRobotDataset cannot load" not in str(report)
+
+
+def test_each_saved_episode_gives_the_writer_s_freed_memory_back(tmp_path, monkeypatch):
+    from robolang.recording import store
+
+    trims = []
+    monkeypatch.setattr(store, "_malloc_trim", lambda: trims.append)
+    synthetic.record(synthetic.store(tmp_path / "play"), episodes=3, frames=5)
+    assert trims == [0, 0, 0]  # malloc_trim(0) once per saved episode
+    monkeypatch.setattr(store, "_malloc_trim", lambda: None)  # not glibc: nothing to call, nothing fails
+    synthetic.record(synthetic.store(tmp_path / "play", resume=True), episodes=1, frames=5)
+    assert load(tmp_path / "play").num_episodes == 4

@@ -12,6 +12,10 @@ So the dataset holds the states the policy itself visits, each labelled with the
 the expert would make there: what behaviour cloning on play never shows (play visits only the
 expert's own states).
 
+Without a policy (``policy=None``, ``beta=1``) the expert acts at every step: its own
+demonstrations of instructions, chained from the scene as it is, labelled with the instruction it
+was given (no hindsight: each attempt is one task, start to finish).
+
 An attempt ends when the task's predicate holds (success: the captioner's own judge), after
 ``max_steps``, or when the expert has no plan left (it gave up too; its hold-still actions would
 be wrong labels). Each attempt is one record of ``history`` (the behaviour log beside the
@@ -38,6 +42,10 @@ RELABELLED = "scripted expert on the policy's own states (robolang dagger)"
 ATTEMPTS = 20  # the expert replans this often within one attempt before it gives up
 WAIT_STEPS = 10  # nothing feasible now: hold this long, then draw again
 INTENT_FIELDS = ("task", "expert_acting", "attempt")
+NO_POLICY_NEEDS_BETA_ONE = (
+    "checkpoint=null records the scripted expert's own demonstrations: set beta=1 (the expert always acts); "
+    "with a policy, give checkpoint=RUN"
+)
 
 
 @dataclass
@@ -70,25 +78,33 @@ def _load(path: str):
     return policy, is_privileged(policy)
 
 
+def _controller(path: str, robot):
+    """The rollout controller of the policy at ``path`` (privileged ones read the scene state)."""
+    from robolang.evaluation.privileged import PrivilegedController
+    from robolang.evaluation.rollout import PolicyController
+
+    loaded, privileged = _load(path)
+    if privileged:
+        return PrivilegedController(loaded)
+    loaded.check_robot(robot.observation_features)
+    return PolicyController(loaded)
+
+
 class DaggerAgent:
     """The recorder's agent: ``act(observation)`` is what the robot executes, ``label`` what is recorded."""
 
     intent_fields = INTENT_FIELDS
     observes = True  # the recorder passes the observation it already has to ``act``
 
-    def __init__(self, robot, seed: int, policy: str, beta: float = 0.0, max_steps: int = 250,
+    def __init__(self, robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250,
                  chunk_steps: int = 10, split: str = "train"):  # fmt: skip
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
         if max_steps < 1 or chunk_steps < 1:
             raise ValueError(f"max_steps={max_steps} and chunk_steps={chunk_steps} must be >= 1")
-        from robolang.evaluation.privileged import PrivilegedController
-        from robolang.evaluation.rollout import PolicyController
-
-        loaded, privileged = _load(str(policy))
-        self.controller = PrivilegedController(loaded) if privileged else PolicyController(loaded)
-        if not privileged:
-            loaded.check_robot(robot.observation_features)
+        if policy is None and beta != 1.0:
+            raise ValueError(NO_POLICY_NEEDS_BETA_ONE)
+        self.controller = None if policy is None else _controller(str(policy), robot)
         self.robot, self.seed, self.beta, self.max_steps = robot, seed, beta, max_steps
         self.chunk_steps, self.split = chunk_steps, split
         self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS)
@@ -122,10 +138,12 @@ class DaggerAgent:
             self._finish(False, "expert_idle")
             self.t += 1
             return self.label
-        policy = np.asarray(self.controller.act(policy_view(observation), self.pick.instruction), np.float32)
         self.t += 1
         self.label = np.clip(expert, -1.0, 1.0).astype(np.float32)
-        executed = self.label if self.expert_turn else np.clip(policy, -1.0, 1.0).astype(np.float32)
+        executed = self.label
+        if self.controller is not None:  # no policy: the expert's own demonstrations (beta is 1)
+            policy = np.asarray(self.controller.act(policy_view(observation), self.pick.instruction), np.float32)
+            executed = self.label if self.expert_turn else np.clip(policy, -1.0, 1.0).astype(np.float32)
         self.current.expert_steps += int(self.expert_turn)
         self.grip = float(executed[4])
         return executed
@@ -167,9 +185,10 @@ class DaggerAgent:
             self.waiting = WAIT_STEPS - 1
             return False
         self.pick, self.previous = pick, pick.task_id
-        self.controller.reset()
-        if hasattr(self.controller, "begin_task"):
-            self.controller.begin_task(self.robot, pick.task_id, pick.args, pick.seed)
+        if self.controller is not None:
+            self.controller.reset()
+            if hasattr(self.controller, "begin_task"):
+                self.controller.begin_task(self.robot, pick.task_id, pick.args, pick.seed)
         self.expert.begin(pick.task_id, pick.args, pick.seed)
         scene = SceneInfo.from_description(self.sampler.scene)
         self.judge = TaskJudge(pick.task_id, pick.args, self.robot.scene_fields, scene)
@@ -184,7 +203,7 @@ class DaggerAgent:
         self.current = None
 
 
-def dagger_agent(robot, seed: int, policy: str, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
+def dagger_agent(robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
                  split: str = "train") -> DaggerAgent:  # fmt: skip
     """Hydra entry point (``configs/dagger.yaml: agent``)."""
     return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split)
