@@ -24,7 +24,7 @@ VERSION = "dagger-1"
 def check_config(cfg: DictConfig) -> None:
     """The DAgger settings (the recording's are ``collect.check_config``'s), checked before any work."""
     from robolang import collect
-    from sim.play.dagger import NO_POLICY_NEEDS_BETA_ONE
+    from sim.play.dagger import NO_POLICY_NEEDS_BETA_ONE, START_POSES
 
     if not 0 <= checked(cfg, "beta", float) <= 1:
         raise ConfigError(f"beta={cfg.beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
@@ -41,6 +41,7 @@ def check_config(cfg: DictConfig) -> None:
     from robolang.captioning.grammar_splits import SPLITS
 
     checked(cfg, "split", str, choices=SPLITS)
+    checked(cfg, "start_pose", str, choices=START_POSES)
     collect.check_config(cfg)
 
 

@@ -1,6 +1,7 @@
 """DAgger: the policy acts, the scripted expert's action is what is recorded, the attempts become
 labels (source=expert), hindsight captioning refuses the dataset, and training mixes it with play."""
 
+import itertools
 import json
 
 import numpy as np
@@ -163,7 +164,13 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
 
 @pytest.mark.parametrize(
     "bad, said",
-    [("beta=2", "beta=2"), ("max_steps=0", "max_steps"), ("chunk_steps=0", "chunk_steps"), ("split=nope", "split")],
+    [
+        ("beta=2", "beta=2"),
+        ("max_steps=0", "max_steps"),
+        ("chunk_steps=0", "chunk_steps"),
+        ("split=nope", "split"),
+        ("start_pose=nowhere", "start_pose"),
+    ],
 )
 def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_path, capsys, bad, said):
     out = tmp_path / "out"
@@ -191,3 +198,17 @@ def test_robolang_dagger_without_a_checkpoint_records_labelled_expert_demonstrat
     table = annotations.load(out)
     assert len(table) > 0 and set(table["source"]) == {"expert"}
     assert "policy alone" not in capsys.readouterr().out
+
+
+def test_with_random_start_poses_the_arm_moves_away_before_each_attempt_and_the_move_is_unlabelled(robot):
+    agent = DaggerAgent(robot, seed=5, policy=None, beta=1.0, start_pose="random")
+    executed, recorded = _drive(robot, agent, 400)
+    history = agent.history
+    assert history and history[0].start > 0  # the first frames move the arm to its start pose
+    assert np.abs(executed[: history[0].start, :3]).sum() > 0
+    for before, after in itertools.pairwise(history):
+        assert after.start > before.end  # a recorded move between attempts, covered by no label
+    done = [a for a in history if a.stop != "episode_end"]
+    assert done and sum(a.success for a in done) >= max(1, len(done) - 1)
+    with pytest.raises(ValueError, match="start_pose='nowhere'"):
+        DaggerAgent(robot, seed=0, policy=None, beta=1.0, start_pose="nowhere")

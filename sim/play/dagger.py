@@ -42,6 +42,7 @@ RELABELLED = "scripted expert on the policy's own states (robolang dagger)"
 ATTEMPTS = 20  # the expert replans this often within one attempt before it gives up
 WAIT_STEPS = 10  # nothing feasible now: hold this long, then draw again
 INTENT_FIELDS = ("task", "expert_acting", "attempt")
+START_POSES = ("here", "random")  # an attempt starts where the last left the arm, or at a random pose (as eval's)
 NO_POLICY_NEEDS_BETA_ONE = (
     "checkpoint=null records the scripted expert's own demonstrations: set beta=1 (the expert always acts); "
     "with a policy, give checkpoint=RUN"
@@ -97,16 +98,19 @@ class DaggerAgent:
     observes = True  # the recorder passes the observation it already has to ``act``
 
     def __init__(self, robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250,
-                 chunk_steps: int = 10, split: str = "train"):  # fmt: skip
+                 chunk_steps: int = 10, split: str = "train", start_pose: str = "here"):  # fmt: skip
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
         if max_steps < 1 or chunk_steps < 1:
             raise ValueError(f"max_steps={max_steps} and chunk_steps={chunk_steps} must be >= 1")
         if policy is None and beta != 1.0:
             raise ValueError(NO_POLICY_NEEDS_BETA_ONE)
+        if start_pose not in START_POSES:
+            raise ValueError(f"start_pose={start_pose!r} is not allowed: one of {', '.join(START_POSES)}")
         self.controller = None if policy is None else _controller(str(policy), robot)
         self.robot, self.seed, self.beta, self.max_steps = robot, seed, beta, max_steps
-        self.chunk_steps, self.split = chunk_steps, split
+        self.chunk_steps, self.split, self.start_pose = chunk_steps, split, start_pose
+        self._to_start = None  # the expert's move to a random start pose before the next attempt (recorded, unlabelled)
         self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS)
         self.sampler = TaskSampler(robot, self.expert)
         self.rng = np.random.default_rng(seed)
@@ -128,9 +132,18 @@ class DaggerAgent:
         # Frames outside every attempt hold still, the grip as it was (a held object stays held); no
         # segment covers them, so their label is never read.
         self.label = np.array([0, 0, 0, 0, self.grip], np.float32)
+        if self._to_start is not None:
+            if (move := next(self._to_start, None)) is not None:
+                self.t += 1
+                self.label = move.astype(np.float32)
+                return self.label
+            self._to_start = None
+            self._start_attempt()
         if self.current is None and not self._begin():
             self.t += 1
             return self.label
+        if self.current is None:  # the arm moves to its start pose first
+            return self.act(observation)
         if (self.t - self.current.start) % self.chunk_steps == 0:
             self.expert_turn = bool(self.rng.random() < self.beta)
         expert = self.expert.act()
@@ -185,6 +198,15 @@ class DaggerAgent:
             self.waiting = WAIT_STEPS - 1
             return False
         self.pick, self.previous = pick, pick.task_id
+        if self.start_pose == "random":  # as the evaluation starts: away from the task's target
+            self._to_start = self.expert.start_plan(pick.task_id, pick.args, derive_seed(seed, "start"))
+            return True
+        self._start_attempt()
+        return True
+
+    def _start_attempt(self) -> None:
+        """The attempt at ``self.pick`` begins at this frame, from the scene as it is now."""
+        pick = self.pick
         if self.controller is not None:
             self.controller.reset()
             if hasattr(self.controller, "begin_task"):
@@ -194,7 +216,6 @@ class DaggerAgent:
         self.judge = TaskJudge(pick.task_id, pick.args, self.robot.scene_fields, scene)
         self.judge.add(self.robot.scene_vector())
         self.current = Attempt(pick.task_id, ",".join(pick.args), pick.instruction, self.t, self.t, False, 0, "")
-        return True
 
     def _finish(self, success: bool, stop: str) -> None:
         self.current.end, self.current.success, self.current.stop = self.t, success, stop
@@ -204,6 +225,6 @@ class DaggerAgent:
 
 
 def dagger_agent(robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
-                 split: str = "train") -> DaggerAgent:  # fmt: skip
+                 split: str = "train", start_pose: str = "here") -> DaggerAgent:  # fmt: skip
     """Hydra entry point (``configs/dagger.yaml: agent``)."""
-    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split)
+    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose)

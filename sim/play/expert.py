@@ -19,6 +19,7 @@ Feasibility is decided here, on the sim side, in two steps:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -219,6 +220,14 @@ class ScriptedTaskExpert:
         policy starts neither where a set-up left the gripper (on the button it just pressed, at
         the handle it just pulled) nor anywhere it could succeed without moving. A held object is
         its own target, so only the pose is random then. Seeded: the same seed, the same pose."""
+        for action in self.start_plan(task, args, seed, away):
+            self.robot.send_action(action)
+
+    def start_plan(
+        self, task: str, args: tuple[str, ...], seed: int, away: float = START_AWAY_M
+    ) -> Iterator[np.ndarray]:
+        """``move_to_start``'s actions, one per step, for a caller that sends (and records) them;
+        each is computed from the scene as the previous one left it."""
         rng = np.random.default_rng(seed)
         state = self.robot.scene_state()
         held = held_object(state)
@@ -239,10 +248,10 @@ class ScriptedTaskExpert:
         )
         try:
             for _ in range(SETUP_STEPS):
-                self.robot.send_action(np.clip(next(plan), -1.0, 1.0))
+                yield np.clip(next(plan), -1.0, 1.0)
                 motion.state = self.robot.scene_state()
         except (StopIteration, Abort):
-            pass
+            return
 
     # ---- acting ----------------------------------------------------------------------------
     def begin(self, task: str | None, args: tuple[str, ...] = (), seed: int = 0) -> None:
