@@ -264,3 +264,24 @@ def test_the_expert_servos_through_action_latency(monkeypatch):
         assert not open_drawer().success
     finally:
         robot.disconnect()
+
+
+def test_a_trace_follows_the_episode_step_by_step_and_only_when_asked(robot):
+    expert = ScriptedController(lambda r: expert_for(r))
+    plain = run_episode(robot, expert, "lift the red cube", "lift", ("red_cube",), 3, 250)
+    traced = run_episode(robot, expert, "lift the red cube", "lift", ("red_cube",), 3, 250, trace=True)
+    assert plain.trace is None and (traced.success, traced.steps) == (plain.success, plain.steps)
+    assert traced.success and len(traced.trace) == traced.steps
+    first, last = traced.trace[0], traced.trace[-1]
+    assert set(first) == {"ee", "action", "red_cube"} and len(first["ee"]) == 5 and len(first["action"]) == 5
+    assert last["red_cube"][2] > first["red_cube"][2] + 0.02  # the cube it lifted rose in the trace
+    assert np.linalg.norm(np.subtract(last["ee"][:3], last["red_cube"])) < 0.05  # and is in the hand at the end
+
+
+def test_eval_trace_true_keeps_each_single_episode_s_trace_in_the_results(tmp_path):
+    out = tmp_path / "eval"
+    assert suite.run(load_config("eval", [*TINY_EVAL, "chains=0", "videos=0", "trace=true", f"out={out}"]))
+    singles = [e for e in json.loads((out / "results.json").read_text())["episodes"] if e["kind"] == "single"]
+    assert singles and all(len(e["trace"]) == e["steps"] for e in singles)
+    with pytest.raises(Exception, match="trace='yes': expected true or false"):
+        suite.run(load_config("eval", [*TINY_EVAL, "trace=yes", f"out={tmp_path / 'bad'}"]))

@@ -158,6 +158,7 @@ class EpisodeResult:
     judged: bool
     frames: list[np.ndarray] | None = field(default=None, repr=False)
     closest: float | None = None
+    trace: list[dict] | None = field(default=None, repr=False)
 
 
 def run_episode(
@@ -171,19 +172,21 @@ def run_episode(
     frames: bool = False,
     start_state: dict | None = None,
     label: str = "",
+    trace: bool = False,
 ) -> EpisodeResult:
     """Reset the scene from ``seed`` (then restore ``start_state`` if given) and run one instruction."""
     robot.reset(seed)
     if start_state is not None:
         robot.set_state(start_state)
     controller.reset()
-    return run_instruction(robot, controller, instruction, task_id, args, seed, max_steps, frames, label)
+    return run_instruction(robot, controller, instruction, task_id, args, seed, max_steps, frames, label, trace)
 
 
 def run_instruction(
-    robot, controller, instruction, task_id, args, seed, max_steps, frames=False, label=""
+    robot, controller, instruction, task_id, args, seed, max_steps, frames=False, label="", trace=False
 ) -> EpisodeResult:
-    """Run ``instruction`` from the scene as it is; ``task_id`` None runs unjudged to ``max_steps``."""
+    """Run ``instruction`` from the scene as it is; ``task_id`` None runs unjudged to ``max_steps``.
+    ``trace``: the result keeps every step's gripper, action and the instruction's objects (``Tracer``)."""
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
     judge = None
@@ -195,18 +198,44 @@ def run_instruction(
         controller.begin_task(robot, task_id, tuple(args or ()), seed)
     watch = frames or getattr(controller, "needs_observation", True)
     kept = [] if frames else None
+    tracer = Tracer(robot.scene_fields, args) if trace else None
     obs = robot.get_observation() if watch else {}
     for step in range(1, max_steps + 1):
-        robot.send_action(np.asarray(controller.act(policy_view(obs), instruction), np.float32))
-        done = judge is not None and judge.add(robot.scene_vector())
+        action = np.asarray(controller.act(policy_view(obs), instruction), np.float32)
+        robot.send_action(action)
+        vector = robot.scene_vector() if judge is not None or tracer is not None else None
+        done = judge is not None and judge.add(vector)
+        if tracer is not None:
+            tracer.add(action, vector)
         if kept is not None:
             kept.append(annotate(obs, instruction, step, max_steps, label))
+        steps_run = tracer.steps if tracer is not None else None
         if done:
-            return EpisodeResult(True, step, True, kept, judge.closest)
+            return EpisodeResult(True, step, True, kept, judge.closest, steps_run)
         obs = robot.get_observation() if watch else {}
     if judge is None:
-        return EpisodeResult(None, max_steps, False, kept)
-    return EpisodeResult(False, max_steps, True, kept, judge.closest)
+        return EpisodeResult(None, max_steps, False, kept, trace=steps_run)
+    return EpisodeResult(False, max_steps, True, kept, judge.closest, steps_run)
+
+
+class Tracer:
+    """Per step of an episode: the end effector (x, y, z, yaw), the gripper's width, the action
+    sent and each of the instruction's objects' (x, y, z) after it, rounded to 0.1 mm; for
+    reading a failure step by step (``robolang eval trace=true``)."""
+
+    def __init__(self, fields, args):
+        index = {f: i for i, f in enumerate(fields)}
+        self.ee = [index[f] for f in ("ee.x", "ee.y", "ee.z", "ee.yaw", "gripper.width") if f in index]
+        self.objects = {o: [index[f"{o}.{a}"] for a in "xyz"] for o in (args or ()) if f"{o}.x" in index}
+        self.steps: list[dict] = []
+
+    def add(self, action: np.ndarray, vector: np.ndarray) -> None:
+        def r(values) -> list[float]:
+            return [round(float(v), 4) for v in values]
+
+        row = {"ee": r(vector[self.ee]), "action": r(action)}
+        row.update({o: r(vector[i]) for o, i in self.objects.items()})
+        self.steps.append(row)
 
 
 def policy_view(observation: dict) -> dict:

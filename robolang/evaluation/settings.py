@@ -38,7 +38,7 @@ WHOLE_NUMBERS = {
     "workers": (1, "local processes, or Ray tasks with ray_address"),
     "videos": (0, "successes and failures shown per controller"),
 }
-FLAGS = ("overwrite", "resume", "match_cameras")
+FLAGS = ("overwrite", "resume", "match_cameras", "trace")
 
 
 class EvalConfigError(RobolangError, ValueError):

@@ -103,11 +103,13 @@ class Workbench:
                 continue
             r = run_episode(
                 robot, controller, pick.instruction, pick.task_id, pick.args, pick.seed, self.cfg.max_steps,
-                frames=frames_for is not None, start_state=state, label=name,
+                frames=frames_for is not None, start_state=state, label=name, trace=bool(self.cfg.get("trace")),
             )  # fmt: skip
             record = {**base, "controller": name, "args": list(pick.args), "episode_seed": pick.seed}
             out.append({**record, "instruction": pick.instruction, "success": bool(r.success), "steps": r.steps,
                         "closest_m": r.closest, "start_m": pick.start_m})  # fmt: skip
+            if r.trace is not None:
+                out[-1]["trace"] = r.trace
             if frames_for is not None:
                 out[-1]["frames"] = r.frames
         return out
