@@ -19,12 +19,16 @@ from robolang.config import ConfigError, checked
 
 SOURCE = "expert"  # annotations.SOURCES: labels the scripted expert gave the policy's own states
 VERSION = "dagger-1"
+START_POSES = ("here", "random")  # an attempt starts where the last left the arm, or at a random pose (as eval's)
+NO_POLICY_NEEDS_BETA_ONE = (
+    "checkpoint=null records the scripted expert's own demonstrations: set beta=1 (the expert always acts); "
+    "with a policy, give checkpoint=RUN"
+)
 
 
 def check_config(cfg: DictConfig) -> None:
     """The DAgger settings (the recording's are ``collect.check_config``'s), checked before any work."""
     from robolang import collect
-    from sim.play.dagger import NO_POLICY_NEEDS_BETA_ONE, START_POSES
 
     if not 0 <= checked(cfg, "beta", float) <= 1:
         raise ConfigError(f"beta={cfg.beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")

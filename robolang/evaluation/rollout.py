@@ -199,6 +199,7 @@ def run_instruction(
     watch = frames or getattr(controller, "needs_observation", True)
     kept = [] if frames else None
     tracer = Tracer(robot.scene_fields, args) if trace else None
+    steps_run = tracer.steps if tracer is not None else None  # filled as the episode runs
     obs = robot.get_observation() if watch else {}
     for step in range(1, max_steps + 1):
         action = np.asarray(controller.act(policy_view(obs), instruction), np.float32)
@@ -209,7 +210,6 @@ def run_instruction(
             tracer.add(action, vector)
         if kept is not None:
             kept.append(annotate(obs, instruction, step, max_steps, label))
-        steps_run = tracer.steps if tracer is not None else None
         if done:
             return EpisodeResult(True, step, True, kept, judge.closest, steps_run)
         obs = robot.get_observation() if watch else {}

@@ -34,6 +34,7 @@ import numpy as np
 
 from robolang.captioning.states import SceneInfo
 from robolang.captioning.tasks import TASK_IDS
+from robolang.dagger import NO_POLICY_NEEDS_BETA_ONE, START_POSES
 from robolang.evaluation.rollout import TaskJudge, policy_view
 from robolang.evaluation.sampler import TaskSampler, derive_seed
 from sim.play.expert import ScriptedTaskExpert
@@ -42,11 +43,6 @@ RELABELLED = "scripted expert on the policy's own states (robolang dagger)"
 ATTEMPTS = 20  # the expert replans this often within one attempt before it gives up
 WAIT_STEPS = 10  # nothing feasible now: hold this long, then draw again
 INTENT_FIELDS = ("task", "expert_acting", "attempt")
-START_POSES = ("here", "random")  # an attempt starts where the last left the arm, or at a random pose (as eval's)
-NO_POLICY_NEEDS_BETA_ONE = (
-    "checkpoint=null records the scripted expert's own demonstrations: set beta=1 (the expert always acts); "
-    "with a policy, give checkpoint=RUN"
-)
 
 
 @dataclass
