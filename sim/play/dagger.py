@@ -128,18 +128,16 @@ class DaggerAgent:
         # Frames outside every attempt hold still, the grip as it was (a held object stays held); no
         # segment covers them, so their label is never read.
         self.label = np.array([0, 0, 0, 0, self.grip], np.float32)
-        if self._to_start is not None:
+        if self.current is None and self._to_start is None and not self._begin():
+            self.t += 1
+            return self.label
+        if self._to_start is not None:  # start_pose=random: the arm moves to its start pose first
             if (move := next(self._to_start, None)) is not None:
                 self.t += 1
                 self.label = move.astype(np.float32)
                 return self.label
             self._to_start = None
             self._start_attempt()
-        if self.current is None and not self._begin():
-            self.t += 1
-            return self.label
-        if self.current is None:  # the arm moves to its start pose first
-            return self.act(observation)
         if (self.t - self.current.start) % self.chunk_steps == 0:
             self.expert_turn = bool(self.rng.random() < self.beta)
         expert = self.expert.act()
