@@ -170,6 +170,7 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
         ("chunk_steps=0", "chunk_steps"),
         ("split=nope", "split"),
         ("start_pose=nowhere", "start_pose"),
+        ("noise=-0.1", "noise"),
     ],
 )
 def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_path, capsys, bad, said):
@@ -212,3 +213,21 @@ def test_with_random_start_poses_the_arm_moves_away_before_each_attempt_and_the_
     assert done and sum(a.success for a in done) >= max(1, len(done) - 1)
     with pytest.raises(ValueError, match="start_pose='nowhere'"):
         DaggerAgent(robot, seed=0, policy=None, beta=1.0, start_pose="nowhere")
+
+
+def test_dart_noise_perturbs_the_executed_motion_and_never_the_label_or_the_gripper(robot):
+    agent = DaggerAgent(robot, seed=6, policy=None, beta=1.0, noise=0.3)
+    executed, recorded = _drive(robot, agent, 300)
+    labelled = np.zeros(len(executed), bool)
+    for attempt in agent.history:
+        labelled[attempt.start : attempt.end] = True
+    off = executed[labelled, :4] - recorded[labelled, :4]
+    assert np.abs(off).mean() > 0.05  # the arm was pushed off the expert's path...
+    np.testing.assert_array_equal(executed[:, 4], recorded[:, 4])  # ...the gripper never
+    steps = off[np.all(np.abs(executed[labelled, :4]) < 1, axis=1)]  # unclipped steps: the noise itself
+    assert np.corrcoef(steps[:-1, 0], steps[1:, 0])[0, 1] > 0.5  # correlated in time (a drift, not jitter)
+    assert np.all(np.abs(executed) <= 1.0)
+    done = [a for a in agent.history if a.stop != "episode_end"]
+    assert done and sum(a.success for a in done) >= len(done) // 2  # the expert corrects: tasks still succeed
+    with pytest.raises(ValueError, match="noise=2"):
+        DaggerAgent(robot, seed=0, policy=None, beta=1.0, noise=2)

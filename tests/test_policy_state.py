@@ -113,6 +113,32 @@ def test_batches_carry_the_recorded_scene_state_and_no_image(labelled):
     assert len(stats[B.SCENE_STATE]["std"]) == len(FIELDS) and min(stats[B.SCENE_STATE]["std"]) >= 0.01
 
 
+def test_scene_noise_moves_only_object_positions_in_training_batches_held_over_the_observation_steps(labelled):
+    noisy = SceneStateDataset(labelled, FakeInstructions(), n_obs_steps=2, chunk_size=4, val_fraction=0.0,
+                              scene_noise_m=0.02)  # fmt: skip
+    clean = SceneStateDataset(labelled, FakeInstructions(), n_obs_steps=2, chunk_size=4, val_fraction=0.0)
+    draw = noisy.draw(64, np.random.default_rng(5))
+    before = noisy.frames.scene.copy()
+    off = (noisy.collate(draw)[B.SCENE_STATE] - clean.collate(draw)[B.SCENE_STATE]).numpy()  # (B, T, D)
+    np.testing.assert_array_equal(noisy.frames.scene, before)  # the dataset itself is never touched
+    positions = SceneLayout.from_fields(FIELDS).pose[:, :3].reshape(-1)
+    others = np.setdiff1d(np.arange(len(FIELDS)), positions)
+    assert np.all(off[..., others] == 0)  # quaternions, yaw, fixtures, light, contacts: the truth
+    assert 0.015 < off[..., positions].std() < 0.025  # the std asked for, per axis
+    np.testing.assert_allclose(off[:, 0], off[:, 1], atol=1e-6)  # one offset per sample, over its steps
+    np.testing.assert_array_equal(noisy.collate(draw)[B.SCENE_STATE], noisy.collate(draw)[B.SCENE_STATE])  # seeded
+    with pytest.raises(ValueError, match="scene_noise_m"):
+        SceneStateDataset(labelled, FakeInstructions(), scene_noise_m=0.5)
+
+
+def test_scene_noise_is_refused_for_a_policy_that_reads_cameras(labelled, tmp_path, capsys):
+    args = ["train", "policy=transformer", f"dataset={labelled}", f"out={tmp_path / 'run'}", "train.steps=1",
+            "data.scene_noise_m=0.01"]  # fmt: skip
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "data.scene_noise_m=0.01" in err and "only the privileged" in err
+
+
 def test_still_frames_are_pauses_with_the_gripper_command_kept():
     action = np.array([[0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, -1], [0, 0.5, 0, 0, -1], [0, 0, 0, 0.02, -1],
                        [0, 0, 0, 0, -1], [0, 0, 0, 0, 0.4]], np.float32)  # fmt: skip

@@ -4,7 +4,10 @@
 blocks, task balance, phrasing pools, windows and action chunks, drawn from the same rng in the
 same order) with the camera frames replaced by the simulator's scene state recorded beside the dataset
 (``scene_state`` column, names in ``meta/info.json``; ``batch.SCENE_STATE``), as the
-observation saw it: the row before the frame's own (``data.scene_seen_at``). It reads only the
+observation saw it: the row before the frame's own (``data.scene_seen_at``). With
+``scene_noise_m`` > 0 (``data.scene_noise_m``) training batches read every object's position
+with Gaussian noise of that standard deviation per axis: the error of a camera estimate, which
+the policy composed with the estimator (``robolang estimator compose``) will read in place of the truth. It reads only the
 parquet columns it needs, so it never builds the frame cache nor decodes a video.
 """
 
@@ -129,6 +132,7 @@ class SceneStateDataset(PolicyDataset):
         stats: SceneNormStats | None = None,
         target_offsets: bool = False,
         skip_still: bool = False,
+        scene_noise_m: float = 0.0,
         **unused_image_options,
     ):
         if subset not in ("train", "val"):
@@ -137,6 +141,8 @@ class SceneStateDataset(PolicyDataset):
             raise ValueError(f"n_obs_steps and chunk_size must be >= 1, got {n_obs_steps}, {chunk_size}")
         if target_offsets:
             raise ValueError("the privileged state policy takes no target head (policy.aux); it reads positions")
+        if not 0.0 <= scene_noise_m <= 0.1:
+            raise ValueError(f"scene_noise_m={scene_noise_m!r} must be in [0, 0.1] (metres of position noise)")
         self.root = Path(root)
         self.scene_fields = scene_fields_of(self.root)
         self.n_obs_steps, self.chunk_size, self.max_lang_tokens = n_obs_steps, chunk_size, max_lang_tokens
@@ -152,17 +158,26 @@ class SceneStateDataset(PolicyDataset):
         self._index_segments(task_balance, skip_still)
         self._encode_pools(instructions, phrasings_per_task)
         self._scene = self._target_columns = None
-        self._pointer = pointer_labels(self.segments["args"], SceneLayout.from_fields(self.scene_fields).objects)
+        layout = SceneLayout.from_fields(self.scene_fields)
+        self._pointer = pointer_labels(self.segments["args"], layout.objects)
+        # Training only: Gaussian noise on every object's position (an estimator's error, not the simulator's truth)
+        self.scene_noise_m = scene_noise_m if subset == "train" else 0.0
+        self._noisy_columns = layout.pose[:, :3].reshape(-1)  # (O * 3,) object x, y, z
         self.task_ids = tuple(tasks_registry.TASK_IDS)  # the task head's classes, the registry's order now
         index = {t: i for i, t in enumerate(self.task_ids)}
         self._task = np.array([index.get(t, -1) for t in self.segments["task_id"]], np.int64)  # (S,) -1: unknown
 
     def collate(self, d: Draw) -> dict[str, torch.Tensor]:
         """The batch of a draw: proprioception and scene state raw (the policy normalises them)."""
+        # as the observation saw it: the row before (the recorder stores the state after the action)
+        scene = self.frames.scene[scene_seen_at(d.obs_index, self._episode_first)]  # (B, T, D_scene), a copy
+        if self.scene_noise_m:  # one offset per sample and object, held over its observation steps
+            rng = np.random.default_rng(d.augment_seed)
+            offsets = rng.normal(0.0, self.scene_noise_m, (scene.shape[0], 1, len(self._noisy_columns)))
+            scene[..., self._noisy_columns] += offsets.astype(scene.dtype)
         return {
             B.STATE: torch.from_numpy(self.frames.state[d.obs_index]),  # (B, T, STATE_DIM)
-            # as the observation saw it: the row before (the recorder stores the state after the action)
-            B.SCENE_STATE: torch.from_numpy(self.frames.scene[scene_seen_at(d.obs_index, self._episode_first)]),
+            B.SCENE_STATE: torch.from_numpy(scene),
             B.POINTER: torch.from_numpy(self._pointer[d.segment]),  # (B, 2)
             B.TASK: torch.from_numpy(self._task[d.segment]),  # (B,)
             **self.language_and_actions(d),

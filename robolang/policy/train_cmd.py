@@ -47,7 +47,7 @@ DATA_KEYS = {
     "data.val_fraction": (float, 0, 0.9), "data.phrasings_per_task": (int, 1, None),
     "data.task_balance": (float, 0, None), "data.augment.shift": (float, 0, 0.25),
     "data.augment.brightness": (float, 0, 1), "data.augment.contrast": (float, 0, 1),
-    "data.skip_still": (bool, None, None),
+    "data.skip_still": (bool, None, None), "data.scene_noise_m": (float, 0, 0.1),
 }  # fmt: skip
 
 
@@ -212,6 +212,13 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
         target_offsets=bool(probe.training_features),
         progress=accelerator.is_main_process,
     )
+    if noise := float(cfg.data.get("scene_noise_m", 0.0)):
+        if not privileged:
+            raise ConfigError(
+                f"data.scene_noise_m={noise} perturbs the recorded scene state, which only the privileged state "
+                f"policy reads; policy {target} reads cameras: set data.scene_noise_m=0"
+            )
+        data["scene_noise_m"] = noise
     with accelerator.main_process_first():  # the main process builds the frame cache, the others reuse it
         train = dataset_class(cfg.dataset, instructions, subset="train", augment=Augment(**cfg.data.augment), **data)
         # Extra datasets (e.g. `robolang dagger`'s) train whole, normalised as the main one; validation stays the main's.

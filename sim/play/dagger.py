@@ -16,6 +16,13 @@ Without a policy (``policy=None``, ``beta=1``) the expert acts at every step: it
 demonstrations of instructions, chained from the scene as it is, labelled with the instruction it
 was given (no hindsight: each attempt is one task, start to finish).
 
+``noise`` > 0 is DART (Laskey et al. 2017): the executed motion is the expert's (or policy's) plus
+temporally correlated Gaussian noise on the translation and yaw (an AR(1) process: ``noise`` its
+standard deviation in normalized action units, ``NOISE_CORRELATION`` its step-to-step
+correlation, about a second at 10 Hz), the gripper untouched, while the label stays the expert's
+clean action. The arm drifts off the expert's path as a learner's would, and the recorded labels
+are the expert's corrections from there: states and recoveries clean demonstrations never show.
+
 An attempt ends when the task's predicate holds (success: the captioner's own judge), after
 ``max_steps``, or when the expert has no plan left (it gave up too; its hold-still actions would
 be wrong labels). Each attempt is one record of ``history`` (the behaviour log beside the
@@ -43,6 +50,7 @@ RELABELLED = "scripted expert on the policy's own states (robolang dagger)"
 ATTEMPTS = 20  # the expert replans this often within one attempt before it gives up
 WAIT_STEPS = 10  # nothing feasible now: hold this long, then draw again
 INTENT_FIELDS = ("task", "expert_acting", "attempt")
+NOISE_CORRELATION = 0.9  # DART's noise: AR(1) correlation per step (~1 s at 10 Hz, long enough to leave the path)
 
 
 @dataclass
@@ -94,7 +102,7 @@ class DaggerAgent:
     observes = True  # the recorder passes the observation it already has to ``act``
 
     def __init__(self, robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250,
-                 chunk_steps: int = 10, split: str = "train", start_pose: str = "here"):  # fmt: skip
+                 chunk_steps: int = 10, split: str = "train", start_pose: str = "here", noise: float = 0.0):  # fmt: skip
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
         if max_steps < 1 or chunk_steps < 1:
@@ -103,9 +111,13 @@ class DaggerAgent:
             raise ValueError(NO_POLICY_NEEDS_BETA_ONE)
         if start_pose not in START_POSES:
             raise ValueError(f"start_pose={start_pose!r} is not allowed: one of {', '.join(START_POSES)}")
+        if not 0.0 <= noise <= 1.0:
+            raise ValueError(f"noise={noise!r} is not allowed: the executed actions' noise std must be in [0, 1]")
         self.controller = None if policy is None else _controller(str(policy), robot)
         self.robot, self.seed, self.beta, self.max_steps = robot, seed, beta, max_steps
         self.chunk_steps, self.split, self.start_pose = chunk_steps, split, start_pose
+        self.noise_std = noise
+        self.noise = np.zeros(4, np.float32)  # DART: the AR(1) state on x, y, z, yaw (the gripper is never perturbed)
         self._to_start = None  # the expert's move to a random start pose before the next attempt (recorded, unlabelled)
         self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS)
         self.sampler = TaskSampler(robot, self.expert)
@@ -153,7 +165,17 @@ class DaggerAgent:
             executed = self.label if self.expert_turn else np.clip(policy, -1.0, 1.0).astype(np.float32)
         self.current.expert_steps += int(self.expert_turn)
         self.grip = float(executed[4])
-        return executed
+        return self._perturbed(executed)
+
+    def _perturbed(self, executed: np.ndarray) -> np.ndarray:
+        """``executed`` with DART's correlated noise on its motion (a copy; the label is untouched)."""
+        if self.noise_std == 0.0:
+            return executed
+        rho = NOISE_CORRELATION
+        self.noise = rho * self.noise + np.sqrt(1 - rho**2) * self.noise_std * self.rng.standard_normal(4)
+        out = executed.copy()
+        out[:4] = np.clip(out[:4] + self.noise, -1.0, 1.0)
+        return out
 
     @property
     def history(self) -> list[Attempt]:
@@ -210,6 +232,7 @@ class DaggerAgent:
         self.judge = TaskJudge(pick.task_id, pick.args, self.robot.scene_fields, scene)
         self.judge.add(self.robot.scene_vector())
         self.current = Attempt(pick.task_id, ",".join(pick.args), pick.instruction, self.t, self.t, False, 0, "")
+        self.noise[:] = 0.0  # each attempt starts on the expert's path
 
     def _finish(self, success: bool, stop: str) -> None:
         self.current.end, self.current.success, self.current.stop = self.t, success, stop
@@ -219,6 +242,6 @@ class DaggerAgent:
 
 
 def dagger_agent(robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
-                 split: str = "train", start_pose: str = "here") -> DaggerAgent:  # fmt: skip
+                 split: str = "train", start_pose: str = "here", noise: float = 0.0) -> DaggerAgent:  # fmt: skip
     """Hydra entry point (``configs/dagger.yaml: agent``)."""
-    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose)
+    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise)
