@@ -171,6 +171,7 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
         ("split=nope", "split"),
         ("start_pose=nowhere", "start_pose"),
         ("noise=-0.1", "noise"),
+        ("setup=maybe", "setup"),
     ],
 )
 def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_path, capsys, bad, said):
@@ -231,3 +232,20 @@ def test_dart_noise_perturbs_the_executed_motion_and_never_the_label_or_the_grip
     assert done and sum(a.success for a in done) >= len(done) // 2  # the expert corrects: tasks still succeed
     with pytest.raises(ValueError, match="noise=2"):
         DaggerAgent(robot, seed=0, policy=None, beta=1.0, noise=2)
+
+
+def test_with_setup_a_task_no_chain_reaches_is_set_up_first_and_the_set_up_is_unlabelled(robot, monkeypatch):
+    agent = DaggerAgent(robot, seed=7, policy=None, beta=1.0, setup=True)
+    robot.reset(3)
+    cube = next(c for c in ("red_cube", "green_cube") if agent.sampler.in_split("take_from_drawer", (c,), "train"))
+    assert not agent.expert.feasible("take_from_drawer", (cube,))  # the cube is on the table
+    pick = agent.sampler.phrase(1, "take_from_drawer", (cube,), "train")
+    monkeypatch.setattr(agent.sampler, "next", lambda *a, **k: pick)
+    executed, _ = _drive(robot, agent, 700)
+    history = agent.history
+    assert history and history[0].behaviour == "take_from_drawer"
+    assert history[0].start > 50  # open the drawer, put the cube in: recorded, covered by no label
+    assert np.abs(executed[: history[0].start, :3]).sum() > 0
+    assert history[0].success
+    for before, after in itertools.pairwise(history):
+        assert after.start > before.end  # each later attempt is set up again (the cube is out)

@@ -126,21 +126,24 @@ class TaskSampler:
                 self.expert.move_to_start(task, args, derive_seed(s, "start"), self.start_away_m)
                 if not self.expert.feasible(task, args):  # the move disturbed the scene
                     continue
-            pick = self._phrase(s, task, args, split)
+            pick = self.phrase(s, task, args, split)
             if pick is not None:
                 pick = replace(pick, start_m=self.expert.start_distance(task, args))
                 return pick, self.robot.get_state()
         return None
 
-    def next(self, seed: int, split: str, previous: str | None = None) -> Pick | None:
-        """A task feasible from the scene as it is now (no set-up), not the ``previous`` one."""
-        options = [c for c in self.expert.candidates(False) if self.in_split(*c, split) and c[0] != previous]
+    def next(self, seed: int, split: str, previous: str | None = None, setup: bool = False) -> Pick | None:
+        """A task feasible from the scene as it is now (or, with ``setup``, after a prerequisite
+        behaviour that can start now), not the ``previous`` one."""
+        options = [c for c in self.expert.candidates(setup) if self.in_split(*c, split) and c[0] != previous]
         if not options:
             return None
         task, args = choose_task(options, random.Random(seed))
-        return self._phrase(seed, task, args, split)
+        return self.phrase(seed, task, args, split)
 
-    def _phrase(self, seed: int, task: str, args, split: str) -> Pick | None:
+    def phrase(self, seed: int, task: str, args, split: str) -> Pick | None:
+        """The pick of (task, args) phrased in ``split``, from the scene as it is now (positional words);
+        None when the split has no phrasing for it."""
         if split in self.sets:  # one of the set's sentences for it, chosen by the seed
             sentences = set_sentences(self.sets[split], task, args)
             return Pick(seed, task, tuple(args), split, random.Random(seed).choice(sentences)) if sentences else None

@@ -16,6 +16,11 @@ Without a policy (``policy=None``, ``beta=1``) the expert acts at every step: it
 demonstrations of instructions, chained from the scene as it is, labelled with the instruction it
 was given (no hindsight: each attempt is one task, start to finish).
 
+``setup=True`` draws over every task that can be made feasible by a prerequisite behaviour that
+can start now (as the evaluation's sampler sets a task up: open the drawer and put X in it before
+"take X from the drawer"), and the expert plays that set-up first, recorded and covered by no
+label; without it, tasks whose start state chained play rarely reaches are rarely demonstrated.
+
 ``noise`` > 0 is DART (Laskey et al. 2017): the executed motion is the expert's (or policy's) plus
 temporally correlated Gaussian noise on the translation and yaw (an AR(1) process: ``noise`` its
 standard deviation in normalized action units, ``NOISE_CORRELATION`` its step-to-step
@@ -102,7 +107,8 @@ class DaggerAgent:
     observes = True  # the recorder passes the observation it already has to ``act``
 
     def __init__(self, robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250,
-                 chunk_steps: int = 10, split: str = "train", start_pose: str = "here", noise: float = 0.0):  # fmt: skip
+                 chunk_steps: int = 10, split: str = "train", start_pose: str = "here", noise: float = 0.0,
+                 setup: bool = False):  # fmt: skip
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
         if max_steps < 1 or chunk_steps < 1:
@@ -116,9 +122,9 @@ class DaggerAgent:
         self.controller = None if policy is None else _controller(str(policy), robot)
         self.robot, self.seed, self.beta, self.max_steps = robot, seed, beta, max_steps
         self.chunk_steps, self.split, self.start_pose = chunk_steps, split, start_pose
-        self.noise_std = noise
+        self.noise_std, self.setup = noise, setup
         self.noise = np.zeros(4, np.float32)  # DART: the AR(1) state on x, y, z, yaw (the gripper is never perturbed)
-        self._to_start = None  # the expert's move to a random start pose before the next attempt (recorded, unlabelled)
+        self._prelude = None  # the expert's set-up and move to a start pose before the next attempt (recorded, unlabelled)
         self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS)
         self.sampler = TaskSampler(robot, self.expert)
         self.rng = np.random.default_rng(seed)
@@ -140,15 +146,19 @@ class DaggerAgent:
         # Frames outside every attempt hold still, the grip as it was (a held object stays held); no
         # segment covers them, so their label is never read.
         self.label = np.array([0, 0, 0, 0, self.grip], np.float32)
-        if self.current is None and self._to_start is None and not self._begin():
+        if self.current is None and self._prelude is None and not self._begin():
             self.t += 1
             return self.label
-        if self._to_start is not None:  # start_pose=random: the arm moves to its start pose first
-            if (move := next(self._to_start, None)) is not None:
+        if self._prelude is not None:  # setup / start_pose=random: the expert prepares the attempt first
+            if (move := next(self._prelude, None)) is not None:
                 self.t += 1
                 self.label = move.astype(np.float32)
+                self.grip = float(self.label[4])
                 return self.label
-            self._to_start = None
+            self._prelude = None
+            if not self._ready():  # the set-up failed or the move disturbed the scene: draw again
+                self.t += 1
+                return self.label
             self._start_attempt()
         if (self.t - self.current.start) % self.chunk_steps == 0:
             self.expert_turn = bool(self.rng.random() < self.beta)
@@ -209,16 +219,34 @@ class DaggerAgent:
             self.waiting -= 1
             return False
         seed = derive_seed(self.seed, "dagger", self.t)
-        pick = self.sampler.next(seed, self.split, self.previous)
+        pick = self.sampler.next(seed, self.split, self.previous, setup=self.setup)
         if pick is None:
             self.waiting = WAIT_STEPS - 1
             return False
         self.pick, self.previous = pick, pick.task_id
-        if self.start_pose == "random":  # as the evaluation starts: away from the task's target
-            self._to_start = self.expert.start_plan(pick.task_id, pick.args, derive_seed(seed, "start"))
+        if self.setup or self.start_pose == "random":
+            self._prelude = self._prepare(pick.task_id, pick.args, seed)
             return True
         self._start_attempt()
         return True
+
+    def _prepare(self, task: str, args: tuple[str, ...], seed: int):
+        """The actions before an attempt: the task's set-up where it is not feasible yet, then (as
+        the evaluation starts) the move to a random pose away from its target."""
+        if self.setup and not self.expert.feasible(task, args):
+            self.expert.begin(None, (), derive_seed(seed, "setup"))  # the set-up's choices follow the seed
+            yield from self.expert.setup_plan(task, args)
+        if self.start_pose == "random":
+            yield from self.expert.start_plan(task, args, derive_seed(seed, "start"))
+
+    def _ready(self) -> bool:
+        """After the prelude: whether the task is feasible now; if so it is phrased again from the
+        scene as the prelude left it (a set-up moves objects, and the words may name positions)."""
+        pick = self.pick
+        if not self.expert.feasible(pick.task_id, pick.args):
+            return False
+        self.pick = self.sampler.phrase(pick.seed, pick.task_id, pick.args, self.split)
+        return self.pick is not None
 
     def _start_attempt(self) -> None:
         """The attempt at ``self.pick`` begins at this frame, from the scene as it is now."""
@@ -242,6 +270,6 @@ class DaggerAgent:
 
 
 def dagger_agent(robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
-                 split: str = "train", start_pose: str = "here", noise: float = 0.0) -> DaggerAgent:  # fmt: skip
+                 split: str = "train", start_pose: str = "here", noise: float = 0.0, setup: bool = False) -> DaggerAgent:  # fmt: skip
     """Hydra entry point (``configs/dagger.yaml: agent``)."""
-    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise)
+    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise, setup)

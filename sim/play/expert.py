@@ -19,7 +19,7 @@ Feasibility is decided here, on the sim side, in two steps:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import numpy as np
 
@@ -179,15 +179,30 @@ class ScriptedTaskExpert:
     def prepare(self, task: str, args: tuple[str, ...], rounds: int = 3) -> bool:
         """Play prerequisite behaviours on the robot until ``task`` is feasible; False if it
         cannot be made so (a prerequisite failed or none can start)."""
+        plan = self.setup_plan(task, args, rounds)
+        while True:
+            try:
+                self.robot.send_action(next(plan))
+            except StopIteration as end:  # the plan's value: False when it gave up
+                return bool(end.value) and bool(self.feasible(task, args))
+
+    def setup_plan(self, task: str, args: tuple[str, ...], rounds: int = 3) -> Generator[np.ndarray, None, bool]:
+        """``prepare``'s actions, one per step, for a caller that sends (and records) them: up to
+        ``rounds`` prerequisite behaviours, each computed from the scene as the last left it. It
+        stops early when the task is feasible (value True) or when no prerequisite can start or one
+        failed its check (value False)."""
         for _ in range(rounds):
             state = self.robot.scene_state()
             if self.feasible(task, args, state):
                 return True
             allowed = set(feasible_choices(state))
             steps = [c for c in _setup(task, tuple(args)) if c in allowed]
-            if not steps or not self._play(steps[0]):
+            if not steps:
                 return False
-        return bool(self.feasible(task, args))
+            yield from self._behaviour(steps[0], state)
+            if not checks.check(steps[0].behaviour, state, self.robot.scene_state(), steps[0].target, steps[0].arg):
+                return False
+        return True
 
     # ---- honest starts ----------------------------------------------------------------------
     def target_point(self, task: str, args: tuple[str, ...], state: dict | None = None) -> np.ndarray | None:
@@ -301,18 +316,16 @@ class ScriptedTaskExpert:
         grip = GRIP_CLOSED if held_object(state) else GRIP_OPEN
         yield from self.motion.move(self.motion.target_pos + [0.0, 0.0, 0.04], None, grip, tol=0.02, arrive=False)
 
-    def _play(self, choice: Choice) -> bool:
-        """Run one behaviour to its end on the robot; whether its independent check passed."""
-        start = self.robot.scene_state()
+    def _behaviour(self, choice: Choice, start: dict) -> Iterator[np.ndarray]:
+        """One behaviour's actions from the scene ``start``, to its end (or ``SETUP_STEPS``)."""
         self.motion.state = start
         plan = ALL_PLANS[choice.behaviour](self.motion, choice)
         try:
             for _ in range(SETUP_STEPS):
-                self.robot.send_action(np.clip(next(plan), -1.0, 1.0))
+                yield np.clip(next(plan), -1.0, 1.0)
                 self.motion.state = self.robot.scene_state()
         except (StopIteration, Abort):
-            pass
-        return checks.check(choice.behaviour, start, self.robot.scene_state(), choice.target, choice.arg)
+            return
 
     def _spot(self, state: dict, c: Choice):
         rng = np.random.default_rng(0)  # feasibility must not consume the acting RNG
