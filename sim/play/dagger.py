@@ -124,7 +124,7 @@ class DaggerAgent:
         self.chunk_steps, self.split, self.start_pose = chunk_steps, split, start_pose
         self.noise_std, self.setup = noise, setup
         self.noise = np.zeros(4, np.float32)  # DART: the AR(1) state on x, y, z, yaw (the gripper is never perturbed)
-        self._prelude = None  # the expert's set-up and move to a start pose before the next attempt (recorded, unlabelled)
+        self._prelude = None  # set-up and move to a start pose before the next attempt (recorded, unlabelled)
         self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS)
         self.sampler = TaskSampler(robot, self.expert)
         self.rng = np.random.default_rng(seed)
