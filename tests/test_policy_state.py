@@ -346,6 +346,48 @@ def test_the_token_pointer_tells_x_on_y_from_y_on_x_where_the_pooled_sentence_ca
     assert accuracy == {False: 0.5, True: 1.0}
 
 
+def test_the_scene_pointer_resolves_a_reference_by_position_which_the_words_alone_cannot():
+    """"The one furthest to the left" / "... to the right": which object that is depends on where
+    the objects are (random per sample). The pointer on the words alone can only guess; the one
+    that reads the objects too learns it."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    n, objects = 256, SceneLayout.from_fields(FIELDS).objects
+    words = torch.randn(2, 3, 8)  # "the leftmost one", "the rightmost one"
+    side = torch.as_tensor(rng.integers(0, 2, n))
+    scene = torch.zeros(n, 1, len(FIELDS))
+    y = torch.as_tensor(rng.uniform(-0.3, 0.3, (n, len(objects))), dtype=torch.float32)
+    for k, name in enumerate(objects):
+        scene[:, 0, FIELDS.index(f"{name}.y")] = y[:, k]
+        scene[:, 0, FIELDS.index(f"{name}.qw")] = 1.0
+    first = torch.where(side == 0, y.argmax(1), y.argmin(1))
+    labels = torch.stack([first, torch.full_like(first, len(objects))], dim=1)  # one argument, the second none
+    batch = {B.LANG_TOKENS: words[side], B.LANG_PAD: torch.zeros(n, 3, dtype=torch.bool),
+             B.LANG_POOLED: words[side].sum(1), B.SCENE_STATE: scene}  # fmt: skip
+    accuracy = {}
+    for scene_read in (False, True):
+        policy = build_policy(PrivilegedStatePolicy, {"scene_fields": list(FIELDS), "lang_dim": 8, "d_model": 32,
+                              "n_layers": 1, "n_heads": 2, "dropout": 0.0, "pointer": True, "pointer_tokens": True,
+                              "pointer_scene": scene_read})  # fmt: skip
+        optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
+        for _ in range(300):
+            loss = torch.nn.functional.cross_entropy(policy.pointer_logits(batch).flatten(0, 1), labels.flatten())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        policy.eval()
+        accuracy[scene_read] = (policy.pointer_logits(batch).argmax(-1)[:, 0] == first).float().mean().item()
+    assert accuracy[False] < 0.5 and accuracy[True] > 0.95, accuracy
+
+
+def test_the_scene_pointer_needs_the_pointer():
+    with pytest.raises(ValueError, match="pointer_scene=true needs policy.pointer=true"):
+        build_policy(PrivilegedStatePolicy, {"scene_fields": list(FIELDS), "lang_dim": 8, "pointer_scene": True})
+    with pytest.raises(ValueError, match="pointer_layers=0"):
+        build_policy(PrivilegedStatePolicy, {"scene_fields": list(FIELDS), "lang_dim": 8, "pointer": True,
+                                             "pointer_scene": True, "pointer_layers": 0})  # fmt: skip
+
+
 def test_the_pooled_language_option_reads_no_instruction_tokens(labelled):
     data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
     policy = _tiny_policy(data, lang_tokens=False).eval()

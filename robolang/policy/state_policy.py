@@ -72,6 +72,14 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
     # The pointer reads the instruction's tokens (one attention query per argument) rather than
     # only the pooled sentence, which keeps too little of word order to tell "X on Y" from "Y on X".
     pointer_tokens: bool = False
+    # The pointer also reads the scene: the instruction's tokens, one token per object (its
+    # features, as the action trunk's) and three slots (argument 1, argument 2, none) pass through
+    # ``pointer_layers`` transformer layers of their own, and each argument's slot scores every
+    # object and the none slot. A reference by position ("the cube furthest to the left", "the one
+    # nearest the plate") names an object only given where the objects are, which a pointer on
+    # the words alone cannot know (it spreads over the candidates; the arm goes between them).
+    pointer_scene: bool = False
+    pointer_layers: int = 2
     # The instruction as its encoder's tokens (true: up to max_lang_tokens tokens, as the image
     # policy) or as one token, the pooled sentence (false: about half the sequence, so half a step).
     lang_tokens: bool = True
@@ -113,7 +121,7 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
         self.task_ids = tuple(self.task_ids)
         if not self.task_weight >= 0:
             raise ValueError(f"policy.task_weight={self.task_weight} is not allowed: it must be >= 0")
-        for name in ("contacts", "pointer", "pointer_tokens", "lang_tokens", "relative_yaw", "task_head"):
+        for name in ("contacts", "pointer", "pointer_tokens", "pointer_scene", "lang_tokens", "relative_yaw", "task_head"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"policy.{name}={getattr(self, name)!r} is not allowed: it must be true or false")
         if self.action_head not in ACTION_HEADS:
@@ -126,6 +134,10 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
             raise ValueError(f"policy.bin_sigma={self.bin_sigma!r} is not allowed: it must be a number >= 0 (bins)")
         if self.pointer_tokens and not self.pointer:
             raise ValueError("policy.pointer_tokens=true needs policy.pointer=true (it is how the pointer reads)")
+        if self.pointer_scene and not self.pointer:
+            raise ValueError("policy.pointer_scene=true needs policy.pointer=true (it is how the pointer reads)")
+        if isinstance(self.pointer_layers, bool) or not isinstance(self.pointer_layers, int) or self.pointer_layers < 1:
+            raise ValueError(f"policy.pointer_layers={self.pointer_layers!r} is not allowed: it must be an integer >= 1")
         if not self.pointer_weight >= 0:
             raise ValueError(f"policy.pointer_weight={self.pointer_weight} is not allowed: it must be >= 0")
         try:
@@ -137,6 +149,43 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
 
 
 ACTION_HEADS = ("l1", "bins")
+
+
+class ScenePointer(nn.Module):
+    """``pointer_scene``: which objects the instruction names, read from its words *and* the
+    objects' features together (see ``PrivilegedStatePolicyConfig.pointer_scene``)."""
+
+    def __init__(self, c: PrivilegedStatePolicyConfig, n_features: int, n_objects: int):
+        super().__init__()
+        d = c.d_model
+        self.lang = nn.Linear(c.lang_dim, d)
+        self.lang_pos = nn.Parameter(torch.zeros(1, c.max_lang_tokens, d))
+        self.objects = nn.Sequential(nn.Linear(n_features, d), nn.GELU(), nn.Linear(d, d))
+        self.object_id = nn.Parameter(torch.zeros(n_objects, d))
+        self.slots = nn.Parameter(torch.zeros(1, 3, d))  # argument 1, argument 2, none
+        for p in (self.lang_pos, self.object_id, self.slots):
+            nn.init.normal_(p, std=0.02)
+        layer = nn.TransformerEncoderLayer(
+            d, c.n_heads, c.ff_mult * d, c.dropout, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.trunk = nn.TransformerEncoder(layer, c.pointer_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        self.key = nn.Linear(d, d)
+
+    def forward(self, tokens: torch.Tensor, pad: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Instruction tokens (B, L, lang_dim) with their pad mask (B, L) and object features
+        (B, O, n_features) -> logits (B, 2, O + 1) (last: none)."""
+        used = min(max(int((~pad).sum(1).max()), 1), self.lang_pos.shape[1])
+        pad = pad[:, :used].clone()
+        pad[:, 0] = False  # an empty instruction still has one key
+        lang = self.lang(tokens[:, :used]) + self.lang_pos[:, :used]  # (B, L, d)
+        objects = self.objects(features) + self.object_id  # (B, O, d)
+        x = torch.cat([lang, objects, self.slots.expand(len(lang), -1, -1)], dim=1)
+        mask = torch.cat([pad, pad.new_zeros(len(lang), objects.shape[1] + 3)], dim=1)
+        out = self.norm(self.trunk(x, src_key_padding_mask=mask))[:, used:]  # (B, O + 3, d)
+        n = objects.shape[1]
+        candidates = self.key(torch.cat([out[:, :n], out[:, n + 2 :]], dim=1))  # (B, O + 1, d): objects, none
+        return out[:, n : n + 2] @ candidates.transpose(1, 2) / candidates.shape[-1] ** 0.5  # (B, 2, O + 1)
 RELATIVE_YAW_MULTIPLES = (1.0, 2.0, 4.0)  # any body, a bar's two-fold and a cube's four-fold symmetry
 
 
@@ -179,6 +228,7 @@ class PrivilegedStatePolicy(PolicyBase):
             nn.MultiheadAttention(c.lang_dim, 1, batch_first=True) if c.pointer and c.pointer_tokens else None
         )
         self.pointer_queries = nn.Parameter(torch.zeros(1, 2, c.lang_dim)) if self.pointer_attention else None
+        self.scene_pointer = ScenePointer(c, n_features, n_objects) if c.pointer and c.pointer_scene else None
         self.pointer_id = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
         self.pointer_none = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
         n_tasks = len(c.task_ids) if c.task_head else 0
@@ -236,6 +286,10 @@ class PrivilegedStatePolicy(PolicyBase):
     def pointer_logits(self, batch: dict) -> torch.Tensor:
         """(B, 2, O + 1): which object the instruction's first and second argument name (last: none)."""
         n = len(self.layout.objects) + 1
+        if self.scene_pointer is not None:  # words and where the objects are
+            raw = self._scene_of(batch)[:, -1]  # (B, D) the latest observation
+            features = self.object_features(raw, self.scene_normalizer(raw))  # (B, O, n_features)
+            return self.scene_pointer(batch[B.LANG_TOKENS], batch[B.LANG_PAD], features)
         if self.pointer_attention is None:  # both arguments from the pooled sentence
             return self.pointer_head(batch[B.LANG_POOLED]).unflatten(-1, (2, n))
         tokens, pad = batch[B.LANG_TOKENS], batch[B.LANG_PAD].clone()  # (B, L, D), (B, L)
@@ -248,16 +302,7 @@ class PrivilegedStatePolicy(PolicyBase):
     def scene_tokens(self, batch: dict, pointer: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T * (O + F [+ 2]), d): one token per object and per fixture at each step [and one per
         pointed-at argument, given the pointer's (B, 2, O + 1) probabilities], FiLM by language."""
-        if B.SCENE_STATE not in batch:
-            raise KeyError(
-                f"the privileged state policy reads {B.SCENE_STATE!r} (the simulator's scene state), and this "
-                "batch has none"
-            )
-        raw = batch[B.SCENE_STATE]  # (B, T, D) raw, as recorded
-        if raw.shape[-1] != len(self.config.scene_fields):
-            raise ValueError(
-                f"scene_state has {raw.shape[-1]} entries; the policy reads {len(self.config.scene_fields)}"
-            )
+        raw = self._scene_of(batch)  # (B, T, D) raw, as recorded
         scaled = self.scene_normalizer(raw)  # (B, T, D)
         features = self.object_features(raw, scaled)  # (B, T, O, n_features)
         objects = self.object_mlp(features) + self.object_id  # (B, T, O, d)
@@ -271,6 +316,20 @@ class PrivilegedStatePolicy(PolicyBase):
         tokens = torch.cat(parts, dim=2)  # (B, T, O + F [+ 2], d)
         tokens = tokens * (1 + gamma[:, None, None]) + beta[:, None, None] + self.scene_pos
         return tokens.flatten(1, 2)
+
+    def _scene_of(self, batch: dict) -> torch.Tensor:
+        """The batch's raw scene state (B, T, D); a clear error where it has none or another size."""
+        if B.SCENE_STATE not in batch:
+            raise KeyError(
+                f"the privileged state policy reads {B.SCENE_STATE!r} (the simulator's scene state), and this "
+                "batch has none"
+            )
+        raw = batch[B.SCENE_STATE]
+        if raw.shape[-1] != len(self.config.scene_fields):
+            raise ValueError(
+                f"scene_state has {raw.shape[-1]} entries; the policy reads {len(self.config.scene_fields)}"
+            )
+        return raw
 
     def object_features(self, raw: torch.Tensor, scaled: torch.Tensor) -> torch.Tensor:
         """(B, T, O, n_features) from the raw and normalised scene vectors (B, T, D): position,
