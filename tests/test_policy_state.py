@@ -2,6 +2,7 @@
 like every policy, run by evaluation only through its PrivilegedController, refused everywhere else."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from robolang.features import CAMERA_NAMES, KEY_ACTION, KEY_SCENE_STATE, STATE_D
 from robolang.policy import CheckpointError, load_policy
 from robolang.policy import batch as B
 from robolang.policy.checkpoint import load_checkpoint, save_checkpoint
-from robolang.policy.data import still_frames
+from robolang.policy.data import positional_pool, still_frames
 from robolang.policy.inference import PrivilegedObservationError
 from robolang.policy.registry import build_policy
 from robolang.policy.scene_layout import SceneLayout, field_difference
@@ -137,6 +138,36 @@ def test_scene_noise_is_refused_for_a_policy_that_reads_cameras(labelled, tmp_pa
     assert cli.main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "data.scene_noise_m=0.01" in err and "only the privileged" in err
+
+
+def test_positional_phrasings_give_each_segment_its_own_pool_drawn_from_where_its_objects_were(labelled):
+    shared = SceneStateDataset(labelled, FakeInstructions(), val_fraction=0.0)
+    own = SceneStateDataset(labelled, FakeInstructions(), val_fraction=0.0, positional_phrasings=16)
+
+    def pool(data, s):
+        run = data._pool_entries[data._pool_offset[s] : data._pool_offset[s] + data._pool_count[s]]
+        return [data.phrasings[i] for i in run]
+
+    lifts = [s for s, task in enumerate(own.segments["task_id"]) if task == "lift"]
+    assert len(lifts) == 3
+    for s in lifts:  # the pool is the grammar's own draw given the objects' positions at the segment's start
+        row = own.frames.scene[own._start[s]]
+        where = {
+            o: tuple(float(row[FIELDS.index(f"{o}.{k}")]) for k in "xyz")
+            for o in SceneLayout.from_fields(FIELDS).objects
+        }
+        seeds = (f"segment-{own._start[s]}-{k}" for k in range(16))
+        assert pool(own, s) == list(positional_pool("lift", "red_cube", PLAY_TABLE, where, seeds))
+    by_position = re.compile(r"\b(furthest|farthest|nearest|closest|leftmost|rightmost)\b")
+    assert not any(by_position.search(t) for t in pool(shared, lifts[0]))  # the shared pool never says where
+    assert any(by_position.search(t) for s in lifts for t in pool(own, s))
+    assert len({tuple(pool(own, s)) for s in lifts}) == 3  # one pool per segment: the scenes differ
+    draw = own.draw(64, np.random.default_rng(1))
+    for seg, text in zip(draw.segment, own.instructions_of(draw), strict=True):
+        assert text in pool(own, seg)  # a sample reads its own segment's pool
+    # without the option the segments of one (task, args) share one run of the flat pool, as before
+    assert len({int(shared._pool_offset[s]) for s in lifts}) == 1
+    np.testing.assert_array_equal(shared._pool_entries, np.arange(len(shared.phrasings)))
 
 
 def test_still_frames_are_pauses_with_the_gripper_command_kept():
@@ -347,7 +378,7 @@ def test_the_token_pointer_tells_x_on_y_from_y_on_x_where_the_pooled_sentence_ca
 
 
 def test_the_scene_pointer_resolves_a_reference_by_position_which_the_words_alone_cannot():
-    """"The one furthest to the left" / "... to the right": which object that is depends on where
+    """ "The one furthest to the left" / "... to the right": which object that is depends on where
     the objects are (random per sample). The pointer on the words alone can only guess; the one
     that reads the objects too learns it."""
     torch.manual_seed(0)

@@ -47,7 +47,7 @@ import pandas as pd
 import torch
 
 from robolang.captioning import annotations, grammar
-from robolang.captioning.states import SCENE_FILE
+from robolang.captioning.states import SCENE_FILE, EpisodeStates
 from robolang.errors import RobolangError
 from robolang.features import CAMERA_NAMES
 from robolang.policy import batch as B
@@ -322,6 +322,22 @@ def grammar_pool(task_id: str, args: str, scene_json: str, size: int) -> tuple[s
         return ()
 
 
+def positional_pool(task_id: str, args: str, scene: dict, positions: dict, seeds) -> tuple[str, ...]:
+    """Distinct train phrasings of (task, args), one per seed, drawn as the evaluation draws them
+    given the objects' ``positions`` (so some name an object by where it is); empty if the
+    grammar cannot phrase it."""
+    arg_tuple = tuple(args.split(",")) if args else ()
+    texts: dict[str, None] = {}
+    try:
+        for seed in seeds:
+            p = grammar.choose(task_id, arg_tuple, scene, "train", seed, positions=positions, pairs=())
+            if p is not None:
+                texts[p.text] = None
+    except ValueError:  # unknown task or objects the scene lacks: not the grammar's
+        return ()
+    return tuple(texts)
+
+
 class PolicyDataset:
     """Batches for ``policy.compute_loss`` from a captioned dataset (see the module notes).
 
@@ -349,6 +365,7 @@ class PolicyDataset:
         stats: NormStats | None = None,
         target_offsets: bool = False,  # also serve batch.TARGET / TARGET_VALID
         skip_still: bool = False,  # observation times only where the arm is commanded to do something
+        positional_phrasings: int = 0,  # > 0: that many phrasings per segment, positions from its start (see _encode_pools)
         threads: int = 2,  # one per camera; numpy's copies and casts release the GIL
         prefault: bool = True,
         progress: bool = True,
@@ -381,7 +398,7 @@ class PolicyDataset:
         if self.segments.empty:
             raise DataPipelineError(f"{self.root}: no {subset} segments (val_fraction={val_fraction})")
         self._index_segments(task_balance, skip_still)
-        self._encode_pools(instructions, phrasings_per_task)
+        self._encode_pools(instructions, phrasings_per_task, positional_phrasings)
         self._scene = self._target_columns = None
         if target_offsets:
             self._index_targets()
@@ -403,9 +420,16 @@ class PolicyDataset:
             before = np.concatenate([[0], np.cumsum(moving)])  # (N + 1,) moving frames before each index
             self._moving = (np.flatnonzero(moving), before[self._start], before[self._end] - before[self._start])
 
-    def _encode_pools(self, instructions: InstructionCache, size: int) -> None:
+    def _encode_pools(self, instructions: InstructionCache, size: int, positional: int = 0) -> None:
         """One instruction pool per (task, args), or per segment for labels without a task id:
-        a typed label says what its own segment did, nothing about another's."""
+        a typed label says what its own segment did, nothing about another's.
+
+        The shared pools name objects by what they are ("the red cube"), never by where they are.
+        With ``positional`` > 0 (``data.positional_phrasings``) each task segment of a dataset that
+        recorded its scene state gets a pool of its own instead: up to that many train phrasings
+        drawn as the evaluation draws them, from the objects' positions at the segment's start, so
+        references by position ("the cube furthest to the left", "the one nearest the plate")
+        are trained with the scene they describe."""
         scene_path = self.root / "meta" / SCENE_FILE
         scene_json = scene_path.read_text() if scene_path.exists() else None
         labels = self.labels
@@ -422,15 +446,34 @@ class PolicyDataset:
             ("segment", *key) if key[3] == "" else ("task", key[3], key[4])
             for key in self.segments[SEGMENT_KEY].itertuples(index=False, name=None)
         ]
-        texts, offsets, counts = [], {}, {}
+        pools = {}
         for key in dict.fromkeys(seg_keys):
             pool = grammar_pool(*key[1:], scene_json, size) if key[0] == "task" and scene_json else ()
-            pool = pool or tuple(sorted(own[key]))[:size]
-            offsets[key], counts[key] = len(texts), len(pool)
-            texts += pool
+            pools[key] = pool or tuple(sorted(own[key]))[:size]
+        per_segment = [pools[k] for k in seg_keys]
+        positions = self._start_positions() if positional and scene_json else None
+        if positions is not None:
+            scene = json.loads(scene_json)
+            for i, (key, where) in enumerate(zip(seg_keys, positions, strict=True)):
+                if key[0] == "task":
+                    seeds = (f"segment-{self._start[i]}-{k}" for k in range(positional))
+                    own_pool = positional_pool(key[1], key[2], scene, where, seeds)
+                    per_segment[i] = own_pool or per_segment[i]
+        # each distinct text encoded once; a segment's pool is a run of ``_pool_entries``
+        index: dict[str, int] = {}
+        entries, offsets, counts = [], [], []
+        for pool in per_segment if positions is not None else [pools[k] for k in dict.fromkeys(seg_keys)]:
+            offsets.append(len(entries))
+            counts.append(len(pool))
+            entries += [index.setdefault(text, len(index)) for text in pool]
+        if positions is None:  # shared pools: the segments of one key point at the same run
+            first = {k: i for i, k in reversed(list(enumerate(dict.fromkeys(seg_keys))))}
+            offsets, counts = [offsets[first[k]] for k in seg_keys], [counts[first[k]] for k in seg_keys]
+        texts = list(index)
         self.phrasings: list[str] = texts
-        self._pool_offset = np.array([offsets[k] for k in seg_keys], np.int64)  # (S,)
-        self._pool_count = np.array([counts[k] for k in seg_keys], np.int64)  # (S,)
+        self._pool_entries = np.array(entries, np.int64)  # (E,) into ``phrasings``
+        self._pool_offset = np.array(offsets, np.int64)  # (S,)
+        self._pool_count = np.array(counts, np.int64)  # (S,)
         encoded = instructions.encode(texts, length=self.max_lang_tokens)
         width = int((~encoded.is_pad).sum(1).max())  # store only the longest phrasing's tokens
         # numpy, not torch: sampling must not wait on torch's intra-op threads, which cost ~8 ms
@@ -438,6 +481,21 @@ class PolicyDataset:
         self._tokens = encoded.tokens[:, :width].numpy().copy()  # (P, l, D)
         self._is_pad = encoded.is_pad[:, :width].numpy().copy()  # (P, l)
         self._pooled = encoded.pooled.numpy().copy()  # (P, D)
+
+    def _start_positions(self) -> list[dict[str, tuple[float, float, float]]] | None:
+        """Each segment's objects' positions at its first frame (None: no scene state recorded)."""
+        info = json.loads((self.root / "meta" / "info.json").read_text())
+        fields = tuple(info["features"].get("scene_state", {}).get("names") or ())
+        if "ee.x" not in fields:
+            return None
+        scene = self._scene_rows(info)[self._start]  # (S, D)
+        states = EpisodeStates(scene, fields)
+        where = {o: states.pos(o) for o in states.objects}
+        return [{o: tuple(map(float, p[i])) for o, p in where.items()} for i in range(len(scene))]
+
+    def _scene_rows(self, info: dict) -> np.ndarray:
+        """(N, D) the recorded scene state of every frame."""
+        return read_columns(self.root, info, {"scene_state": "scene"})["scene"]
 
     def _index_targets(self) -> None:
         """The scene-state columns of each segment's first object (-1: none) and of the EE."""
@@ -461,7 +519,8 @@ class PolicyDataset:
     def draw(self, batch_size: int, rng: np.random.Generator) -> Draw:
         """The batch's integer choices, all from ``rng`` in a fixed order."""
         seg = np.minimum(np.searchsorted(self._cdf, rng.random(batch_size), side="right"), len(self._cdf) - 1)
-        phrasing = self._pool_offset[seg] + (rng.random(batch_size) * self._pool_count[seg]).astype(np.int64)
+        entry = self._pool_offset[seg] + (rng.random(batch_size) * self._pool_count[seg]).astype(np.int64)
+        phrasing = self._pool_entries[entry]
         start, end = self._start[seg], self._end[seg]
         u = rng.random(batch_size)
         t = start + (u * (end - start)).astype(np.int64)  # (B,)

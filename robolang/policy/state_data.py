@@ -133,6 +133,7 @@ class SceneStateDataset(PolicyDataset):
         target_offsets: bool = False,
         skip_still: bool = False,
         scene_noise_m: float = 0.0,
+        positional_phrasings: int = 0,
         **unused_image_options,
     ):
         if subset not in ("train", "val"):
@@ -156,7 +157,7 @@ class SceneStateDataset(PolicyDataset):
         if self.segments.empty:
             raise DataPipelineError(f"{self.root}: no {subset} segments (val_fraction={val_fraction})")
         self._index_segments(task_balance, skip_still)
-        self._encode_pools(instructions, phrasings_per_task)
+        self._encode_pools(instructions, phrasings_per_task, positional_phrasings)
         self._scene = self._target_columns = None
         layout = SceneLayout.from_fields(self.scene_fields)
         self._pointer = pointer_labels(self.segments["args"], layout.objects)
@@ -166,6 +167,9 @@ class SceneStateDataset(PolicyDataset):
         self.task_ids = tuple(tasks_registry.TASK_IDS)  # the task head's classes, the registry's order now
         index = {t: i for i, t in enumerate(self.task_ids)}
         self._task = np.array([index.get(t, -1) for t in self.segments["task_id"]], np.int64)  # (S,) -1: unknown
+
+    def _scene_rows(self, info: dict) -> np.ndarray:
+        return self.frames.scene  # already read
 
     def collate(self, d: Draw) -> dict[str, torch.Tensor]:
         """The batch of a draw: proprioception and scene state raw (the policy normalises them)."""

@@ -121,7 +121,15 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
         self.task_ids = tuple(self.task_ids)
         if not self.task_weight >= 0:
             raise ValueError(f"policy.task_weight={self.task_weight} is not allowed: it must be >= 0")
-        for name in ("contacts", "pointer", "pointer_tokens", "pointer_scene", "lang_tokens", "relative_yaw", "task_head"):
+        for name in (
+            "contacts",
+            "pointer",
+            "pointer_tokens",
+            "pointer_scene",
+            "lang_tokens",
+            "relative_yaw",
+            "task_head",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"policy.{name}={getattr(self, name)!r} is not allowed: it must be true or false")
         if self.action_head not in ACTION_HEADS:
@@ -137,7 +145,9 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
         if self.pointer_scene and not self.pointer:
             raise ValueError("policy.pointer_scene=true needs policy.pointer=true (it is how the pointer reads)")
         if isinstance(self.pointer_layers, bool) or not isinstance(self.pointer_layers, int) or self.pointer_layers < 1:
-            raise ValueError(f"policy.pointer_layers={self.pointer_layers!r} is not allowed: it must be an integer >= 1")
+            raise ValueError(
+                f"policy.pointer_layers={self.pointer_layers!r} is not allowed: it must be an integer >= 1"
+            )
         if not self.pointer_weight >= 0:
             raise ValueError(f"policy.pointer_weight={self.pointer_weight} is not allowed: it must be >= 0")
         try:
@@ -186,6 +196,8 @@ class ScenePointer(nn.Module):
         n = objects.shape[1]
         candidates = self.key(torch.cat([out[:, :n], out[:, n + 2 :]], dim=1))  # (B, O + 1, d): objects, none
         return out[:, n : n + 2] @ candidates.transpose(1, 2) / candidates.shape[-1] ** 0.5  # (B, 2, O + 1)
+
+
 RELATIVE_YAW_MULTIPLES = (1.0, 2.0, 4.0)  # any body, a bar's two-fold and a cube's four-fold symmetry
 
 

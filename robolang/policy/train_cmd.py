@@ -48,6 +48,7 @@ DATA_KEYS = {
     "data.task_balance": (float, 0, None), "data.augment.shift": (float, 0, 0.25),
     "data.augment.brightness": (float, 0, 1), "data.augment.contrast": (float, 0, 1),
     "data.skip_still": (bool, None, None), "data.scene_noise_m": (float, 0, 0.1),
+    "data.positional_phrasings": (int, 0, 256),
 }  # fmt: skip
 
 
@@ -207,6 +208,7 @@ def build_trainer(cfg: DictConfig, accelerator: Accelerator | None = None, setti
         phrasings_per_task=cfg.data.phrasings_per_task,
         task_balance=cfg.data.task_balance,
         skip_still=cfg.data.skip_still,
+        positional_phrasings=int(cfg.data.get("positional_phrasings", 0)),
         tasks=tuple(cfg.data.tasks) if cfg.data.tasks else None,
         label_sources=_label_sources(cfg),
         target_offsets=bool(probe.training_features),
