@@ -2,6 +2,7 @@
 action does not), what a policy may see, determinism, the report, tiny checkpoints end to end."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from robolang.config import load_config
 from robolang.evaluation import suite
 from robolang.evaluation.rollout import ScriptedController, ZeroController, run_episode
 from robolang.evaluation.sampler import TaskSampler
-from robolang.evaluation.stats import REACH_M, comparison_rows, summarize, wilson
+from robolang.evaluation.stats import REACH_M, comparison_rows, fmt_rate, reference_rows, summarize, wilson
 from robolang.features import CAMERA_NAMES, STATE_NAMES
 
 SMALL = [f"robot.config.{k}=32" for k in ("static_width", "static_height", "wrist_width", "wrist_height")]
@@ -84,6 +85,37 @@ def test_closest_approach_tells_reaching_the_object_from_staying_away(robot):
     )  # fmt: skip
     assert summary["reach"]["scripted"]["within"]["rate"] == 1 and summary["reach"]["zero"]["within"]["rate"] == 0
     assert "within 5 cm" in comparison_rows(summary, ["train"], [])[1][0][-1]
+
+
+def test_an_episode_says_whether_its_instruction_names_the_object_by_where_it_is(robot):
+    sampler = TaskSampler(robot, expert_for(robot))
+    by_position = re.compile(r"\b(furthest|farthest|nearest|closest|leftmost|rightmost)\b|\bon the plate\b")
+    seen = set()
+    for seed in range(40):
+        pick, _ = sampler.sample(seed, "train", "lift")
+        assert pick.by_position is not None  # lift names an object
+        seen.add(pick.by_position)
+        assert pick.by_position == bool(by_position.search(pick.instruction)), pick.instruction
+    assert seen == {True, False}  # the evaluation draws both kinds, as the grammar does
+    pick, _ = sampler.sample(0, "train", "open_drawer")
+    assert pick.by_position is None  # no object named
+    records = [
+        {
+            "kind": "single",
+            "controller": "p",
+            "split": "train",
+            "world": "default",
+            "task": "lift",
+            "success": ok,
+            "by_position": where,
+        }
+        for ok, where in ((True, False), (True, False), (False, True))
+    ]
+    summary = summarize(records, ["p"], 5)  # fmt: skip
+    assert summary["references"]["p"]["what"]["rate"] == 1 and summary["references"]["p"]["where"]["rate"] == 0
+    header, rows = reference_rows(summary)
+    assert rows == [["p", fmt_rate(summary["references"]["p"]["what"]), fmt_rate(summary["references"]["p"]["where"])]]
+    assert reference_rows(summarize([{**r, "by_position": None} for r in records], ["p"], 5))[1] == []
 
 
 def test_a_held_out_composition_instruction_names_a_held_out_pair(robot):

@@ -248,6 +248,16 @@ def describe(obj: str | Mapping, scene: Mapping, positions: Mapping | None = Non
     return list({d.text: d for d in found}.values())  # first of each text, in order
 
 
+def by_position(descriptions, objects, scene: Mapping, positions: Mapping) -> bool:
+    """Whether a phrasing's noun phrases (``Phrasing.descriptions``, one per slot, for the
+    ``objects`` it names) single one out by where it is ("the cube furthest to the left") rather
+    than by what it is ("the red cube")."""
+    for text, obj in zip(descriptions, objects, strict=False):
+        if any(d.text == text and d.kind == "relative" for d in describe(obj, scene, positions)):
+            return True
+    return False
+
+
 def _side_of(fixture: Mapping | None) -> str | None:
     where = (fixture or {}).get("cabinet") or (fixture or {}).get("position")
     if not where or len(where) < 2:

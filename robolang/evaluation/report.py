@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from robolang.evaluation.outputs import REPORT, write_atomic
-from robolang.evaluation.stats import comparison_rows, fmt_rate, format_unavailable, start_rows
+from robolang.evaluation.stats import comparison_rows, fmt_rate, format_unavailable, reference_rows, start_rows
 from robolang.evaluation.svg import grouped_bars
 
 STYLE = """
@@ -90,6 +90,14 @@ def _partial(results: dict) -> list[str]:
             "(resume=true with the same settings runs the rest).</p>"]  # fmt: skip
 
 
+def _references(summary: dict) -> list[str]:
+    """Success by how the instruction names its object (what it is / where it is), if known."""
+    header, rows = reference_rows(summary)
+    if not rows:
+        return []
+    return ["<h3>By how the instruction names its object</h3>", _table(header, rows)]
+
+
 def write_html(out: Path, results: dict, videos: list[dict]) -> Path:
     """Write ``out/report.html`` from the results dict (``suite.run``) and the recorded videos."""
     cfg, summary = results["config"], results["summary"]
@@ -111,6 +119,7 @@ def write_html(out: Path, results: dict, videos: list[dict]) -> Path:
         _table(["controller", "what"], [[c["name"], c["about"]] for c in cfg["controller_specs"]]),
         "<h2>Comparison</h2>",
         _table(header, rows),
+        *_references(summary),
         split_chart(summary, splits),
         "<h2>Per world</h2>",
         _world_table(summary, list(cfg["worlds"]), splits),

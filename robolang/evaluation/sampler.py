@@ -32,6 +32,7 @@ import numpy as np
 
 from robolang.captioning import grammar
 from robolang.captioning.config import CaptionConfig
+from robolang.captioning.grammar_describe import by_position
 from robolang.captioning.states import EpisodeStates, SceneInfo
 from robolang.captioning.tasks import BY_ID, instances
 
@@ -54,6 +55,9 @@ class Pick:
     split: str
     instruction: str
     start_m: float | None = None  # the gripper's distance from the task's target at the start (m)
+    by_position: bool | None = (
+        None  # an object is named by where it is ("the leftmost cube"); None: no grammar phrasing
+    )
 
 
 def scene_pairs(scene: dict, cfg: CaptionConfig = CaptionConfig()) -> set[tuple[str, str]]:
@@ -150,7 +154,10 @@ class TaskSampler:
         states = EpisodeStates(self.robot.scene_vector()[None], self.robot.scene_fields)
         positions = {o: tuple(float(v) for v in states.pos(o)[0]) for o in states.objects}
         p = grammar.choose(task, args, self.scene, split, seed, positions=positions, pairs=self.pairs)
-        return None if p is None else Pick(seed, task, tuple(args), split, p.text)
+        if p is None:
+            return None
+        where = by_position(p.descriptions, args, self.scene, positions) if args else None
+        return Pick(seed, task, tuple(args), split, p.text, by_position=where)
 
 
 def choose_task(options: list[tuple[str, tuple[str, ...]]], rng: random.Random) -> tuple[str, tuple[str, ...]]:

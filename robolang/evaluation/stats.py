@@ -89,6 +89,7 @@ def summarize(records: list[dict], controllers: list[str], chain_length: int) ->
         "chains": {},
         "unavailable": _unavailable(records),
         "reach": reach(singles, controllers),
+        "references": references(singles, controllers),
         "start": start_distances(singles),
     }
     for (c, split), group in _group(chains, "controller", "split").items():
@@ -111,6 +112,28 @@ def reach(singles: list[dict], controllers: list[str]) -> dict:
         if closest:
             out[c] = {"median_m": float(np.median(closest)), "within": rate([d <= REACH_M for d in closest])}
     return out
+
+
+def references(singles: list[dict], controllers: list[str]) -> dict:
+    """Per controller, success over the episodes whose instruction names an object, by how it
+    names it: ``what`` ("the red cube") or ``where`` ("the cube furthest to the left"). Empty
+    when no episode says (results from before the field, or instructions not from the grammar)."""
+    out = {}
+    for c in controllers:
+        mine = [r for r in singles if r["controller"] == c and r.get("by_position") is not None]
+        if mine:
+            out[c] = {kind: rate([r["success"] for r in mine if r["by_position"] == (kind == "where")])
+                      for kind in ("what", "where")}  # fmt: skip
+    return out
+
+
+def reference_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the table of success by how the instruction names its object."""
+    header = ["controller", "object named by what it is", "object named by where it is"]
+    rows = [
+        [c, fmt_rate(cells["what"]), fmt_rate(cells["where"])] for c, cells in summary.get("references", {}).items()
+    ]
+    return header, rows
 
 
 def start_distances(singles: list[dict]) -> dict:

@@ -107,7 +107,7 @@ class Workbench:
             )  # fmt: skip
             record = {**base, "controller": name, "args": list(pick.args), "episode_seed": pick.seed}
             out.append({**record, "instruction": pick.instruction, "success": bool(r.success), "steps": r.steps,
-                        "closest_m": r.closest, "start_m": pick.start_m})  # fmt: skip
+                        "closest_m": r.closest, "start_m": pick.start_m, "by_position": pick.by_position})  # fmt: skip
             if r.trace is not None:
                 out[-1]["trace"] = r.trace
             if frames_for is not None:
