@@ -132,6 +132,14 @@ def test_scene_noise_moves_only_object_positions_in_training_batches_held_over_t
         SceneStateDataset(labelled, FakeInstructions(), scene_noise_m=0.5)
 
 
+@pytest.mark.parametrize("bad", ["data.scene_noise_m=-0.01", "data.scene_noise_m=0.5", "data.positional_phrasings=-1",
+                                 "data.positional_phrasings=many"])  # fmt: skip
+def test_a_bad_scene_noise_or_phrasing_count_is_refused_in_one_line(labelled, tmp_path, capsys, bad):
+    assert _train(labelled, tmp_path / "run", bad) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and bad.split("=")[0] in err and not (tmp_path / "run").exists()
+
+
 def test_scene_noise_is_refused_for_a_policy_that_reads_cameras(labelled, tmp_path, capsys):
     args = ["train", "policy=transformer", f"dataset={labelled}", f"out={tmp_path / 'run'}", "train.steps=1",
             "data.scene_noise_m=0.01"]  # fmt: skip
@@ -350,6 +358,16 @@ def test_the_pointer_learns_which_object_is_named_and_its_token_carries_that_obj
     assert changed[lift].min() > 10 * changed[~lift].max()
 
 
+def _fit_pointer(policy, batch: dict, labels: torch.Tensor, lr: float, steps: int) -> None:
+    """Train the pointer alone on one batch (cross-entropy against ``labels`` (B, 2))."""
+    optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(policy.pointer_logits(batch).flatten(0, 1), labels.flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
 def test_the_token_pointer_tells_x_on_y_from_y_on_x_where_the_pooled_sentence_cannot():
     """Two instructions with the same words in another order (so the same pooled sentence): "red
     on green" and "green on red". Only the pointer that reads the tokens can learn which is which."""
@@ -367,12 +385,7 @@ def test_the_token_pointer_tells_x_on_y_from_y_on_x_where_the_pooled_sentence_ca
     for tokens_read in (False, True):
         policy = build_policy(PrivilegedStatePolicy, {"scene_fields": list(FIELDS), "lang_dim": 8, "d_model": 16,
                               "n_layers": 1, "n_heads": 2, "pointer": True, "pointer_tokens": tokens_read})  # fmt: skip
-        optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
-        for _ in range(150):
-            loss = torch.nn.functional.cross_entropy(policy.pointer_logits(batch).flatten(0, 1), labels.flatten())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        _fit_pointer(policy, batch, labels, lr=1e-2, steps=150)
         accuracy[tokens_read] = (policy.pointer_logits(batch).argmax(-1) == labels).float().mean().item()
     assert accuracy == {False: 0.5, True: 1.0}
 
@@ -400,12 +413,7 @@ def test_the_scene_pointer_resolves_a_reference_by_position_which_the_words_alon
         policy = build_policy(PrivilegedStatePolicy, {"scene_fields": list(FIELDS), "lang_dim": 8, "d_model": 32,
                               "n_layers": 1, "n_heads": 2, "dropout": 0.0, "pointer": True, "pointer_tokens": True,
                               "pointer_scene": scene_read})  # fmt: skip
-        optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
-        for _ in range(300):
-            loss = torch.nn.functional.cross_entropy(policy.pointer_logits(batch).flatten(0, 1), labels.flatten())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        _fit_pointer(policy, batch, labels, lr=3e-3, steps=300)
         policy.eval()
         accuracy[scene_read] = (policy.pointer_logits(batch).argmax(-1)[:, 0] == first).float().mean().item()
     assert accuracy[False] < 0.5 and accuracy[True] > 0.95, accuracy

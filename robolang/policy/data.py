@@ -459,16 +459,16 @@ class PolicyDataset:
                     seeds = (f"segment-{self._start[i]}-{k}" for k in range(positional))
                     own_pool = positional_pool(key[1], key[2], scene, where, seeds)
                     per_segment[i] = own_pool or per_segment[i]
-        # each distinct text encoded once; a segment's pool is a run of ``_pool_entries``
+        # each distinct text encoded once; a pool is one run of ``_pool_entries``, which every
+        # segment holding that same pool (a shared one) points at
         index: dict[str, int] = {}
-        entries, offsets, counts = [], [], []
-        for pool in per_segment if positions is not None else [pools[k] for k in dict.fromkeys(seg_keys)]:
-            offsets.append(len(entries))
-            counts.append(len(pool))
-            entries += [index.setdefault(text, len(index)) for text in pool]
-        if positions is None:  # shared pools: the segments of one key point at the same run
-            first = {k: i for i, k in reversed(list(enumerate(dict.fromkeys(seg_keys))))}
-            offsets, counts = [offsets[first[k]] for k in seg_keys], [counts[first[k]] for k in seg_keys]
+        entries: list[int] = []
+        runs: dict[int, tuple[int, int]] = {}  # id(pool) -> (offset, count)
+        for pool in per_segment:
+            if id(pool) not in runs:
+                runs[id(pool)] = (len(entries), len(pool))
+                entries += [index.setdefault(text, len(index)) for text in pool]
+        offsets, counts = zip(*(runs[id(pool)] for pool in per_segment), strict=True)
         texts = list(index)
         self.phrasings: list[str] = texts
         self._pool_entries = np.array(entries, np.int64)  # (E,) into ``phrasings``
