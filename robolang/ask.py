@@ -25,6 +25,7 @@ from robolang.policy.checkpoint import load_checkpoint
 from robolang.policy.inference import LanguagePolicy
 from robolang.policy.language import InstructionCache, LanguageError, SentenceEncoder
 from robolang.robot import is_simulator
+from robolang.grounding import restate
 from robolang.task_match import TaskMatcher, usable
 from robolang.video import VideoWriter
 
@@ -45,6 +46,7 @@ class Answer:
     steps: int
     video: Path
     nearest: str | None  # None: the robot has no scene state, nothing could be judged
+    told: str | None = None  # ground=true: what the policy was told instead (the matcher's restatement)
 
     def summary(self) -> str:
         seconds = self.steps / CONTROL_FPS
@@ -54,7 +56,8 @@ class Answer:
             verdict = f"unjudged (no known task matches; the closest known instruction is {self.nearest!r})"
         else:
             verdict = ("success" if self.success else "failure") + f" (task {self.task})"
-        return f"{self.instruction!r}: {verdict}, {self.steps} steps ({seconds:.1f} s); video: {self.video}"
+        told = f" (told the policy {self.told!r})" if self.told else ""
+        return f"{self.instruction!r}{told}: {verdict}, {self.steps} steps ({seconds:.1f} s); video: {self.video}"
 
 
 def _display() -> bool:
@@ -189,12 +192,15 @@ def ask(policy, robot, matcher, instructions: Iterable[str], cfg: DictConfig, ou
         task_id, args = (match.task_id, match.args) if match is not None else (None, ())
         if task_id is not None and (note := readiness.check(task_id, args)):
             print(note, flush=True)
-        result = run_instruction(robot, controller, text, task_id, args, cfg.seed, cfg.max_steps, True)
+        told = None
+        if cfg.get("ground") and match is not None:  # the policy hears the task in its training words
+            told = restate(match, robot.scene_description(), text, matcher.instructions)
+        result = run_instruction(robot, controller, told or text, task_id, args, cfg.seed, cfg.max_steps, True)
         video = out if n == 1 else out.with_name(f"{out.stem}_{n}{out.suffix}")
         with VideoWriter(video, CONTROL_FPS) as writer:
             for frame in result.frames:
                 writer.write(frame)
-        answer = Answer(text, result.success, task_id, result.steps, video, match.nearest if match else None)
+        answer = Answer(text, result.success, task_id, result.steps, video, match.nearest if match else None, told)
         (on_answer or (lambda a: print(a.summary(), flush=True)))(answer)
         answers.append(answer)
     return answers

@@ -122,3 +122,16 @@ def test_the_bare_arm_is_not_a_simulator():
 
     assert is_simulator(PlayTableRobot(PlayTableRobotConfig()))
     assert not is_simulator(BareArm(PlayTableRobotConfig()))
+
+
+def test_ground_true_tells_the_policy_the_task_in_its_training_words(checkpoint, tmp_path, capsys):
+    said = "could you pull the drawer open for me"
+    args = ["ask", said, "--checkpoint", str(checkpoint), f"out={tmp_path / 'g.mp4'}", "ground=true", *FAST]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert f"'{said}' (told the policy '" in out and "(task open_drawer)" in out
+    told = out.split("(told the policy '")[1].split("')")[0]
+    assert "drawer" in told and told != said
+    assert cli.main(["ask", "make me a cup of tea", "--checkpoint", str(checkpoint), f"out={tmp_path / 'h.mp4'}",
+                     "ground=true", *FAST]) == 0  # fmt: skip
+    assert "told the policy" not in capsys.readouterr().out  # unjudged: the words as said

@@ -8,7 +8,14 @@ from html import escape
 from pathlib import Path
 
 from robolang.evaluation.outputs import REPORT, write_atomic
-from robolang.evaluation.stats import comparison_rows, fmt_rate, format_unavailable, reference_rows, start_rows
+from robolang.evaluation.stats import (
+    comparison_rows,
+    fmt_rate,
+    format_unavailable,
+    grounding_rows,
+    reference_rows,
+    start_rows,
+)
 from robolang.evaluation.svg import grouped_bars
 
 STYLE = """
@@ -98,6 +105,14 @@ def _references(summary: dict) -> list[str]:
     return ["<h3>By how the instruction names its object</h3>", _table(header, rows)]
 
 
+def _grounding(summary: dict) -> list[str]:
+    """Success by whether the task matcher restated the instruction (ground=true only)."""
+    header, rows = grounding_rows(summary)
+    if not rows:
+        return []
+    return ["<h3>Grounding: the policy told the matcher's restatement</h3>", _table(header, rows)]
+
+
 def write_html(out: Path, results: dict, videos: list[dict]) -> Path:
     """Write ``out/report.html`` from the results dict (``suite.run``) and the recorded videos."""
     cfg, summary = results["config"], results["summary"]
@@ -120,6 +135,7 @@ def write_html(out: Path, results: dict, videos: list[dict]) -> Path:
         "<h2>Comparison</h2>",
         _table(header, rows),
         *_references(summary),
+        *_grounding(summary),
         split_chart(summary, splits),
         "<h2>Per world</h2>",
         _world_table(summary, list(cfg["worlds"]), splits),

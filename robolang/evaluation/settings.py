@@ -38,7 +38,7 @@ WHOLE_NUMBERS = {
     "workers": (1, "local processes, or Ray tasks with ray_address"),
     "videos": (0, "successes and failures shown per controller"),
 }
-FLAGS = ("overwrite", "resume", "match_cameras", "trace")
+FLAGS = ("overwrite", "resume", "match_cameras", "trace", "ground")
 
 
 class EvalConfigError(RobolangError, ValueError):
@@ -75,12 +75,34 @@ def read_settings(cfg: DictConfig) -> dict:
         raise EvalConfigError(f"ray_address={plain['ray_address']!r}: expected auto, ray://host:port, local or null")
     plain["instruction_sets"] = read_instruction_sets(plain.get("instruction_sets"))
     _check_vocabulary(plain)
+    _check_grounding(plain)
     plain["controllers"] = controller_specs(
         plain.get("controllers"), plain.pop("checkpoint", None), plain.get("references", list(REFERENCES))
     )
     if not plain["controllers"]:
         raise EvalConfigError("nothing to evaluate: controllers=null and references=[]; name a policy or a reference")
     return plain
+
+
+def _check_grounding(plain: dict) -> None:
+    """``ground=true`` only with splits the task matcher has not seen (see ``robolang.grounding``)."""
+    if not plain["ground"]:
+        return
+    from robolang.captioning.grammar import SPLITS
+
+    held = [s for s in dict.fromkeys([*plain["splits"], *plain["chain_splits"]]) if s in SPLITS and s != "train"]
+    if held:
+        raise EvalConfigError(
+            f"ground=true with held-out splits {held}: the task matcher that grounds instructions holds the "
+            "grammar's held-out phrasings and words, so they would not be held out; evaluate them with "
+            "ground=false, and ground=true on train and instruction sets (splits=[train,outside] chain_splits=[train])"
+        )
+    if not isinstance(plain.get("match_cache"), (str, type(None))):
+        raise EvalConfigError(f"match_cache={plain.get('match_cache')!r}: expected a folder or null")
+    if plain.get("match_tasks") is not None:
+        from robolang.captioning.tasks import TASK_IDS
+
+        _names(plain, "match_tasks", list(TASK_IDS), "task ids")
 
 
 def _shown(value) -> str:

@@ -90,6 +90,7 @@ def summarize(records: list[dict], controllers: list[str], chain_length: int) ->
         "unavailable": _unavailable(records),
         "reach": reach(singles, controllers),
         "references": references(singles, controllers),
+        "grounding": grounding(singles, controllers),
         "start": start_distances(singles),
     }
     for (c, split), group in _group(chains, "controller", "split").items():
@@ -133,6 +134,25 @@ def reference_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
     rows = [
         [c, fmt_rate(cells["what"]), fmt_rate(cells["where"])] for c, cells in summary.get("references", {}).items()
     ]
+    return header, rows
+
+
+def grounding(singles: list[dict], controllers: list[str]) -> dict:
+    """Per grounded controller (``ground=true``), success by whether the task matcher restated the
+    instruction (``restated``) or left it unjudged and it was passed on as said (``as_said``)."""
+    out = {}
+    for c in controllers:
+        mine = [r for r in singles if r["controller"] == c and "told" in r]
+        if mine:
+            out[c] = {kind: rate([r["success"] for r in mine if (r["told"] is not None) == (kind == "restated")])
+                      for kind in ("restated", "as_said")}  # fmt: skip
+    return out
+
+
+def grounding_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the table of success by whether grounding restated the instruction."""
+    header = ["controller (ground=true)", "restated by the task matcher", "unjudged: told as said"]
+    rows = [[c, fmt_rate(k["restated"]), fmt_rate(k["as_said"])] for c, k in summary.get("grounding", {}).items()]
     return header, rows
 
 

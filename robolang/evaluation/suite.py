@@ -30,7 +30,7 @@ from robolang.evaluation import outputs, policies
 from robolang.evaluation.report import write_html
 from robolang.evaluation.sampler import derive_seed, phrasable, scene_pairs
 from robolang.evaluation.settings import EvalConfigError, read_settings
-from robolang.evaluation.stats import comparison_rows, format_table, reference_rows, summarize
+from robolang.evaluation.stats import comparison_rows, format_table, grounding_rows, reference_rows, summarize
 from robolang.evaluation.videos import record_videos
 from robolang.evaluation.worker import evaluate_jobs
 from robolang.parallel import run_jobs
@@ -206,9 +206,10 @@ def run(cfg: DictConfig) -> dict:
     report = write_html(out, results, videos)
     header, rows = comparison_rows(results["summary"], plain["splits"], plain["chain_splits"])
     print(format_table(header, rows))
-    header, rows = reference_rows(results["summary"])
-    if rows:
-        print(format_table(header, rows))
+    for table in (reference_rows, grounding_rows):
+        header, rows = table(results["summary"])
+        if rows:
+            print(format_table(header, rows))
     print(f"{len(records)} rollouts in {results['seconds']:.0f} s; report: {report}")
     return results
 

@@ -23,8 +23,16 @@ from robolang.evaluation.rollout import (
     run_instruction,
 )
 from robolang.evaluation.sampler import TaskSampler, derive_seed
+from robolang.grounding import GroundedController, MatcherPool
 
 KINDS = ("checkpoint", "target", "scripted", "zero")
+
+
+def grounding_matchers(cache_dir, tasks=None) -> MatcherPool:
+    """The task matchers that ground instructions, one per scene, on the default sentence encoder."""
+    from robolang.policy.language import InstructionCache, SentenceEncoder
+
+    return MatcherPool(InstructionCache(SentenceEncoder()), cache_dir, list(tasks) if tasks else None)
 
 
 def build_controller(
@@ -60,6 +68,11 @@ class Workbench:
             s["name"]: build_controller(s, self.make_expert, cfg.torch_device, cfg.execution, cfg.actions_per_chunk)
             for s in cfg.controllers
         }
+        if cfg.get("ground"):  # the policies hear the matcher's restatement (the references need no words)
+            matchers = grounding_matchers(cfg.get("match_cache"), cfg.get("match_tasks"))
+            for s in cfg.controllers:
+                if s["kind"] in ("checkpoint", "target"):
+                    self.controllers[s["name"]] = GroundedController(self.controllers[s["name"]], matchers)
 
     def make_expert(self, robot):
         return self._instantiate(self.cfg.expert, robot=robot)
@@ -72,6 +85,7 @@ class Workbench:
             conf["config"]["world"] = OmegaConf.to_container(self.cfg.world_configs[world], resolve=True)
             robot = self._instantiate(conf, _convert_="all")
             for c in self.controllers.values():
+                c = getattr(c, "inner", c)
                 if isinstance(c, PolicyController):
                     c.policy.check_robot(robot.observation_features)  # a policy that does not fit fails early
             robot.connect()
@@ -108,6 +122,8 @@ class Workbench:
             record = {**base, "controller": name, "args": list(pick.args), "episode_seed": pick.seed}
             out.append({**record, "instruction": pick.instruction, "success": bool(r.success), "steps": r.steps,
                         "closest_m": r.closest, "start_m": pick.start_m, "by_position": pick.by_position})  # fmt: skip
+            if isinstance(controller, GroundedController):
+                out[-1]["told"] = controller.told.get(pick.instruction)  # None: the words as said
             if r.trace is not None:
                 out[-1]["trace"] = r.trace
             if frames_for is not None:

@@ -474,11 +474,13 @@ class PolicyDataset:
         self._pool_entries = np.array(entries, np.int64)  # (E,) into ``phrasings``
         self._pool_offset = np.array(offsets, np.int64)  # (S,)
         self._pool_count = np.array(counts, np.int64)  # (S,)
-        encoded = instructions.encode(texts, length=self.max_lang_tokens)
-        width = int((~encoded.is_pad).sum(1).max())  # store only the longest phrasing's tokens
+        # padded to the longest phrasing only, in float16 (widened per batch): ~10^5 per-segment
+        # phrasings would be ~5 GB padded to 32 tokens at float32
+        encoded = instructions.encode(texts, dtype=torch.float16)
+        width = min(encoded.tokens.shape[1], self.max_lang_tokens)
         # numpy, not torch: sampling must not wait on torch's intra-op threads, which cost ~8 ms
         # per op when the 2 cores are busy (measured); numpy gathers run on the calling thread.
-        self._tokens = encoded.tokens[:, :width].numpy().copy()  # (P, l, D)
+        self._tokens = encoded.tokens[:, :width].numpy()  # (P, l, D) float16
         self._is_pad = encoded.is_pad[:, :width].numpy().copy()  # (P, l)
         self._pooled = encoded.pooled.numpy().copy()  # (P, D)
 
