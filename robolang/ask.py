@@ -21,11 +21,11 @@ from omegaconf import DictConfig, OmegaConf
 from robolang.errors import RobolangError
 from robolang.evaluation.rollout import PolicyController, run_instruction
 from robolang.features import CONTROL_FPS
+from robolang.grounding import restate
 from robolang.policy.checkpoint import load_checkpoint
 from robolang.policy.inference import LanguagePolicy
 from robolang.policy.language import InstructionCache, LanguageError, SentenceEncoder
 from robolang.robot import is_simulator
-from robolang.grounding import restate
 from robolang.task_match import TaskMatcher, usable
 from robolang.video import VideoWriter
 
