@@ -37,7 +37,7 @@ class FakeInstructions:
     def __init__(self):
         self.encoded: list[str] = []
 
-    def encode(self, texts, length=None):
+    def encode(self, texts, length=None, dtype=torch.float32):
         self.encoded += texts
         length = length or max(len(t.split()) for t in texts)
         tokens, is_pad = torch.zeros(len(texts), length, self.dim), torch.ones(len(texts), length, dtype=torch.bool)
@@ -45,7 +45,7 @@ class FakeInstructions:
             n = min(len(t.split()), length)
             g = torch.Generator().manual_seed(sum(map(ord, t)))
             tokens[i, :n], is_pad[i, :n] = torch.randn(n, self.dim, generator=g), False
-        return Encoded(tokens, is_pad, tokens.sum(1))
+        return Encoded(tokens.to(dtype), is_pad, tokens.sum(1))
 
 
 def row(episode, start, end, task="lift", args="red_cube", text="lift the red block", split="train"):
