@@ -4,7 +4,8 @@ collect scripted play -> hindsight-caption it -> train the transformer policy ->
 beside the scripted agent (upper bound) and the zero action (lower bound) -> an HTML report.
 Every stage is one of the ordinary commands with overrides (nothing here is special-cased).
 ``configs/demo.yaml`` holds the small default (sized for ~30 min on 2 CPU cores);
-``configs/experiment/full.yaml`` the larger run.
+``configs/experiment/full.yaml`` the larger run. ``pipeline: ladder`` (``configs/experiment/ladder_cpu.yaml``,
+``full.yaml``) runs the policy ladder instead: ``robolang.ladder``.
 
 One run per ``out`` folder: a new folder starts a run; a folder holding a demo run with the
 same settings is continued (each stage reuses the work already done there, so an interrupted
@@ -26,6 +27,7 @@ from robolang.config import checked, load_config
 from robolang.errors import RobolangError
 
 SAVED_CONFIG, TIMING = "demo.yaml", "timing.json"
+PIPELINES = ("play", "ladder")  # play: collect -> caption -> train -> evaluate; ladder: robolang/ladder.py
 NOT_COMPARED = ("bench_out", "overwrite")  # may differ when a run is continued: they change no stage's work
 
 
@@ -69,8 +71,14 @@ def check(cfg: DictConfig) -> None:
     if cfg.tasks is None:  # every caption task, those registered later included
         cfg.tasks = list(TASK_IDS)
     checks.listed(cfg, "tasks", allowed=TASK_IDS)
-    checked(cfg, "collect.hours", float, low=0.001)
-    checked(cfg, "collect.episode_seconds", float, low=1)
+    checked(cfg, "pipeline", str, choices=PIPELINES)
+    if cfg.pipeline == "ladder":
+        from robolang import ladder
+
+        ladder.check(cfg)
+    else:
+        checked(cfg, "collect.hours", float, low=0.001)
+        checked(cfg, "collect.episode_seconds", float, low=1)
     checked(cfg, "budget_minutes", float, low=1, optional=True)
     checked(cfg, "bench_out", str, optional=True)
 
@@ -178,6 +186,10 @@ def _per_world(summary: dict, worlds: list[str], splits: list[str]) -> list[str]
 
 
 def _description(cfg: DictConfig, conf: dict, name: str, continued: bool) -> str:
+    if cfg.pipeline == "ladder":
+        from robolang import ladder
+
+        return ladder.description(cfg, conf, name, continued)
     trained = [f"the transformer {cfg.train.train.steps} steps"] + [
         f"{b} {s.train.steps} steps" for b, s in (cfg.baselines or {}).items()
     ]
@@ -198,6 +210,7 @@ def write_benchmark(cfg: DictConfig, seconds: dict, results: dict, load, continu
 
     summary, conf = results["summary"], results["config"]
     splits = list(conf["splits"])
+    main = "deployable" if cfg.get("pipeline") == "ladder" else "ours"
     header, rows = comparison_rows(summary, splits, list(conf["chain_splits"]))
     total, budget = sum(seconds.values()), cfg.get("budget_minutes")
     name = cfg.get("name") or "demo"
@@ -218,9 +231,9 @@ def write_benchmark(cfg: DictConfig, seconds: dict, results: dict, load, continu
         *table(header, rows),
         "",
         *_per_world(summary, list(conf["worlds"]), splits),
-        "Ours per task (worlds pooled):",
+        f"{main.capitalize()} per task (worlds pooled):",
         "",
-        *per_task_table(summary, "ours", splits),
+        *per_task_table(summary, main, splits),
     ]
     write_section(cfg.bench_out, name.split("/")[-1], "\n".join(lines))
 
@@ -236,16 +249,22 @@ def run(cfg: DictConfig) -> Path:
     continued = prepare_out(cfg)
     seconds: dict[str, float] = json.loads((out / TIMING).read_text()) if (out / TIMING).exists() else {}
     play, policy, evaluation = out / "play", out / "policy", out / "eval"
+    results = {}
     with Load() as load:
-        _stage("collect", seconds, out, lambda: collect(cfg, play))
-        _stage("caption", seconds, out, lambda: caption(play))
-        _stage("train", seconds, out, lambda: train(cfg, play, policy))
-        baselines = {}
-        for name, section in (cfg.baselines or {}).items():  # e.g. mcil: trained in the same harness
-            baselines[name] = out / name
-            _stage(f"train {name}", seconds, out, lambda n=name, s=section: train(cfg, play, out / n, s, policy=n))
-        results = {}
-        _stage("evaluate", seconds, out, lambda: results.update(evaluate(cfg, policy, evaluation, baselines)))
+        if cfg.pipeline == "ladder":
+            from robolang import ladder
+
+            for name, work in ladder.stages(cfg, out, results):
+                _stage(name, seconds, out, work)
+        else:
+            _stage("collect", seconds, out, lambda: collect(cfg, play))
+            _stage("caption", seconds, out, lambda: caption(play))
+            _stage("train", seconds, out, lambda: train(cfg, play, policy))
+            baselines = {}
+            for name, section in (cfg.baselines or {}).items():  # e.g. mcil: trained in the same harness
+                baselines[name] = out / name
+                _stage(f"train {name}", seconds, out, lambda n=name, s=section: train(cfg, play, out / n, s, policy=n))
+            _stage("evaluate", seconds, out, lambda: results.update(evaluate(cfg, policy, evaluation, baselines)))
     if cfg.bench_out:
         write_benchmark(cfg, seconds, results, load, continued)
     report = evaluation / "report.html"

@@ -18,7 +18,7 @@ def test_nested_sections_become_hydra_overrides():
     assert overrides_of(section) == ["train.steps=5", "train.lr=0.001", "policy.conv_channels=[8,16]", "x=null"]
 
 
-@pytest.mark.parametrize("name", ["demo", "experiment/full", "experiment/all_tasks_cpu"])
+@pytest.mark.parametrize("name", ["demo", "experiment/full_play", "experiment/all_tasks_cpu"])
 def test_demo_configs_compose_into_valid_stage_configs(name):
     cfg = load_config(name)
     check(cfg)  # tasks: null -> every task
@@ -26,6 +26,44 @@ def test_demo_configs_compose_into_valid_stage_configs(name):
     assert train.train.steps == cfg.train.train.steps
     evaluation = load_config("eval", overrides_of(cfg.eval))
     assert list(evaluation.worlds) == list(cfg.eval.worlds)
+
+
+@pytest.mark.parametrize("name", ["experiment/ladder_cpu", "experiment/full"])
+def test_ladder_configs_compose_into_valid_stage_configs(name):
+    cfg = load_config(name)
+    check(cfg)
+    assert cfg.pipeline == "ladder" and len(cfg.tasks) == 31
+    state = load_config("train", ["policy=privileged_state", *overrides_of(cfg.state)])
+    assert state.train.steps == cfg.state.train.steps and state.policy.contacts is False  # compose needs it
+    assert state.policy.pointer_scene and state.data.positional_phrasings > 0  # the measured recipe
+    render = load_config("estimator_render", [f"image_size={cfg.image_size}", *overrides_of(cfg.estimator.render)])
+    assert render.world.name == "randomized" and render.robot.config.static_width == cfg.image_size
+    estimator = load_config("estimator_train", overrides_of(cfg.estimator.train))
+    assert estimator.train.steps == cfg.estimator.train.train.steps
+    assert list(load_config("eval", overrides_of(cfg.eval)).worlds) == ["default", "heldout"]
+
+
+@pytest.mark.slow
+def test_the_ladder_runs_end_to_end_at_a_tiny_scale(tmp_path, capsys):
+    out = tmp_path / "ladder"
+    args = ["demo", "--config-name", "experiment/ladder_cpu", f"out={out}", "demos.hours=0.02",
+            "demos.episode_seconds=36", "state.train.steps=3", "+state.train.val_every=3",
+            "+state.train.checkpoint_every=3", "+state.data.val_fraction=0.0", "estimator.render.frames=64", "+estimator.render.shard_frames=32",
+            "estimator.train.train.steps=3", "tasks=[open_drawer,lift]", "eval.episodes=1", "eval.chains=0",
+            "eval.chain_splits=[]", "eval.splits=[train]", "eval.worlds=[default]", "eval.max_steps=5",
+            "eval.videos=0"]  # fmt: skip
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "deployable" in printed and "privileged" in printed
+    results = json.loads((out / "eval" / "results.json").read_text())
+    assert results["summary"]["controllers"] == ["deployable", "privileged", "scripted", "zero"]
+    kinds = {c["name"]: c["about"] for c in results["config"]["controller_specs"]}
+    assert "PRIVILEGED" in kinds["privileged"] and "PRIVILEGED" not in kinds["deployable"]
+    timing = json.loads((out / "timing.json").read_text())
+    assert list(timing) == ["demonstrations", "train state policy", "render estimator frames", "train estimator",
+                            "compose", "evaluate"]  # fmt: skip
+    assert cli.main(args) == 0  # a second run reuses every stage's work
+    assert "reusing" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ HELP = "the whole pipeline at a small default: collect, caption, train, evaluate
 EXAMPLES = [
     "robolang demo                              # collect, caption, train, evaluate -> runs/demo/eval/report.html",
     "robolang demo --config-name experiment/all_tasks_cpu bench_out=BENCHMARKS.md   # every task, ~2 h",
+    "robolang demo --config-name experiment/ladder_cpu   # demonstrations -> state policy + estimator -> deployable",
 ]
 
 
@@ -23,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config-name",
         default="demo",
-        help="demo (default), experiment/all_tasks_cpu (every task, ~2 h on 2 cores) or experiment/full (GPU-sized)",
+        help="demo (default), experiment/all_tasks_cpu (every task, ~2 h on 2 cores), experiment/ladder_cpu "
+        "(the policy ladder: demonstrations, state policy, estimator, deployable policy; ~2-3 h on 2 cores), "
+        "experiment/full (the ladder GPU-sized) or experiment/full_play (the image transformer GPU-sized)",
     )
 
 
