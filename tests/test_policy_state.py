@@ -624,3 +624,51 @@ def cli_bench_fit(overrides, tmp_path):
     from robolang import bench
 
     return bench.refresh("fit", load_config("bench_fit", [*overrides, f"bench_out={tmp_path / 'B.md'}"]))
+
+
+def test_batches_carry_the_scene_as_it_was_when_the_segment_began(labelled):
+    data = SceneStateDataset(labelled, FakeInstructions(), n_obs_steps=2, chunk_size=4, val_fraction=0.0)
+    draw = data.draw(8, np.random.default_rng(5))
+    batch = data.collate(draw)
+    start = data._start[draw.segment]  # each sample's segment's first frame
+    first = np.isin(start, list(data.frames.episode_start.values()))
+    assert batch[B.SCENE_START].shape == (8, len(FIELDS))
+    np.testing.assert_array_equal(batch[B.SCENE_START].numpy(), data.frames.scene[start - ~first])  # as seen
+
+
+def test_the_start_token_lets_the_policy_act_on_the_change_since_the_instruction_began(labelled):
+    """The same current scene, two starts: the object already turned far enough (release: -1)
+    or not yet (keep turning: +1). Only a policy that reads the start can fit both."""
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    batch = data.sample(1, np.random.default_rng(0))
+    batch = {k: v.expand(2, *v.shape[1:]).clone() for k, v in batch.items()}
+    yaw = FIELDS.index("red_cube.yaw")
+    batch[B.SCENE_START][0, yaw] = batch[B.SCENE_STATE][0, -1, yaw] - 0.8  # turned 0.8 rad already
+    batch[B.SCENE_START][1, yaw] = batch[B.SCENE_STATE][1, -1, yaw]  # not turned yet
+    batch[B.ACTION_PAD][:] = False
+    batch[B.ACTION][:, :, 3] = torch.tensor([-1.0, 1.0])[:, None]
+    answers = {}
+    for start in (False, True):
+        torch.manual_seed(0)
+        answers[start] = _fit(_tiny_policy(data, start_scene=start), batch, steps=600)[:, :, 3].mean(1)
+    assert answers[True][0] < -0.8 and answers[True][1] > 0.8
+    assert (answers[False] - answers[False].mean()).abs().max() < 0.1  # one answer for both
+
+
+def test_the_start_is_the_first_observation_since_the_instruction_was_given(labelled, tmp_path):
+    out = tmp_path / "start"
+    assert _train(labelled, out, "policy.start_scene=true") == 0
+    policy = load_policy(out)
+    seen = []
+    forward = policy.policy.forward
+    policy.policy.forward = lambda batch: seen.append(batch[B.SCENE_START].clone()) or forward(batch)
+
+    def observe(value):
+        return {"observation.state": np.zeros(STATE_DIM, np.float32), KEY_SCENE_STATE: np.full(len(FIELDS), value)}
+
+    policy.predict(observe(1.0), "open the drawer")
+    policy.predict(observe(2.0), "open the drawer")
+    policy.predict(observe(3.0), "close the drawer")  # a new instruction, no reset: it starts here
+    policy.reset()
+    policy.predict(observe(4.0), "close the drawer")  # after a reset: here
+    assert [float(s[0, 0]) for s in seen] == [1.0, 1.0, 3.0, 4.0]

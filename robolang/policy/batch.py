@@ -38,6 +38,11 @@ TARGET_SCALE_M = 0.1
 # ``scene_fields``. The dataset's own key, outside ``observation.*``: a robot never gives it, and
 # evaluation adds it only through its ``PrivilegedController``.
 SCENE_STATE = KEY_SCENE_STATE
+# Privileged policies with ``start_scene`` only: float32 (B, D_scene), the scene state when the
+# instruction began (the segment's first frame as its observation saw it; at inference the first
+# observation since the instruction was given). Progress that is relative to the start ("rotate it
+# 30 degrees", "push it left") is not in the current state alone.
+SCENE_START = "scene_state.start"
 # Privileged training only (``SceneStateDataset``): int64 (B, 2), which of the policy's objects
 # (``SceneLayout.objects`` order) the segment's first and second arguments name, ``O`` (the
 # number of objects) where the task names fewer. It supervises the state policy's pointer.
@@ -55,6 +60,7 @@ __all__ = [
     "LANG_PAD",
     "LANG_TOKENS",
     "POINTER",
+    "SCENE_START",
     "SCENE_STATE",
     "STATE",
     "STATE_DIM",

@@ -150,6 +150,8 @@ class LanguagePolicy(ChunkExecution):
     def reset(self) -> None:
         """Forget the observation history and any queued or ensembled actions (new episode)."""
         self._history: deque[dict] = deque(maxlen=self.n_obs_steps)
+        self._start: dict | None = None  # the first frame since the current instruction was given
+        self._said: str | None = None
         self._reset_actions()
 
     def observe(self, observation: dict) -> None:
@@ -180,6 +182,8 @@ class LanguagePolicy(ChunkExecution):
             self._history.appendleft(self._history[0])
         keys = (*self._cameras, B.STATE, *self._privileged)
         batch = {k: torch.stack([f[k] for f in self._history])[None].to(self.device) for k in keys}  # (1, T, ...)
+        if getattr(self.config, "start_scene", False):  # the scene when this instruction began
+            batch[B.SCENE_START] = self._start[B.SCENE_STATE][None].to(self.device)  # (1, D)
         lang = self.instructions.encode([instruction])
         batch[B.LANG_TOKENS] = lang.tokens.to(self.device)
         batch[B.LANG_PAD] = lang.is_pad.to(self.device)
@@ -191,7 +195,10 @@ class LanguagePolicy(ChunkExecution):
     def predict(self, observation: dict, instruction: str) -> np.ndarray:
         """The action chunk (chunk_size, 5) in [-1, 1] for this observation (added to the history)."""
         instruction = check_instruction(instruction)
-        self._history.append(self._frame(observation))
+        frame = self._frame(observation)
+        if instruction != self._said:  # a new instruction starts here (also without a reset between)
+            self._start, self._said = frame, instruction
+        self._history.append(frame)
         chunk = self.policy.predict(self._batch(instruction))[0].float().cpu().numpy()
         return np.clip(chunk, -1.0, 1.0)
 

@@ -175,13 +175,16 @@ class SceneStateDataset(PolicyDataset):
         """The batch of a draw: proprioception and scene state raw (the policy normalises them)."""
         # as the observation saw it: the row before (the recorder stores the state after the action)
         scene = self.frames.scene[scene_seen_at(d.obs_index, self._episode_first)]  # (B, T, D_scene), a copy
-        if self.scene_noise_m:  # one offset per sample and object, held over its observation steps
+        start = self.frames.scene[scene_seen_at(self._start[d.segment], self._episode_first)]  # (B, D_scene)
+        if self.scene_noise_m:  # one offset per sample and object, held over its observation steps and the start
             rng = np.random.default_rng(d.augment_seed)
             offsets = rng.normal(0.0, self.scene_noise_m, (scene.shape[0], 1, len(self._noisy_columns)))
             scene[..., self._noisy_columns] += offsets.astype(scene.dtype)
+            start[:, self._noisy_columns] += offsets[:, 0].astype(start.dtype)
         return {
             B.STATE: torch.from_numpy(self.frames.state[d.obs_index]),  # (B, T, STATE_DIM)
             B.SCENE_STATE: torch.from_numpy(scene),
+            B.SCENE_START: torch.from_numpy(start),  # the scene when the segment's instruction began
             B.POINTER: torch.from_numpy(self._pointer[d.segment]),  # (B, 2)
             B.TASK: torch.from_numpy(self._task[d.segment]),  # (B,)
             **self.language_and_actions(d),

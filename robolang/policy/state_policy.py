@@ -98,6 +98,11 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
     # directly (without it the same state gave the same chunk for "lift it" and "put it down").
     task_head: bool = False
     task_weight: float = 1.0
+    # One more token per object: its features when the instruction began (``batch.SCENE_START``),
+    # with an identity of its own, so the turn or push made so far is two tokens apart ("rotate it
+    # left" is judged on the turn since the start, which the current state alone does not say).
+    # False: the current state only, as checkpoints saved before it.
+    start_scene: bool = False
     task_ids: tuple[str, ...] = ()  # the head's classes; filled from the task registry when empty
     action_head: str = "l1"
     action_bins: int = 41
@@ -172,6 +177,7 @@ class ScenePointer(nn.Module):
         self.lang_pos = nn.Parameter(torch.zeros(1, c.max_lang_tokens, d))
         self.objects = nn.Sequential(nn.Linear(n_features, d), nn.GELU(), nn.Linear(d, d))
         self.object_id = nn.Parameter(torch.zeros(n_objects, d))
+        self.start_id = nn.Parameter(torch.zeros(n_objects, d)) if c.start_scene else None
         self.slots = nn.Parameter(torch.zeros(1, 3, d))  # argument 1, argument 2, none
         for p in (self.lang_pos, self.object_id, self.slots):
             nn.init.normal_(p, std=0.02)
@@ -231,6 +237,7 @@ class PrivilegedStatePolicy(PolicyBase):
         n_features = 3 + 3 + 2 + 3 + contacts.shape[1] + (2 * len(RELATIVE_YAW_MULTIPLES) if c.relative_yaw else 0)
         self.object_mlp = nn.Sequential(nn.Linear(n_features, d), nn.GELU(), nn.Linear(d, d))
         self.object_id = nn.Parameter(torch.zeros(n_objects, d))
+        self.start_id = nn.Parameter(torch.zeros(n_objects, d)) if c.start_scene else None
         # The pointer: logits over (objects + none) for each of the two arguments; a token per argument.
         # With pointer_tokens, each argument first attends over the instruction's tokens (its own query).
         self.pointer_head = (
@@ -260,7 +267,7 @@ class PrivilegedStatePolicy(PolicyBase):
         self.scene_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, 1, d))
         self.action_queries = nn.Parameter(torch.zeros(1, c.chunk_size, d))
         for p in (self.object_id, self.fixture_id, self.lang_pos, self.state_pos, self.scene_pos, self.action_queries,
-                  self.pointer_id, self.pointer_none, self.task_embedding):  # fmt: skip
+                  self.pointer_id, self.pointer_none, self.task_embedding, self.start_id):  # fmt: skip
             if p is not None:
                 nn.init.normal_(p, std=0.02)
         if self.pointer_queries is not None:  # a token's scale, so the two arguments attend unevenly from the start
@@ -312,8 +319,9 @@ class PrivilegedStatePolicy(PolicyBase):
         return torch.stack([logits[:, 0, :n], logits[:, 1, n:]], dim=1)
 
     def scene_tokens(self, batch: dict, pointer: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, T * (O + F [+ 2]), d): one token per object and per fixture at each step [and one per
-        pointed-at argument, given the pointer's (B, 2, O + 1) probabilities], FiLM by language."""
+        """(B, T * (O + F [+ 2]) [+ O], d): one token per object and per fixture at each step [and one per
+        pointed-at argument, given the pointer's (B, 2, O + 1) probabilities] [and, with ``start_scene``,
+        one per object as it was when the instruction began], FiLM by language."""
         raw = self._scene_of(batch)  # (B, T, D) raw, as recorded
         scaled = self.scene_normalizer(raw)  # (B, T, D)
         features = self.object_features(raw, scaled)  # (B, T, O, n_features)
@@ -327,7 +335,22 @@ class PrivilegedStatePolicy(PolicyBase):
             parts.append(self.object_mlp(pointed) + self.pointer_id + (none * self.pointer_none)[:, None])
         tokens = torch.cat(parts, dim=2)  # (B, T, O + F [+ 2], d)
         tokens = tokens * (1 + gamma[:, None, None]) + beta[:, None, None] + self.scene_pos
-        return tokens.flatten(1, 2)
+        tokens = tokens.flatten(1, 2)
+        if self.start_id is None:
+            return tokens
+        start = self._start_of(batch)  # (B, D) raw
+        at_start = self.object_features(start[:, None], self.scene_normalizer(start)[:, None])[:, 0]  # (B, O, n_f)
+        started = (self.object_mlp(at_start) + self.start_id) * (1 + gamma[:, None]) + beta[:, None]  # (B, O, d)
+        return torch.cat([tokens, started], dim=1)
+
+    def _start_of(self, batch: dict) -> torch.Tensor:
+        """The scene state when the instruction began, (B, D); a clear error where the batch has none."""
+        if B.SCENE_START not in batch:
+            raise KeyError(
+                f"policy.start_scene=true reads {B.SCENE_START!r} (the scene when the instruction began: "
+                "SceneStateDataset and LanguagePolicy give it); this batch has none"
+            )
+        return batch[B.SCENE_START]
 
     def _scene_of(self, batch: dict) -> torch.Tensor:
         """The batch's raw scene state (B, T, D); a clear error where it has none or another size."""
