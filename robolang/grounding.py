@@ -100,6 +100,13 @@ class MatcherPool:
         self.instructions, self.cache_dir, self.tasks = instructions, cache_dir, tasks
         self._matchers: dict[str, TaskMatcher] = {}
 
+    @classmethod
+    def on_default_encoder(cls, cache_dir=None, tasks=None) -> MatcherPool:
+        """Matchers on the default sentence encoder (the one the matcher's thresholds were chosen with)."""
+        from robolang.policy.language import InstructionCache, SentenceEncoder
+
+        return cls(InstructionCache(SentenceEncoder()), cache_dir, list(tasks) if tasks else None)
+
     def __call__(self, scene: dict) -> TaskMatcher:
         key = json.dumps(scene, sort_keys=True)
         if key not in self._matchers:

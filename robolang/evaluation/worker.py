@@ -28,13 +28,6 @@ from robolang.grounding import GroundedController, MatcherPool
 KINDS = ("checkpoint", "target", "scripted", "zero")
 
 
-def grounding_matchers(cache_dir, tasks=None) -> MatcherPool:
-    """The task matchers that ground instructions, one per scene, on the default sentence encoder."""
-    from robolang.policy.language import InstructionCache, SentenceEncoder
-
-    return MatcherPool(InstructionCache(SentenceEncoder()), cache_dir, list(tasks) if tasks else None)
-
-
 def build_controller(
     spec: dict,
     make_expert: Callable,
@@ -69,7 +62,7 @@ class Workbench:
             for s in cfg.controllers
         }
         if cfg.get("ground"):  # the policies hear the matcher's restatement (the references need no words)
-            matchers = grounding_matchers(cfg.get("match_cache"), cfg.get("match_tasks"))
+            matchers = MatcherPool.on_default_encoder(cfg.get("match_cache"), cfg.get("match_tasks"))
             for s in cfg.controllers:
                 if s["kind"] in ("checkpoint", "target"):
                     self.controllers[s["name"]] = GroundedController(self.controllers[s["name"]], matchers)
