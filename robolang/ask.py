@@ -56,7 +56,7 @@ class Answer:
             verdict = f"unjudged (no known task matches; the closest known instruction is {self.nearest!r})"
         else:
             verdict = ("success" if self.success else "failure") + f" (task {self.task})"
-        told = f" (told the policy {self.told!r})" if self.told else ""
+        told = f" (told the policy {self.told!r})" if self.told and self.told != self.instruction else ""
         return f"{self.instruction!r}{told}: {verdict}, {self.steps} steps ({seconds:.1f} s); video: {self.video}"
 
 
