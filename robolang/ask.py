@@ -18,6 +18,7 @@ from pathlib import Path
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from robolang.config import checked
 from robolang.errors import RobolangError
 from robolang.evaluation.rollout import PolicyController, run_instruction
 from robolang.features import CONTROL_FPS
@@ -223,6 +224,7 @@ def run(cfg: DictConfig, checkpoint: str | Path, instruction: str | None, intera
         raise LanguageError('say what the robot should do, e.g. robolang ask "open the drawer" --checkpoint DIR')
     if instruction is not None:
         usable(instruction)  # refuse before loading anything
+    checked(cfg, "ground", bool)
     policy, robot, matcher = build(cfg, checkpoint)
     try:
         first = [instruction] if instruction is not None else []

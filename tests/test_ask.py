@@ -138,3 +138,9 @@ def test_ground_true_tells_the_policy_the_task_in_its_training_words(checkpoint,
     assert "told the policy" not in capsys.readouterr().out  # unjudged: the words as said
     assert cli.main([*args, "ground=false"]) == 0
     assert "told the policy" not in capsys.readouterr().out  # as said, on request
+
+
+def test_a_bad_ground_value_is_refused_before_anything_runs(checkpoint, tmp_path, capsys):
+    args = ["ask", "open the drawer", "--checkpoint", str(checkpoint), f"out={tmp_path / 'b.mp4'}", "ground=maybe"]
+    assert cli.main([*args, *FAST]) == 2
+    assert "ground=" in capsys.readouterr().err and not (tmp_path / "b.mp4").exists()

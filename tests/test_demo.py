@@ -137,6 +137,10 @@ def test_bad_demo_values_are_refused_with_the_key(tmp_path, capsys):
         assert cli.main(["demo", f"out={tmp_path / 'd'}", override]) == 2
         assert capsys.readouterr().err.startswith(f"robolang demo: error: {key}")
     assert not (tmp_path / "d").exists()
+    for override, key in (("demos.hours=0", "demos.hours="), ("estimator.render.frames=x", "estimator.render.frames=")):
+        assert cli.main(["demo", "--config-name", "experiment/ladder_cpu", f"out={tmp_path / 'l'}", override]) == 2
+        assert capsys.readouterr().err.startswith(f"robolang demo: error: {key}")
+    assert not (tmp_path / "l").exists()
 
 
 def test_an_out_is_continued_with_the_same_settings_and_refused_with_others(tmp_path, capsys):

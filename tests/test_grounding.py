@@ -118,6 +118,7 @@ def test_grounding_before_the_robot_is_known_is_an_error():
         (["splits=[train]", "chain_splits=[heldout_phrasing]"], "would not be held out"),
         (["splits=[train]", "chain_splits=[]", "match_tasks=[fly]"], "match_tasks: unknown task ids 'fly'"),
         (["splits=[train]", "chain_splits=[]", "ground=yes"], "ground='yes': expected true or false"),
+        (["splits=[train]", "chain_splits=[]", "match_cache=[1]"], "match_cache=.*expected a folder or null"),
     ],
 )
 def test_grounding_with_held_out_splits_or_bad_values_is_refused(overrides, said):
