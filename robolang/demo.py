@@ -35,9 +35,14 @@ class DemoOutError(RobolangError):
     """A demo ``out`` folder that would be replaced, mixed with other settings, or cannot be written."""
 
 
-def _side(cfg: DictConfig) -> list[str]:
+def camera_overrides(size: int) -> list[str]:
+    """Both cameras at ``size`` x ``size`` px, as robot overrides."""
     keys = ("static_width", "static_height", "wrist_width", "wrist_height")
-    return [f"robot.config.{k}={cfg.image_size}" for k in keys]
+    return [f"robot.config.{k}={size}" for k in keys]
+
+
+def _side(cfg: DictConfig) -> list[str]:
+    return camera_overrides(cfg.image_size)
 
 
 def _list(values) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from robolang.config import checked, load_config
+from robolang.demo import camera_overrides
 
 
 def check(cfg: DictConfig) -> None:
@@ -29,11 +30,6 @@ def check(cfg: DictConfig) -> None:
     checked(cfg, "demos.episode_seconds", float, low=1)
     checked(cfg, "demos.image_size", int, low=8)
     checked(cfg, "estimator.render.frames", int, low=1)
-
-
-def _cameras(size: int) -> list[str]:
-    keys = ("static_width", "static_height", "wrist_width", "wrist_height")
-    return [f"robot.config.{k}={size}" for k in keys]
 
 
 def demonstrations(cfg: DictConfig, out: Path) -> None:
@@ -46,7 +42,7 @@ def demonstrations(cfg: DictConfig, out: Path) -> None:
         return
     overrides = ["checkpoint=null", "beta=1", f"out={out}", f"hours={cfg.demos.hours}", f"seed={cfg.seed}",
                  f"workers={cfg.workers}", f"episode_seconds={cfg.demos.episode_seconds}",
-                 *_cameras(cfg.demos.image_size)]  # fmt: skip
+                 *camera_overrides(cfg.demos.image_size)]  # fmt: skip
     if (out / "meta" / "info.json").exists():
         overrides.append("resume=true")  # stopped while recording: finish it
     dagger.run(load_config("dagger", overrides))
@@ -97,7 +93,7 @@ def evaluate(cfg: DictConfig, deployable: Path, state: Path, out: Path) -> dict:
     from robolang.evaluation import suite
 
     overrides = [f"controllers={{deployable:{deployable},privileged:{state}}}", f"out={out}", f"seed={cfg.seed}",
-                 f"workers={cfg.workers}", *overrides_of(cfg.eval), *_cameras(cfg.image_size)]  # fmt: skip
+                 f"workers={cfg.workers}", *overrides_of(cfg.eval), *camera_overrides(cfg.image_size)]  # fmt: skip
     overrides.append("tasks=[" + ",".join(cfg.tasks) + "]")  # demo.check: null became every task
     if out.is_dir() and any(out.iterdir()):
         overrides.append("resume=true")
