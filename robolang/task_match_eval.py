@@ -32,6 +32,7 @@ OUTSIDE = DATA / "outside_instructions.jsonl"
 DEV = DATA / "matcher_dev_instructions.jsonl"
 DEV2 = DATA / "matcher_dev2_instructions.jsonl"
 DEV3 = DATA / "matcher_dev3_instructions.jsonl"
+DEV4 = DATA / "matcher_dev4_instructions.jsonl"  # 200, by a helper given only the scene and task list
 
 
 class InstructionSetError(RobolangError, ValueError):

@@ -141,7 +141,10 @@ _PLACE = re.compile(
 )
 
 # Texting shorthand, word for word.
-SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "thnx": "thanks"}
+SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "thnx": "thanks"} | {
+    "outta": "out of", "gonna": "going to", "wanna": "want to", "gotta": "have to", "lemme": "let me",
+    "gimme": "give me", "ya": "you", "thru": "through",
+}  # fmt: skip
 _MANNER = r"(?:(?:little|small|gentle|light|slight|quick|short|firm|good|hard|careful) )?"
 _TURN = r"(?:clockwise|counter clockwise|counterclockwise|anti clockwise|anticlockwise)"
 # Idioms said in the grammar's words (general English): (pattern, replacement).
@@ -178,13 +181,18 @@ IDIOMS: tuple[tuple[str, str], ...] = (
         r"\2 \1",
     ),
     (r"i(?:'d| would) (?:like|love)(?! (?:you|to) )", "i want"),
+    # Where a thing ends up is where it is, not up: "the bar should end up behind the cube".
+    (r"(?:end|ends|ended|ending|wind|winds|winding|wound) up", "be"),
 )
 _IDIOMS = tuple((re.compile(_W + p + _E), r) for p, r in IDIOMS)
 # Clauses saying what not to do, up to the end of their clause: "..., without lifting it",
 # "..., no need to lift it", "... but don't lift it", "put the red one there, not the green one".
+# A trailing clause of what to keep as it is says no more than "without lifting it": "..., keeping it
+# on the table", "... and leave it sitting there".
 _NOT_CLAUSE = re.compile(
     r"(?:(?:,\s*|\s+)(?:without \w+ing|(?:there's |there is )?no need to|(?:but|and) (?:do not|don't|never)|but not)"
-    r"|,\s*(?:do not|don't|never|not))(?![\w'])[^,.;:!?]*"
+    r"|,\s*(?:do not|don't|never|not)"
+    r"|(?:,\s*|\s+(?:while|but|and)\s+)(?:keeping|keep|leaving|leave) (?:it|them))(?![\w'])[^,.;:!?]*"
 )
 
 # Politeness frames and fillers: at the start, at the end, anywhere (general English, and the
@@ -228,6 +236,7 @@ _PROHIBITION = re.compile(r"(?:do not|don't|dont|never|stop|quit|avoid)(?![\w'])
 def normalise(text: str) -> str:
     """Lower case, punctuation to spaces (apostrophes kept inside words), single spaces."""
     text = re.sub(r"[’`]", "'", text.lower())
+    text = re.sub(r"\s*(?:->|=>|→|⇒)\s*", " to ", text)  # "red cube -> plate": an arrow says where to
     text = re.sub(r"[^\w\s']|(?<!\w)'|'(?!\w)", " ", text)
     return " ".join(text.split())
 
