@@ -55,6 +55,7 @@ def run(cfg: DictConfig) -> dict:
     count = max(1, round(cfg.minutes * 60 / cfg.time_limit_s))
     memory: list[float] = []
     when: list[float] = []  # seconds since the start, per memory sample
+    start = time.monotonic()
 
     def sample():
         memory.append(_rss_mb())
@@ -65,8 +66,6 @@ def run(cfg: DictConfig) -> dict:
             sample()  # before each instruction, and once more at the end
             yield cfg.instructions[i % len(cfg.instructions)]
         sample()
-
-    start = time.monotonic()
 
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -123,7 +122,7 @@ def section(cfg: DictConfig, f: dict, load: Load) -> str:
     growth_ok = (
         verdict(steady, "<=", GROWTH_TARGET_MB_PER_H)
         if steady is not None
-        else "not judged (fewer than 6 memory samples: no second half to fit)"
+        else "not judged (too few instructions for a line through the second half)"
     )
     steady_text = "-" if steady is None else f"{steady:+.1f} MB per hour"
     series = ", ".join(f"{m:.0f}" for m in f.get("memory_series_mb", []))
