@@ -234,7 +234,7 @@ _PROHIBITION = re.compile(r"(?:do not|don't|dont|never|stop|quit|avoid)(?![\w'])
 
 
 def normalise(text: str) -> str:
-    """Lower case, punctuation to spaces (apostrophes kept inside words), single spaces."""
+    """Lower case, arrows as "to", punctuation to spaces (apostrophes kept inside words), single spaces."""
     text = re.sub(r"[’`]", "'", text.lower())
     text = re.sub(r"\s*(?:->|=>|→|⇒)\s*", " to ", text)  # "red cube -> plate": an arrow says where to
     text = re.sub(r"[^\w\s']|(?<!\w)'|'(?!\w)", " ", text)
