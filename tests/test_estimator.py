@@ -250,6 +250,20 @@ def test_train_command_trains_refuses_a_second_run_and_resumes(rendered, tmp_pat
     assert load_estimator(run).step == 5
 
 
+def test_the_resume_command_printed_after_a_stop_names_the_frames(rendered, tmp_path):
+    from robolang.perception.entry import resume_command
+
+    run = tmp_path / "run"
+    settings = ["threads=1", "torch_device=cpu", "train.batch_size=4", "train.warmup_steps=1",
+                "model.channels=[8,16]", "model.strides=[1,2]", "model.hidden=32"]  # fmt: skip
+    assert cli.main(["estimator", "train", f"data={rendered[0]}", f"out={run}", "train.steps=2", *settings]) == 0
+    said = resume_command(run, [str(rendered[0])]).split()
+    assert said[:3] == ["robolang", "estimator", "train"] and f"data={rendered[0]}" in said
+    assert cli.main([*said[1:], "train.steps=3", *settings]) == 0  # as printed, from any folder
+    assert load_estimator(run).step == 3
+    assert resume_command(run, ["a", "b"]).startswith("robolang estimator train data=[a,b] ")
+
+
 def test_eval_table_has_every_object_world_and_camera_set(rendered):
     frames = load_frames(rendered[0])
     model = _model(frames, channels=(8, 16), strides=(1, 2), hidden=32).eval()

@@ -150,8 +150,14 @@ def run_train(cfg: DictConfig) -> dict:
     print(f"state estimator: {run / 'checkpoints' / 'last'} at step {trainer.step}; validation median "
           + ", ".join(f"{k} {v:.2f} cm" for k, v in errors.items()))  # fmt: skip
     if trainer.step < train_cfg.steps:
-        print(f"stopped by Ctrl-C; `robolang estimator train out={run} resume=true` continues")
+        print(f"stopped by Ctrl-C; `{resume_command(run, data)}` continues (with the same model. and train. settings)")
     return {"step": trainer.step, "validation_cm": errors}
+
+
+def resume_command(run: Path, data: list[str]) -> str:
+    """The command that continues the run: its frames named (they are not read back from the run)."""
+    frames = data[0] if len(data) == 1 else "[" + ",".join(data) + "]"
+    return f"robolang estimator train data={frames} out={run} resume=true"
 
 
 def _device(name: str) -> str:
