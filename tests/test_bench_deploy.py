@@ -43,3 +43,5 @@ def test_the_target_is_judged_on_the_steady_rate_and_both_are_written():
     assert "steady memory growth <= 50 MB/h: MISSES" in leaking
     short = deploy.section(cfg, figures(steady_growth_mb_per_h=None), load)
     assert "not judged" in short
+    assert deploy.summary(figures())[0].endswith("memory +64.4 MB/h, steady +3.0 MB/h")
+    assert deploy.summary(figures(steady_growth_mb_per_h=None))[0].endswith("steady - MB/h")

@@ -148,8 +148,9 @@ def section(cfg: DictConfig, f: dict, load: Load) -> str:
 
 def summary(f: dict) -> list[str]:
     p = f["period_ms"]
+    steady = f.get("steady_growth_mb_per_h")
     return [
         f"{f['minutes']:.1f} min, {f['steps']} steps: period p50 {p[50]:.1f} ms, p99 {p[99]:.1f} ms, "
         f"max {p['max']:.1f} ms, {f['overruns']} overruns; memory {f['growth_mb_per_h']:+.1f} MB/h, "
-        f"steady {'-' if f.get('steady_growth_mb_per_h') is None else format(f['steady_growth_mb_per_h'], '+.1f')} MB/h"
+        f"steady {'-' if steady is None else f'{steady:+.1f}'} MB/h"
     ]
