@@ -14,12 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lerobot.robots import RobotConfig
-
 from hardware.cameras import DEFAULT_TIMEOUT_MS, CameraSettings
 from hardware.so101_urdf import EE_LINK, default_urdf_path
 from robolang.errors import RobolangError
-from robolang.robot import EEDeltaLimits
+from robolang.robot import EEDeltaLimits, RobotConfig
 
 
 class SO101ConfigError(RobolangError, ValueError):

@@ -16,12 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Protocol
 
-from lerobot.robots import RobotConfig
-
 from hardware.cameras import DEFAULT_TIMEOUT_MS, CameraSettings
 from robolang.errors import RobolangError
 from robolang.features import CONTROL_FPS
-from robolang.robot import EEDeltaLimits
+from robolang.robot import EEDeltaLimits, RobotConfig
 
 UR_JOINTS = 6
 HOSTNAME = re.compile(

@@ -9,17 +9,49 @@ and returning the action that was really applied.
 from __future__ import annotations
 
 import abc
+import sys
 import time
+import types
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-from lerobot.robots import Robot
 
 from robolang.control_rate import ControlRateGuard, called_from_lerobot
 from robolang.errors import RobolangError
 from robolang.features import ACTION_NAMES, CAMERA_NAMES, CONTROL_FPS, STATE_NAMES
 from robolang.safety import action_to_array, array_to_action, clip_normalized, reject_non_finite
+
+
+def _import_lerobot_robots() -> types.ModuleType:
+    """LeRobot's ``lerobot.robots`` package, without importing all of ``lerobot.processor``.
+
+    ``lerobot/robots/robot.py`` (0.4.4) imports two type aliases from ``lerobot.processor``, whose
+    package ``__init__`` imports transformers and torchvision: ~4 s of the ~7 s that
+    ``robolang ask`` spent before its first step, for nothing any robot uses. While the robot
+    module loads, the two aliases are served from a stand-in module that is removed afterwards,
+    so a later ``import lerobot.processor`` (LeRobot's scripts, the recorder) loads the real one.
+    Where the real one is already loaded, it is used as is. Every robolang module takes
+    ``Robot`` and ``RobotConfig`` from here, so whichever is imported first gets the light path.
+    """
+    if "lerobot.robots.robot" in sys.modules or "lerobot.processor" in sys.modules:
+        import lerobot.robots
+
+        return lerobot.robots
+    stand_in = types.ModuleType("lerobot.processor")
+    stand_in.RobotAction = dict[str, Any]  # the aliases as lerobot/processor/core.py defines them
+    stand_in.RobotObservation = dict[str, Any]
+    sys.modules["lerobot.processor"] = stand_in
+    try:
+        import lerobot.robots
+    finally:
+        if sys.modules.get("lerobot.processor") is stand_in:
+            del sys.modules["lerobot.processor"]
+    return lerobot.robots
+
+
+_lerobot_robots = _import_lerobot_robots()
+Robot, RobotConfig = _lerobot_robots.Robot, _lerobot_robots.RobotConfig
 
 
 class RobotNotConnectedError(RuntimeError):

@@ -121,10 +121,11 @@ class TaskMatcher:
             scene, instructions.encoder, caption_config or CaptionConfig(), chosen, cache_dir, self._cores, _recipe()
         )
         self.texts, self.keys, self._vectors = built.texts, built.keys, built.vectors  # (P, D) unit length
+        normalised = [_normalise(t) for t in self.texts]
         self._exact: dict[str, tuple] = {}
-        for t, k in zip(self.texts, self.keys, strict=True):
-            self._exact.setdefault(_normalise(t), k)
-        self._vocabulary = Counter(w for t in self.texts for w in _normalise(t).split())
+        for t, k in zip(normalised, self.keys, strict=True):
+            self._exact.setdefault(t, k)
+        self._vocabulary = Counter(w for t in normalised for w in t.split())
         self._known = _whole_words(instructions.encoder)
         self._key_list = list(dict.fromkeys(self.keys))
         position = {k: i for i, k in enumerate(self._key_list)}
@@ -142,6 +143,7 @@ class TaskMatcher:
         self._row_concepts: dict[int, frozenset[str]] = {}
         self._row_mentions: dict[int, object] = {}
         self._expressible: dict[tuple, frozenset[str]] = {}
+        self._expressible_parts: dict = {}  # per task and per object, see _expressible
 
     def _cores(self, text: str) -> list[str]:
         c = words.core(text, self._verbs)
@@ -197,7 +199,7 @@ class TaskMatcher:
         """The (task, objects) can express every direction, relation, landmark, size and pole
         the instruction names (moving the plate: every pole; it may go anywhere)."""
         if key not in self._expressible:
-            self._expressible[key] = _expressible(key, self._scene)
+            self._expressible[key] = _expressible(key, self._scene, self._expressible_parts)
         return (named & words.POLAR if moves_plate else named) <= self._expressible[key]
 
     def _moves_plate(self, head: str, mentions) -> bool:
@@ -243,10 +245,29 @@ class TaskMatcher:
         return self._row_mentions[i]
 
 
-def _expressible(key, scene: dict) -> frozenset[str]:
+def _expressible(key, scene: dict, memo: dict | None = None) -> frozenset[str]:
     """Every concept a (task, objects)' phrasings can express: its templates with each fixture
-    description in its slots, and its objects' descriptions."""
+    description in its slots, and its objects' descriptions. ``memo`` (kept per scene) holds
+    each task's and each object's part: ~150 keys share 31 tasks and a few objects, and reading
+    them afresh was ~1 s of every ``robolang ask``."""
+    memo = {} if memo is None else memo
     task_id, args = key
+    if task_id not in memo:
+        memo[task_id] = _task_concepts(task_id, scene)
+    found = set(memo[task_id])
+    for a in args:
+        if ("object", a) not in memo:
+            memo[("object", a)] = frozenset().union(*(words.concepts(d.text) for d in describe(a, scene)))
+        found |= memo[("object", a)]
+    if found & {"FRONT_OF", "BEHIND"}:  # in front of or behind Y is next to Y, on one side
+        found.add("NEXT")
+    if {"ON", "PLATE"} <= found:  # on top of the plate is on the plate
+        found.add("TOP")
+    return frozenset(found)
+
+
+def _task_concepts(task_id: str, scene: dict) -> frozenset[str]:
+    """The concepts of a task's templates, with each fixture description in its slots."""
     forms = _forms(task_registry.get(task_id).phrasing)
     found: set[str] = set()
     for form in forms:
@@ -255,13 +276,6 @@ def _expressible(key, scene: dict) -> frozenset[str]:
         if kind != "object" and any("{" + slot + "}" in f for f in forms):
             for d in describe_fixture(kind, scene):
                 found |= words.concepts(d.text)
-    for a in args:
-        for d in describe(a, scene):
-            found |= words.concepts(d.text)
-    if found & {"FRONT_OF", "BEHIND"}:  # in front of or behind Y is next to Y, on one side
-        found.add("NEXT")
-    if {"ON", "PLATE"} <= found:  # on top of the plate is on the plate
-        found.add("TOP")
     return frozenset(found)
 
 

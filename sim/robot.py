@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from lerobot.robots import RobotConfig
 
 from robolang.features import STATE_NAMES, STATIC_CAMERA, WRIST_CAMERA
 from robolang.health import HealthMonitor
-from robolang.robot import EEDeltaLimits, EEDeltaRobot
+from robolang.robot import EEDeltaLimits, EEDeltaRobot, RobotConfig
 from sim import assets
 from sim.cameras import CameraSpec
 from sim.panda import Workspace

@@ -328,3 +328,28 @@ def test_robolang_loops_may_step_the_sim_as_fast_as_it_goes(robot):
     for _ in range(3 * WINDOW):
         robot.send_action(_ee_action())
     assert robot.control_fps == 10
+
+
+def test_robolang_loads_lerobot_robot_without_its_processor_package_and_leaves_it_whole():
+    """``robolang.robot`` serves LeRobot's robot module two type aliases instead of importing all
+    of ``lerobot.processor`` (transformers, torchvision: ~4 s before ``ask`` acts); afterwards the
+    real package imports as usual and the robots are still LeRobot robots."""
+    for first in ("import robolang.robot", "import sim.robot", "import hardware.config_ur"):
+        _check_light_lerobot_import(first)
+
+
+def _check_light_lerobot_import(first: str) -> None:
+    code = (
+        first
+        + """
+import sys
+from sim.robot import PlayTableRobot
+light = [m for m in ("lerobot.processor", "transformers", "torchvision") if m in sys.modules]
+import lerobot.processor
+from lerobot.robots import Robot
+from lerobot.robots.robot import RobotAction
+print(light, hasattr(lerobot.processor, "RobotProcessorPipeline"), issubclass(PlayTableRobot, Robot), RobotAction)
+"""
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[] True True dict[str, typing.Any]", first

@@ -65,33 +65,64 @@ def check_instruction(text: object) -> str:
 
 
 class SentenceEncoder:
-    """A frozen Hugging Face transformer encoder loaded from a local directory."""
+    """A frozen Hugging Face transformer encoder loaded from a local directory.
+
+    A plain BERT (the default all-MiniLM-L6-v2 is one) runs on ``robolang.policy.bert``'s torch
+    forward pass, which gives transformers' outputs without importing it (~3 s saved at every
+    start); any other architecture is loaded through transformers' ``AutoModel``.
+    """
 
     def __init__(self, path: str | Path | None = None, max_length: int = 32, device: str = "cpu"):
-        from transformers import AutoModel, AutoTokenizer
+        from robolang.policy.bert import load_bert, plain_bert
 
         self.reference = str(path) if path not in (None, "", DEFAULT_ENCODER) else DEFAULT_ENCODER
         directory = resolve_encoder(path)
-        # HF_HUB_OFFLINE makes a missing file fail immediately instead of trying the network.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        self.tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
-        self.model = AutoModel.from_pretrained(directory, local_files_only=True).to(device).eval()
+        if plain_bert(directory):
+            self._tokenize, model = load_bert(directory, max_length)
+            self.dim = model.shape.hidden_size
+        else:
+            model = self._load_with_transformers(directory, max_length)
+        self.model = model.to(device).eval()
         self.model.requires_grad_(False)
         self.max_length = max_length
         self.device = device
-        self.dim = int(self.model.config.hidden_size)
+
+    def _load_with_transformers(self, directory: Path, max_length: int) -> torch.nn.Module:
+        from transformers import AutoModel, AutoTokenizer
+
+        # HF_HUB_OFFLINE makes a missing file fail immediately instead of trying the network.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+        model = AutoModel.from_pretrained(directory, local_files_only=True)
+        self.dim = int(model.config.hidden_size)
+
+        def tokenize(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+            batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+            return batch["input_ids"], batch["attention_mask"]
+
+        self._tokenize = tokenize
+        return _LastHiddenState(model)
 
     @torch.no_grad()
     def encode(self, texts: Sequence[str]) -> EncodedText:
         texts = [check_instruction(t) for t in texts]
-        batch = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        ).to(self.device)
-        tokens = self.model(**batch).last_hidden_state.float()  # (N, L, D)
-        mask = batch["attention_mask"].bool()  # (N, L)
+        ids, attention_mask = self._tokenize(texts)  # (N, L) each
+        tokens = self.model(ids.to(self.device), attention_mask.to(self.device)).float()  # (N, L, D)
+        mask = attention_mask.to(self.device).bool()  # (N, L)
         summed = (tokens * mask[..., None]).sum(1)
         pooled = torch.nn.functional.normalize(summed / mask.sum(1, keepdim=True).clamp(min=1), dim=-1)
         return EncodedText(tokens.cpu(), ~mask.cpu(), pooled.cpu())
+
+
+class _LastHiddenState(torch.nn.Module):
+    """A transformers model called as ``robolang.policy.bert.BertEncoder`` is: (ids, mask) -> (N, L, D)."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.inner = model
+
+    def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.inner(input_ids=ids, attention_mask=attention_mask).last_hidden_state
 
 
 def pad_to(encoded: EncodedText, length: int) -> EncodedText:
