@@ -302,7 +302,7 @@ def _forms(phrasing) -> list[str]:
 def _whole_words(encoder) -> frozenset[str]:
     """The words the encoder's tokenizer knows whole (none when it has no tokenizer): real
     words, never mended as typos ("lit" is no "lift")."""
-    tokenizer = getattr(encoder, "tokenizer", None)
-    if tokenizer is None:
+    vocabulary = getattr(encoder, "vocabulary", None)
+    if vocabulary is None:
         return frozenset()
-    return frozenset(w for w in tokenizer.get_vocab() if w.isalpha())
+    return frozenset(w for w in vocabulary() if w.isalpha())

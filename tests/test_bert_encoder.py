@@ -73,6 +73,14 @@ def test_sentence_encoder_pooled_equals_the_transformers_path(monkeypatch):
     assert torch.allclose(fast.tokens[~fast.is_pad], slow.tokens[~slow.is_pad], atol=2e-5)
 
 
+def test_both_paths_know_the_same_words(monkeypatch):
+    """The matcher mends typos only into words the tokenizer does not know whole: it reads them here."""
+    fast = SentenceEncoder().vocabulary()
+    monkeypatch.setattr("robolang.policy.bert.plain_bert", lambda directory: False)
+    slow = SentenceEncoder().vocabulary()
+    assert sorted(fast) == sorted(slow) and "lift" in fast and "##ing" in fast and len(fast) == 30522
+
+
 def test_other_architectures_are_not_taken_for_plain_bert(tmp_path):
     for name in ("config.json", "tokenizer.json"):
         (tmp_path / name).write_bytes((default_encoder_path() / name).read_bytes())

@@ -8,7 +8,7 @@ from robolang.captioning.config import CaptionConfig
 from robolang.captioning.states import SceneInfo
 from robolang.captioning.tasks import instances
 from robolang.policy.language import InstructionCache, LanguageError, SentenceEncoder
-from robolang.task_match import TaskMatcher, _expressible, contradicts, plate_moves, usable
+from robolang.task_match import TaskMatcher, _expressible, _whole_words, contradicts, plate_moves, usable
 from robolang.testing.scene_states import PLAY_TABLE
 
 TASKS = ("open_drawer", "close_drawer", "turn_on_light", "turn_off_light", "push_left", "push_right", "lift")
@@ -158,3 +158,10 @@ def test_on_top_of_the_plate_is_on_it(matcher):
     assert (m.task_id, m.args) == ("place_on_plate", ("yellow_cylinder",)), m
     m = matcher.match("make the yellow tube fall over")
     assert (m.task_id, m.args) == ("topple", ("yellow_cylinder",)), m
+
+
+def test_the_words_the_encoder_knows_whole_are_read_from_its_tokenizer():
+    """Typo repair leaves the encoder's whole words alone ("lit" is no "lift"): an encoder whose
+    vocabulary could not be read would let every near-miss be mended (it happened once, silently)."""
+    known = _whole_words(SentenceEncoder())
+    assert {"lit", "lift", "drawer"} <= known and not any(w.startswith("#") for w in known)

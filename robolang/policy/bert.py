@@ -140,6 +140,10 @@ class BertTokenizer:
         pad = self._tokenizer.token_to_id("[PAD]")
         self._tokenizer.enable_padding(pad_id=0 if pad is None else pad, pad_token="[PAD]")
 
+    def vocabulary(self) -> list[str]:
+        """Every token the tokenizer knows (word pieces included)."""
+        return list(self._tokenizer.get_vocab())
+
     def __call__(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """(ids, attention_mask), each (N, L) int64."""
         encoded = self._tokenizer.encode_batch(list(texts))

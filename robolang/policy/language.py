@@ -79,6 +79,7 @@ class SentenceEncoder:
         directory = resolve_encoder(path)
         if plain_bert(directory):
             self._tokenize, model = load_bert(directory, max_length)
+            self._vocabulary = self._tokenize.vocabulary
             self.dim = model.shape.hidden_size
         else:
             model = self._load_with_transformers(directory, max_length)
@@ -100,8 +101,12 @@ class SentenceEncoder:
             batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
             return batch["input_ids"], batch["attention_mask"]
 
-        self._tokenize = tokenize
+        self._tokenize, self._vocabulary = tokenize, lambda: list(tokenizer.get_vocab())
         return _LastHiddenState(model)
+
+    def vocabulary(self) -> list[str]:
+        """Every token the encoder's tokenizer knows (whole words and word pieces)."""
+        return self._vocabulary()
 
     @torch.no_grad()
     def encode(self, texts: Sequence[str]) -> EncodedText:
