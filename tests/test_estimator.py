@@ -5,6 +5,8 @@ reuses them, so the file runs in well under a minute on one core.
 """
 
 import json
+import shlex
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -257,11 +259,13 @@ def test_the_resume_command_printed_after_a_stop_names_the_frames(rendered, tmp_
     settings = ["threads=1", "torch_device=cpu", "train.batch_size=4", "train.warmup_steps=1",
                 "model.channels=[8,16]", "model.strides=[1,2]", "model.hidden=32"]  # fmt: skip
     assert cli.main(["estimator", "train", f"data={rendered[0]}", f"out={run}", "train.steps=2", *settings]) == 0
-    said = resume_command(run, [str(rendered[0])]).split()
+    said = shlex.split(resume_command(run, [str(rendered[0])]))
     assert said[:3] == ["robolang", "estimator", "train"] and f"data={rendered[0]}" in said
     assert cli.main([*said[1:], "train.steps=3", *settings]) == 0  # as printed, from any folder
     assert load_estimator(run).step == 3
-    assert resume_command(run, ["a", "b"]).startswith("robolang estimator train data=[a,b] ")
+    assert resume_command(run, ["a", "b"]).startswith("robolang estimator train 'data=[a,b]' ")
+    spaced = shlex.split(resume_command(Path("my runs/est"), ["my frames/a"]))
+    assert spaced[3:5] == ["data=my frames/a", "out=my runs/est"]  # one argument each, as the shell passes them
 
 
 def test_eval_table_has_every_object_world_and_camera_set(rendered):

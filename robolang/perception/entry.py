@@ -155,9 +155,12 @@ def run_train(cfg: DictConfig) -> dict:
 
 
 def resume_command(run: Path, data: list[str]) -> str:
-    """The command that continues the run: its frames named (they are not read back from the run)."""
+    """The command that continues the run: its frames named (they are not read back from the run),
+    quoted for a POSIX shell where a path needs it (a space, a quote)."""
+    import shlex
+
     frames = data[0] if len(data) == 1 else "[" + ",".join(data) + "]"
-    return f"robolang estimator train data={frames} out={run} resume=true"
+    return f"robolang estimator train {shlex.quote(f'data={frames}')} {shlex.quote(f'out={run}')} resume=true"
 
 
 def _device(name: str) -> str:
