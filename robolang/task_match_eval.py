@@ -33,6 +33,7 @@ DEV = DATA / "matcher_dev_instructions.jsonl"
 DEV2 = DATA / "matcher_dev2_instructions.jsonl"
 DEV3 = DATA / "matcher_dev3_instructions.jsonl"
 DEV4 = DATA / "matcher_dev4_instructions.jsonl"  # 200, by a helper given only the scene and task list
+DEV5 = DATA / "matcher_dev5_instructions.jsonl"  # 202, by another such helper (2026-12-05, ninth session)
 
 
 class InstructionSetError(RobolangError, ValueError):

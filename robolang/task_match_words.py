@@ -56,8 +56,9 @@ ADDS_NOTHING = SPECIFIC | ACTIONS
 
 _W = r"(?<![\w'])"  # a word starts here
 _E = r"(?![\w'])"  # a word ends here
-_YOU = r"(?:you|yourself|me|the robot)"
-_REGION = r"(?: (?:half|part|edge|section|area|portion|third))?(?: of the table)?"
+_REGION_NOUN = r"(?:side|half|part|edge|section|area|zone|region|portion|third)"
+_YOU = r"(?:you|yourself|me|the robot|your base|the robot's base|the base)"
+_REGION = r"(?: (?:half|part|edge|section|area|zone|region|portion|third))?(?: of the table)?"
 # (pattern, concepts or None): applied in order, each match replaced by a marker so that later
 # patterns do not read it again ("right next to" is NEXT, not RIGHT; "the front of the table"
 # is NEAR, "in front of" FRONT_OF). None: an intensifier, removed. Several concepts: spaced.
@@ -67,8 +68,18 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"(?:as )?(?:seen|viewed|looking|looked at) from (?:above|the top|overhead)|from above", None),  # a viewpoint
     # Somewhere else, or in the way: no inside of anything.
     (r"in (?:a|another) (?:different |new |other )?(?:place|spot|position|location)|in (?:the|my|your|our) way", None),
-    (r"too dark|(?:can't|cannot|can not) see", "ON"),  # what is wrong, not what is wanted
-    (r"too bright", "OFF"),
+    (r"(?:some|more|a little|a bit of) light", "LIGHT ON"),  # light as illumination: wanted on
+    (r"(?:in|over|out) here", None),
+    (
+        r"in place|on the spot|where it (?:is|stands|sits)",
+        None,
+    ),  # stays where it is: no inside  # where the speaker is, not a place in the scene
+    (r"with (?:the|your|its|my) (?:fingers|gripper|grippers|hand|claw)", None),  # how to hold: always so
+    (
+        r"too dark|(?:it's|it is|its) (?:a bit |a little |quite |very |so |rather |kind of |pretty )?dark|(?:can't|cannot|can not) see",
+        "ON",
+    ),  # what is wrong, not what is wanted
+    (r"too bright|(?:it's|it is|its) (?:a bit |a little |quite |very |so |rather |kind of |pretty )?bright", "OFF"),
     (r"counter ?-?clockwise|anti ?-?clockwise|ccw", "CCW"),
     (r"clockwise|cw", "CW"),
     (r"on (?:the )?top of|atop|on top", "TOP"),
@@ -81,8 +92,19 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
         "NEAR",
     ),
     (rf"(?:on|to|at) the side(?: of the table)? (?:away|farthest|furthest|far) from {_YOU}", "FAR"),
-    (rf"(?:to|at|on|in|towards?) the (?:front|near (?:side|end|edge)){_REGION}", "NEAR SIDE"),
-    (rf"(?:to|at|on|in|towards?) the (?:back|far (?:side|end|edge)){_REGION}", "FAR SIDE"),
+    # A region named by how near it is: "the part of the table nearest you" is the front.
+    (
+        rf"(?:(?:to|at|on|in|into|towards?) )?(?:the )?{_REGION_NOUN}(?: of the table)? (?:nearest|closest|nearer|closer) (?:to )?{_YOU}",
+        "NEAR SIDE",
+    ),
+    (
+        rf"(?:(?:to|at|on|in|into|towards?) )?(?:the )?{_REGION_NOUN}(?: of the table)? (?:farthest|furthest|farther|further) (?:away )?from {_YOU}",
+        "FAR SIDE",
+    ),
+    (r"all the way (?:over )?(?:to )?(?:the |your )?left", "LEFT SIDE"),  # as far as it goes: the region
+    (r"all the way (?:over )?(?:to )?(?:the |your )?right", "RIGHT SIDE"),
+    (rf"(?:to|at|on|in|towards?|near|by|along) the (?:front|near (?:side|end|edge)){_REGION}", "NEAR SIDE"),
+    (rf"(?:to|at|on|in|towards?|near|by|along) the (?:back|rear|far (?:side|end|edge)){_REGION}", "FAR SIDE"),
     (rf"(?:back )?(?:closer|nearer) (?:to|towards?) {_YOU}", "NEAR MORE"),
     (rf"(?:farther|further) (?:away )?from {_YOU}|(?:farther|further) away", "FAR MORE"),
     (rf"(?:back )?(?:towards?|to|near|close to|in front of) {_YOU}", "NEAR"),
@@ -95,14 +117,14 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"next to|beside|besides|alongside|side by side|adjacent to|close to|near|nearby|by the side of", "NEXT"),
     (r"(?:up )?against|by(?= (?:the|that|this) )", "NEXT"),
     (
-        r"(?:side|half|part|edge|section|portion|third)(?: of the table)?|end of the table|(?<=left )end|(?<=right )end",
+        rf"{_REGION_NOUN}(?: of the table)?|end of the table|(?<=left )end|(?<=right )end",
         "SIDE",
     ),
     (r"not|\w+n't|cannot|no longer|anymore|any more|never", "NOT"),
     (r"(?:on|at) (?:the|your) left(?! of)", "LEFT SIDE"),  # where it is: a region ("put it on the left")
     (r"(?:on|at) (?:the|your) right(?! of)", "RIGHT SIDE"),
-    (r"left(?:wards?|most)?", "LEFT"),
-    (r"right(?:wards?|most)?", "RIGHT"),
+    (r"left(?:wards?|ways?|most)?", "LEFT"),
+    (r"right(?:wards?|ways?|most)?", "RIGHT"),
     (r"plates?|dish|dishes|platter|saucer", "PLATE"),
     (r"drawers?", "DRAWER"),
     (r"doors?|slider|sliding panel|cupboard(?: door)?", "DOOR"),
@@ -161,6 +183,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     (r"(?:turn|put|blow) out (the (?:lights?|lamps?))", r"turn off \1"),
     (r"(?:turn|put) (the (?:lights?|lamps?)) out", r"turn \1 off"),
     (r"knock ((?:\w+ ){0,4}?)down", r"knock \1over"),
+    (r"(lay|put|set|tip|turn) ((?:\w+ ){0,4}?\w+) down on (its|their) side", r"\1 \2 on \3 side"),
     # A push so that it falls is a topple; out of the way is somewhere else.
     (
         r"(?:push|shove|nudge|knock|tip|tilt|bump|hit|tap|poke|flick) ((?:\w+ ){0,4}?\w+) so (?:that )?it "
@@ -181,6 +204,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
         r"\2 \1",
     ),
     (r"i(?:'d| would) (?:like|love)(?! (?:you|to) )", "i want"),
+    (r"the rear", "the back"),  # of the table: the far side
     # Where a thing ends up is where it is, not up: "the bar should end up behind the cube".
     (r"(?:end|ends|ended|ending|wind|winds|winding|wound) up", "be"),
 )
@@ -192,8 +216,13 @@ _IDIOMS = tuple((re.compile(_W + p + _E), r) for p, r in IDIOMS)
 _NOT_CLAUSE = re.compile(
     r"(?:(?:,\s*|\s+)(?:without \w+ing|(?:there's |there is )?no need to|(?:but|and) (?:do not|don't|never)|but not)"
     r"|,\s*(?:do not|don't|never|not)"
-    r"|(?:,\s*|\s+(?:while|but|and)\s+)(?:keeping|keep|leaving|leave) (?:it|them))(?![\w'])[^,.;:!?]*"
+    r"|(?:,\s*|\s+(?:while|but|and)\s+)(?:keeping|keep|leaving|leave) (?:it|them)"
+    r"|\s+by (?:sliding|pushing|dragging|nudging|shoving|scooting|sweeping) (?:it|them))(?![\w'])[^,.;:!?]*"
+    r"|^\s*without \w+ing[^,.;:!?]*[,.;:]"  # the same said first: "without lifting it, push ..."
 )
+# Why it is asked: "..., so I can see what's inside", "... in order to make room": not what to do.
+# ("so it falls over" says what to do: an idiom below reads it.)
+_PURPOSE_CLAUSE = re.compile(r"(?:,\s*|\s+)(?:so (?:that )?(?:i|we|you|they|he|she) |in order (?:to|that) )[^,.;:!?]*")
 
 # Politeness frames and fillers: at the start, at the end, anywhere (general English, and the
 # grammar's own frames: grammar_vocab.FRAMES).
@@ -223,8 +252,8 @@ _TABLE_WAYS = (
         ),
         r" \1 ",
     ),  # where on it, no way
-    (re.compile(_W + r"(?:up )?(?:off|from) (?:of )?the (?:table|tabletop|table top|surface)" + _E), " up "),
-    (re.compile(_W + r"(?:down )?(?:on|onto) the (?:table|tabletop|table top|surface)" + _E), " down "),
+    (re.compile(_W + r"(?:up )?(?:off|from) (?:of )?(?:the )?(?:table|tabletop|table top|surface)" + _E), " up "),
+    (re.compile(_W + r"(?:down )?(?:on|onto) (?:the )?(?:table|tabletop|table top|surface)" + _E), " down "),
     (re.compile(_W + r"(?:across|over) the (?:table|tabletop|table top|surface)" + _E), " "),
 )
 _START_RE = re.compile(r"^(?:" + "|".join(_START) + r")(?:\s+|$)")
@@ -298,7 +327,7 @@ def _unframed(text: str) -> str:
 
 def said(text: str) -> str:
     """``text`` normalised, without clauses of what not to do, shorthand and idioms in plain words."""
-    kept = _NOT_CLAUSE.sub(" ", re.sub(r"[’`]", "'", text.lower()))
+    kept = _PURPOSE_CLAUSE.sub(" ", _NOT_CLAUSE.sub(" ", re.sub(r"[’`]", "'", text.lower())))
     out = " ".join(SHORTHAND.get(w, w) for w in normalise(kept if kept.strip() else text).split())
     for pattern, replacement in _IDIOMS:
         out = pattern.sub(replacement, out)

@@ -21,6 +21,13 @@ now reads a slot-less task's own entity as no objects. Measured after that: 206 
 only the scene and the task list, 2026-12-05: 180/18/2 on arrival) gave shorthand ("outta"), a
 trailing "keeping it on the table" read as "without lifting it", "end up" read as "be", and an
 arrow as "to" (184/15/1); measured once after: outside 207 right (86.3%), 29 unjudged, 4 wrong.
+A fifth (dev5, 202 by another such helper: 176/21/5 on arrival -> 188/13/1) gave purpose clauses
+("..., so I can see inside") and a leading "without lifting it, ..." dropped, "by sliding it" read
+as how, regions named by nearness ("the part nearest you") or "all the way to the left", "in
+here" / "in place" as no inside, "it's dark" and "some light" as wanting it on, "the rear" as the
+back, "area" / "zone" as regions, the table without its article; outside measured after them:
+211, then 212 after a unit test's fix (a preposition before such a region read as "in"): 212
+right (88.3%), 24 unjudged, 4 wrong.
 These floors only keep it from getting worse.
 Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
 """
@@ -37,11 +44,12 @@ FROZEN_SHA256 = (
     "2a5594c5b6077e06edf5392fc58693dbf47485c4fcc59e89305174c3008655f7"  # the file as it came from its author
 )
 FLOORS = {  # right >=, wrong <=
-    "outside": (evaluation.OUTSIDE, 207, 4),
+    "outside": (evaluation.OUTSIDE, 212, 4),
     "dev": (evaluation.DEV, 68, 0),
     "dev2": (evaluation.DEV2, 157, 0),
     "dev3": (evaluation.DEV3, 143, 0),
     "dev4": (evaluation.DEV4, 184, 1),
+    "dev5": (evaluation.DEV5, 188, 1),
 }
 
 

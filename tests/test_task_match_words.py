@@ -123,6 +123,11 @@ def test_cores_say_shorthand_and_idioms_in_the_grammar_s_words(said, meant):
         ("take hold of the box and leave it resting where it is", "grasp the box"),
         ("spin the brick while keeping them apart", "spin the brick"),
         ("leave the box on the dish", "leave the box on the dish"),  # the request itself, not a clause
+        ("without tipping it, slide the brick along", "slide the brick along"),  # said first
+        ("drag the brick nearer by scooting it over the table", "drag the brick nearer"),  # how: not lifted
+        ("shut the drawer so that we can walk past", "shut the drawer"),  # why, not what
+        ("clear the dish in order to make room", "clear the dish"),
+        ("nudge the tube so it falls over", "knock the tube over"),  # "so it ...": what to do, kept
     ],
 )
 def test_clauses_of_what_not_to_do_are_dropped(said, meant):
@@ -155,6 +160,18 @@ def test_clauses_of_what_not_to_do_are_dropped(said, meant):
         ("shove the box off the table", {"OFF"}),  # over the edge, not up
         ("carry the tube to the left end of the table", {"LEFT", "SIDE"}),  # an end of the table is a region
         ("park the box at the end of the table on the right", {"SIDE", "RIGHT"}),
+        ("it's kind of dark over here", {"ON"}),  # the speaker's place is no place in the scene
+        ("we could use more light", {"LIGHT", "ON"}),
+        ("hold the tube with your gripper", set()),  # how to hold: nothing more said
+        ("spin the brick in place", set()),  # stays where it is: not into anything
+        ("drop the box in the zone of the table closest to your base", {"NEAR", "SIDE"}),  # a region by nearness
+        ("park it in the section furthest from the robot", {"FAR", "SIDE"}),
+        ("haul the brick all the way over to the right", {"RIGHT", "SIDE"}),  # as far as it goes
+        ("shove the box leftways", {"LEFT"}),
+        ("put the tube near the back edge", {"FAR", "SIDE"}),  # near an edge of the table: at it
+        ("get the box to the rear", {"FAR", "SIDE"}),
+        ("set the tube down on its side", {"ON", "SIDE"}),  # lying on its side, not lowered
+        ("grab the box from drawer and put on table", {"FROM", "DRAWER", "DOWN"}),  # articles left out
     ],
 )
 def test_more_concepts_of_general_english(text, expected):
