@@ -197,6 +197,13 @@ IDIOMS: tuple[tuple[str, str], ...] = (
         r"(push|slide|shove|knock|nudge|roll|sweep|drag|scoot|tip) ((?:\w+ ){0,4}?)off (?:of )?the (?:table|tabletop|surface)",
         r"\1 \2off the end",
     ),
+    # Off the plate (out of the drawer) and onto the table is taking it off (out): the table adds nothing.
+    (
+        r"(?:pick up|pick|grab|take|get|lift|pull|remove|fetch|grasp) ((?:\w+ ){0,4}?\w+)(?: up)? "
+        r"(off (?:of )?|out of |from )((?:the )?(?:\w+ )?(?:plate|dish|platter|saucer|drawer)) (?:and then|and|then) "
+        r"(?:put|place|set|lay|leave|drop|rest|stand)(?: it)?(?: back)?(?: down)? on (?:the )?table(?: instead)?",
+        r"take \1 \2\3",
+    ),
     # Picking up first only prepares the placing: "pick up X and put it on the plate".
     (
         r"(?:pick up|pick|grab|take|get|grasp|seize|lift|fetch) ((?:\w+ ){0,4}?\w+)(?: up)? (?:and then|and|then) "

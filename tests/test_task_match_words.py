@@ -105,6 +105,9 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("the tube ought to wind up beside the box", "the tube ought to be beside the box"),  # not up
         ("red box -> dish", "red box to dish"),  # an arrow says where to
         ("tube => drawer", "tube to drawer"),
+        ("grab the box off the dish and set it down on the table", "take the box off the dish"),  # off, not down
+        ("pull the tube out of the drawer and then put it back on table", "take the tube out of the drawer"),
+        ("pick up the box and put it on the dish", "put the box on the dish"),  # a place other than the table
     ],
 )
 def test_cores_say_shorthand_and_idioms_in_the_grammar_s_words(said, meant):
@@ -171,7 +174,8 @@ def test_clauses_of_what_not_to_do_are_dropped(said, meant):
         ("put the tube near the back edge", {"FAR", "SIDE"}),  # near an edge of the table: at it
         ("get the box to the rear", {"FAR", "SIDE"}),
         ("set the tube down on its side", {"ON", "SIDE"}),  # lying on its side, not lowered
-        ("grab the box from drawer and put on table", {"FROM", "DRAWER", "DOWN"}),  # articles left out
+        ("set the box back on table", {"DOWN"}),  # the article left out
+        ("grab the box from drawer", {"FROM", "DRAWER"}),
     ],
 )
 def test_more_concepts_of_general_english(text, expected):
