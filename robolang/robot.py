@@ -44,6 +44,11 @@ def _import_lerobot_robots() -> types.ModuleType:
     sys.modules["lerobot.processor"] = stand_in
     try:
         import lerobot.robots
+    except ImportError:  # another LeRobot wants more of the package: forget the partial import, load it whole
+        for name in [m for m in sys.modules if m.startswith("lerobot.robots")]:
+            del sys.modules[name]
+        sys.modules.pop("lerobot.processor", None)
+        import lerobot.robots
     finally:
         if sys.modules.get("lerobot.processor") is stand_in:
             del sys.modules["lerobot.processor"]

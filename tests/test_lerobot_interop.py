@@ -353,3 +353,23 @@ print(light, hasattr(lerobot.processor, "RobotProcessorPipeline"), issubclass(Pl
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "[] True True dict[str, typing.Any]", first
+
+
+def test_a_lerobot_that_needs_more_of_its_processor_package_is_loaded_whole():
+    """Were LeRobot's robot module to import more than the two aliases, the light import would
+    fail: robolang then loads the package whole instead of failing to start."""
+    code = """
+import sys, importlib.abc
+class NeedsMore(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        processor = sys.modules.get("lerobot.processor")
+        if name == "lerobot.robots.robot" and processor is not None and not hasattr(processor, "__file__"):
+            raise ImportError("cannot import name 'RobotProcessorPipeline' from 'lerobot.processor'")
+        return None
+sys.meta_path.insert(0, NeedsMore())
+import robolang.robot
+import lerobot.processor
+print(hasattr(lerobot.processor, "__file__"), robolang.robot.Robot.__module__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "lerobot.robots.robot"]
