@@ -126,7 +126,7 @@ class TaskMatcher:
         for t, k in zip(normalised, self.keys, strict=True):
             self._exact.setdefault(t, k)
         self._vocabulary = Counter(w for t in normalised for w in t.split())
-        self._known = _whole_words(instructions.encoder)
+        self._known = _whole_words(instructions.encoder) | words.RULE_WORDS
         self._key_list = list(dict.fromkeys(self.keys))
         position = {k: i for i, k in enumerate(self._key_list)}
         self._key_index = np.array([position[k] for k in self.keys], dtype=int)  # (P,)

@@ -105,6 +105,7 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"all the way (?:over )?(?:to )?(?:the |your )?right", "RIGHT SIDE"),
     (rf"(?:to|at|on|in|towards?|near|by|along) the (?:front|near (?:side|end|edge)){_REGION}", "NEAR SIDE"),
     (rf"(?:to|at|on|in|towards?|near|by|along) the (?:back|rear|far (?:side|end|edge)){_REGION}", "FAR SIDE"),
+    (rf"(?:back )?in (?:your|my|the robot's) direction|(?:back )?in the direction of {_YOU}", "NEAR"),
     (rf"(?:back )?(?:closer|nearer) (?:to|towards?) {_YOU}", "NEAR MORE"),
     (rf"(?:farther|further) (?:away )?from {_YOU}|(?:farther|further) away", "FAR MORE"),
     (rf"(?:back )?(?:towards?|to|near|close to|in front of) {_YOU}", "NEAR"),
@@ -154,7 +155,8 @@ _NO_ACTION = frozenset(
 # Places the scene has or the patterns read, beside every word of the matcher's table.
 PLACE_WORDS = frozenset(
     {"table", "tabletop", "surface", "robot", "edge", "end", "front", "back", "side", "half", "part", "section"}
-    | {"portion", "third", "area", "left", "right", "top", "air", "hand", "gripper"}
+    | {"portion", "third", "area", "left", "right", "top", "air", "hand", "gripper", "zone", "region", "rear"}
+    | {"base", "direction", "body"}  # "towards your base", "in your direction": the robot's side
 )
 _PREPOSITIONS = r"on|onto|in|into|inside|at|to|towards?|under|across|from|off|near|by|behind|beside|over|against"
 _PLACE = re.compile(
@@ -174,6 +176,11 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     (r"let go of", "release"),
     (r"(?:grab|catch|get|take|keep|gain) (?:a )?(?:firm |good |tight |secure |proper )?hold (?:of|on)", "grasp"),
     (r"(?:get|take|have|keep) an? (?:firm |good |tight |secure |proper )?(?:grip|grasp) (?:on|of)", "grip"),
+    (
+        r"(?:clamp|close|wrap|put|get|lock|tighten|clasp) (?:your|the|its) (?:fingers|gripper|grippers|hand|claws?) "
+        r"(?:on|onto|around|round|over|about)",
+        "grasp",
+    ),
     (
         rf"give ((?:\w+ ){{0,4}}?\w+) an? {_MANNER}({_TURN} )?"
         r"(push|shove|nudge|twist|spin|turn|press|tap|poke|tug|pull|lift)",
@@ -216,6 +223,9 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     (r"(?:end|ends|ended|ending|wind|winds|winding|wound) up", "be"),
 )
 _IDIOMS = tuple((re.compile(_W + p + _E), r) for p, r in IDIOMS)
+# Every word these rules read is a real word: typo repair never mends one into another
+# ("clamp", which the encoder splits into pieces, is no "lamp").
+RULE_WORDS = frozenset(w for source, _ in (*PATTERNS, *IDIOMS) for w in re.findall(r"(?<![\\?])\b[a-z]{3,}\b", source))
 # Clauses saying what not to do, up to the end of their clause: "..., without lifting it",
 # "..., no need to lift it", "... but don't lift it", "put the red one there, not the green one".
 # A trailing clause of what to keep as it is says no more than "without lifting it": "..., keeping it
@@ -223,9 +233,14 @@ _IDIOMS = tuple((re.compile(_W + p + _E), r) for p, r in IDIOMS)
 _NOT_CLAUSE = re.compile(
     r"(?:(?:,\s*|\s+)(?:without \w+ing|(?:there's |there is )?no need to|(?:but|and) (?:do not|don't|never)|but not)"
     r"|,\s*(?:do not|don't|never|not)"
-    r"|(?:,\s*|\s+(?:while|but|and)\s+)(?:keeping|keep|leaving|leave) (?:it|them)"
-    r"|\s+by (?:sliding|pushing|dragging|nudging|shoving|scooting|sweeping) (?:it|them))(?![\w'])[^,.;:!?]*"
+    r"|(?:,\s*|\s+(?:while|but|and)\s+)(?:keeping|keep|leaving|leave) (?:it|them))(?![\w'])[^,.;:!?]*"
     r"|^\s*without \w+ing[^,.;:!?]*[,.;:]"  # the same said first: "without lifting it, push ..."
+)
+# How it is moved, when that is a push: "... by sliding it along the table". Only these words go:
+# "open the door by sliding it to the right" keeps its direction.
+_MANNER_CLAUSE = re.compile(
+    r"\s+by (?:sliding|pushing|dragging|nudging|shoving|scooting|sweeping) (?:it|them)"
+    r"(?: (?:along|across|over|on) (?:the )?(?:table|tabletop|surface))?(?![\w'])"
 )
 # Why it is asked: "..., so I can see what's inside", "... in order to make room": not what to do.
 # ("so it falls over" says what to do: an idiom below reads it.)
@@ -334,7 +349,9 @@ def _unframed(text: str) -> str:
 
 def said(text: str) -> str:
     """``text`` normalised, without clauses of what not to do, shorthand and idioms in plain words."""
-    kept = _PURPOSE_CLAUSE.sub(" ", _NOT_CLAUSE.sub(" ", re.sub(r"[’`]", "'", text.lower())))
+    kept = re.sub(r"[’`]", "'", text.lower())
+    for clause in (_NOT_CLAUSE, _PURPOSE_CLAUSE, _MANNER_CLAUSE):
+        kept = clause.sub(" ", kept)
     out = " ".join(SHORTHAND.get(w, w) for w in normalise(kept if kept.strip() else text).split())
     for pattern, replacement in _IDIOMS:
         out = pattern.sub(replacement, out)
@@ -406,6 +423,9 @@ def correct(text: str, vocabulary: Mapping[str, int], known: frozenset[str] = fr
         low = word.lower()
         if len(low) < MIN_TYPO or low in vocabulary or low in known or not low.isalpha():
             return word
+        swapped = {w for w in _swaps(low) if w in vocabulary}
+        if len(swapped) == 1:  # the same letters, two swapped: the commonest slip ("opne": open, not one)
+            return swapped.pop()
         near = sorted(((vocabulary[w], w) for w in _edits(low) if w in vocabulary), reverse=True)
         if not near or (len(near) > 1 and near[0][0] == near[1][0]):
             return word
@@ -414,11 +434,15 @@ def correct(text: str, vocabulary: Mapping[str, int], known: frozenset[str] = fr
     return re.sub(r"[^\W\d_]+(?:'[^\W\d_]+)*", fix, text)  # "shouldn't" is one word, not "shouldn" + "t"
 
 
+def _swaps(word: str) -> set[str]:
+    return {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)} - {word}
+
+
 def _edits(word: str) -> set[str]:
     letters = "abcdefghijklmnopqrstuvwxyz"
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     out = {a + b[1:] for a, b in splits if b}
-    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= _swaps(word)
     out |= {a + c + b[1:] for (a, b), c in product(splits, letters) if b}
     out |= {a + c + b for (a, b), c in product(splits, letters)}
     out.discard(word)

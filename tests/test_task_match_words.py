@@ -6,6 +6,7 @@ import pytest
 
 from robolang.task_match_objects import ObjectReader
 from robolang.task_match_words import (
+    RULE_WORDS,
     action_words,
     concepts,
     contradicts,
@@ -103,6 +104,7 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("gonna need the tube outta the drawer", "going to need the tube out of the drawer"),
         ("i wanna put the box on the dish", "put the box on the dish"),  # "i want to": a frame
         ("the tube ought to wind up beside the box", "the tube ought to be beside the box"),  # not up
+        ("wrap your fingers around the red box", "grasp the red box"),
         ("red box -> dish", "red box to dish"),  # an arrow says where to
         ("tube => drawer", "tube to drawer"),
         ("grab the box off the dish and set it down on the table", "take the box off the dish"),  # off, not down
@@ -128,6 +130,7 @@ def test_cores_say_shorthand_and_idioms_in_the_grammar_s_words(said, meant):
         ("leave the box on the dish", "leave the box on the dish"),  # the request itself, not a clause
         ("without tipping it, slide the brick along", "slide the brick along"),  # said first
         ("drag the brick nearer by scooting it over the table", "drag the brick nearer"),  # how: not lifted
+        ("open the door by sliding it to the left", "open the door to the left"),  # the way kept
         ("shut the drawer so that we can walk past", "shut the drawer"),  # why, not what
         ("clear the dish in order to make room", "clear the dish"),
         ("nudge the tube so it falls over", "knock the tube over"),  # "so it ...": what to do, kept
@@ -173,6 +176,7 @@ def test_clauses_of_what_not_to_do_are_dropped(said, meant):
         ("shove the box leftways", {"LEFT"}),
         ("put the tube near the back edge", {"FAR", "SIDE"}),  # near an edge of the table: at it
         ("get the box to the rear", {"FAR", "SIDE"}),
+        ("slide the tube back in my direction", {"NEAR"}),  # towards the speaker, not into anything
         ("set the tube down on its side", {"ON", "SIDE"}),  # lying on its side, not lowered
         ("set the box back on table", {"DOWN"}),  # the article left out
         ("grab the box from drawer", {"FROM", "DRAWER"}),
@@ -201,6 +205,11 @@ def test_typos_of_the_table_s_words_are_mended_and_real_words_kept():
     assert correct("keep it lit", vocabulary, known=frozenset({"lit"})) == "keep it lit"  # a word the encoder knows
     assert correct("it shouldn't", vocabulary) == "it shouldn't"  # one word, not "shouldn" + "t"
     assert correct("lifd it", Counter({"lift": 1, "life": 1})) == "lifd it"  # a tie: kept
+    # Two letters swapped beats a more frequent word a letter away: "opne" is "open", not "one".
+    assert correct("opne the box", Counter({"one": 50, "open": 5, "the": 90, "box": 3})) == "open the box"
+    # A word the matcher's own rules read is real, though the encoder splits it: "clamp" is no "lamp".
+    assert correct("clamp the box", Counter({"lamp": 9, "box": 1}), known=RULE_WORDS) == "clamp the box"
+    assert "nudge" in RULE_WORDS and "lamp" not in RULE_WORDS
 
 
 def test_action_words_are_a_task_s_words_without_its_frame_words():
