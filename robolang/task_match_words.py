@@ -59,6 +59,7 @@ _E = r"(?![\w'])"  # a word ends here
 _REGION_NOUN = r"(?:side|half|part|edge|section|area|zone|region|portion|third)"
 _YOU = r"(?:you|yourself|me|the robot|your base|the robot's base|the base)"
 _REGION = r"(?: (?:half|part|edge|section|area|zone|region|portion|third))?(?: of the table)?"
+_DEGREE = r"(?:a bit |a little |quite |very |so |rather |kind of |pretty )?"
 # (pattern, concepts or None): applied in order, each match replaced by a marker so that later
 # patterns do not read it again ("right next to" is NEXT, not RIGHT; "the front of the table"
 # is NEAR, "in front of" FRONT_OF). None: an intensifier, removed. Several concepts: spaced.
@@ -69,17 +70,12 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     # Somewhere else, or in the way: no inside of anything.
     (r"in (?:a|another) (?:different |new |other )?(?:place|spot|position|location)|in (?:the|my|your|our) way", None),
     (r"(?:some|more|a little|a bit of) light", "LIGHT ON"),  # light as illumination: wanted on
-    (r"(?:in|over|out) here", None),
-    (
-        r"in place|on the spot|where it (?:is|stands|sits)",
-        None,
-    ),  # stays where it is: no inside  # where the speaker is, not a place in the scene
+    (r"(?:in|over|out) here", None),  # where the speaker is, not a place in the scene
+    (r"in place|on the spot|where it (?:is|stands|sits)", None),  # stays where it is: no inside
     (r"with (?:the|your|its|my) (?:fingers|gripper|grippers|hand|claw)", None),  # how to hold: always so
-    (
-        r"too dark|(?:it's|it is|its) (?:a bit |a little |quite |very |so |rather |kind of |pretty )?dark|(?:can't|cannot|can not) see",
-        "ON",
-    ),  # what is wrong, not what is wanted
-    (r"too bright|(?:it's|it is|its) (?:a bit |a little |quite |very |so |rather |kind of |pretty )?bright", "OFF"),
+    # What is wrong, not what is wanted: "it's a bit dark" asks for the light on.
+    (rf"too dark|(?:it's|it is|its) {_DEGREE}dark|(?:can't|cannot|can not) see", "ON"),
+    (rf"too bright|(?:it's|it is|its) {_DEGREE}bright", "OFF"),
     (r"counter ?-?clockwise|anti ?-?clockwise|ccw", "CCW"),
     (r"clockwise|cw", "CW"),
     (r"on (?:the )?top of|atop|on top", "TOP"),
