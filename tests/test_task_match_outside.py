@@ -26,8 +26,9 @@ A fifth (dev5, 202 by another such helper: 176/21/5 on arrival -> 188/13/1) gave
 as how, regions named by nearness ("the part nearest you") or "all the way to the left", "in
 here" / "in place" as no inside, "it's dark" and "some light" as wanting it on, "the rear" as the
 back, "area" / "zone" as regions, the table without its article; outside measured after them:
-211, then 212 after a unit test's fix (a preposition before such a region read as "in"): 212
-right (88.3%), 24 unjudged, 4 wrong.
+211, then 212 after a unit test's fix (a preposition before such a region read as "in"); after
+"in your direction", swapped letters, the rules' own words never mended and "off the plate and on
+the table", measured once by `robolang bench ask`: 213 right (88.8%), 23 unjudged, 4 wrong.
 These floors only keep it from getting worse.
 Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
 """
@@ -44,7 +45,7 @@ FROZEN_SHA256 = (
     "2a5594c5b6077e06edf5392fc58693dbf47485c4fcc59e89305174c3008655f7"  # the file as it came from its author
 )
 FLOORS = {  # right >=, wrong <=
-    "outside": (evaluation.OUTSIDE, 212, 4),
+    "outside": (evaluation.OUTSIDE, 213, 4),
     "dev": (evaluation.DEV, 68, 0),
     "dev2": (evaluation.DEV2, 158, 0),
     "dev3": (evaluation.DEV3, 143, 0),
