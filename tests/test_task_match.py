@@ -165,3 +165,16 @@ def test_the_words_the_encoder_knows_whole_are_read_from_its_tokenizer():
     vocabulary could not be read would let every near-miss be mended (it happened once, silently)."""
     known = _whole_words(SentenceEncoder())
     assert {"lit", "lift", "drawer"} <= known and not any(w.startswith("#") for w in known)
+
+
+def test_the_memoised_concepts_of_a_key_equal_those_read_afresh():
+    """``_expressible`` keeps each task's and object's part across keys (~1 s of every ``ask``):
+    for every (task, objects) of the scene, the answer is the one read with no memo."""
+    from robolang.captioning.grammar import _arg_tuples
+    from robolang.captioning.tasks import TASKS
+
+    memo: dict = {}
+    for task in TASKS:
+        for args in _arg_tuples(task.id, PLAY_TABLE):
+            assert _expressible((task.id, args), PLAY_TABLE, memo) == _expressible((task.id, args), PLAY_TABLE)
+    assert memo, "no task was read"
