@@ -91,5 +91,11 @@ def test_other_architectures_are_not_taken_for_plain_bert(tmp_path):
         (tmp_path / "config.json").write_text(json.dumps(config | change))
         assert not plain_bert(tmp_path), change
     (tmp_path / "config.json").write_text(json.dumps(config))
+    settings = json.loads((default_encoder_path() / "tokenizer_config.json").read_text())
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(settings))
+    assert plain_bert(tmp_path)
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(settings | {"do_lower_case": False}))
+    assert not plain_bert(tmp_path)  # transformers would rebuild the normaliser: it must load the model
+    (tmp_path / "tokenizer_config.json").unlink()
     (tmp_path / "tokenizer.json").unlink()
     assert not plain_bert(tmp_path)

@@ -54,7 +54,23 @@ def plain_bert(directory: Path) -> bool:
         and all(name in config for name in BertShape.__dataclass_fields__)
         and (directory / "model.safetensors").is_file()
         and (directory / "tokenizer.json").is_file()
+        and _normaliser_as_configured(directory)
     )
+
+
+def _normaliser_as_configured(directory: Path) -> bool:
+    """transformers rebuilds a BERT tokenizer's normaliser when ``tokenizer_config.json`` asks for
+    other lower-casing or accent stripping than ``tokenizer.json`` holds; ``tokenizers`` alone
+    would not, so such a model goes through transformers."""
+    try:
+        normaliser = json.loads((directory / "tokenizer.json").read_text()).get("normalizer") or {}
+        settings = json.loads((directory / "tokenizer_config.json").read_text())
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    wanted = {"do_lower_case": "lowercase", "strip_accents": "strip_accents"}
+    return all(normaliser.get(theirs) == settings[ours] for ours, theirs in wanted.items() if ours in settings)
 
 
 class _Layer(nn.Module):
