@@ -34,6 +34,7 @@ DEV2 = DATA / "matcher_dev2_instructions.jsonl"
 DEV3 = DATA / "matcher_dev3_instructions.jsonl"
 DEV4 = DATA / "matcher_dev4_instructions.jsonl"  # 200, by a helper given only the scene and task list
 DEV5 = DATA / "matcher_dev5_instructions.jsonl"  # 202, by another such helper (2026-12-05, ninth session)
+DEV6 = DATA / "matcher_dev6_instructions.jsonl"  # 200, by a third such helper (2026-12-05, tenth session)
 
 
 class InstructionSetError(RobolangError, ValueError):

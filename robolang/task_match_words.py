@@ -104,7 +104,7 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (rf"(?:back )?in (?:your|my|the robot's) direction|(?:back )?in the direction of {_YOU}", "NEAR"),
     (rf"(?:back )?(?:closer|nearer) (?:to|towards?) {_YOU}", "NEAR MORE"),
     (rf"(?:farther|further) (?:away )?from {_YOU}|(?:farther|further) away", "FAR MORE"),
-    (rf"(?:back )?(?:towards?|to|near|close to|in front of) {_YOU}", "NEAR"),
+    (rf"(?:back )?(?:towards?|to|near|close to|in front of|by|beside|next to) {_YOU}", "NEAR"),
     (rf"(?:far|away) from {_YOU}", "FAR"),
     (r"(?:further|farther|more)(?= (?:over )?(?:to (?:the|your) )?(?:left|right))", "MORE"),
     (r"closer|nearer", "NEAR MORE"),
@@ -164,12 +164,36 @@ _PLACE = re.compile(
 SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "thnx": "thanks"} | {
     "outta": "out of", "gonna": "going to", "wanna": "want to", "gotta": "have to", "lemme": "let me",
     "gimme": "give me", "ya": "you", "thru": "through",
+    "infront": "in front", "ontop": "on top", "nextto": "next to",  # two words run together
 }  # fmt: skip
 _MANNER = r"(?:(?:little|small|gentle|light|slight|quick|short|firm|good|hard|careful) )?"
 _TURN = r"(?:clockwise|counter clockwise|counterclockwise|anti clockwise|anticlockwise)"
 # Idioms said in the grammar's words (general English): (pattern, replacement).
 IDIOMS: tuple[tuple[str, str], ...] = (
     (r"let go of", "release"),
+    # A fixture's handle is where the fixture is taken hold of; a cabinet described by its lamp is
+    # only which cabinet: "the drawer handle", "the door of the lamp cabinet" are the drawer and the door.
+    (r"(door|drawer)(?:'s)? (?:handle|knob|grip)", r"\1"),
+    (r"(?:(?:the|its|that) )?(?:handle|knob) (?:of|on) (the (?:\w+ )?(?:door|drawer))", r"\1"),
+    (
+        r"(door|drawer) (?:on|of|in|at) the (?:(?:lamps?|lights?) )?(?:cabinet|cupboard|unit|box)"
+        r"(?: (?:with|under|below|beneath) the (?:lamps?|lights?)(?: on (?:it|top))?)?",
+        r"\1",
+    ),
+    (r"(?:lamps?|lights?) (?:cabinet|cupboard|unit)(?:'s)? (door|drawer)", r"\1"),
+    (r"(pull|tug|yank) on(?= (?:the|its|that|this) )", r"\1"),  # "pull on the drawer": pull it
+    # Taking hold of a fixture first only prepares moving it: "grab the door and slide it left".
+    (
+        r"(?:grab|grasp|hold|take|seize|get|catch) (?:hold of |onto )?((?:the |that |its )?(?:\w+ )?(?:door|drawer)) "
+        r"(?:and then|and|then) (slide|pull|push|open|close|shut|move|drag) it",
+        r"\2 \1",
+    ),
+    # A press said by what it should do to the light: "press the button so the lamp goes off".
+    (
+        r"(?:press|push|hit|tap|poke|click) (?:the |that )?(?:\w+ )?(?:button|switch)(?: once)? so (?:that )?(?:the )?"
+        r"(?:lights?|lamps?) (?:(?:will )?(?:go|turn|come|switch|get)(?:e?s)?|is|are|will be) (on|off)",
+        r"turn \1 the light",
+    ),
     (r"(?:grab|catch|get|take|keep|gain) (?:a )?(?:firm |good |tight |secure |proper )?hold (?:of|on)", "grasp"),
     (r"(?:get|take|have|keep) an? (?:firm |good |tight |secure |proper )?(?:grip|grasp) (?:on|of)", "grip"),
     (

@@ -305,9 +305,13 @@ def test_a_trace_follows_the_episode_step_by_step_and_only_when_asked(robot):
     assert plain.trace is None and (traced.success, traced.steps) == (plain.success, plain.steps)
     assert traced.success and len(traced.trace) == traced.steps
     first, last = traced.trace[0], traced.trace[-1]
-    assert set(first) == {"ee", "action", "red_cube"} and len(first["ee"]) == 5 and len(first["action"]) == 5
+    assert set(first) == {"ee", "action", "red_cube", "fixtures", "contacts"}
+    assert len(first["ee"]) == 5 and len(first["action"]) == 5 and len(first["red_cube"]) == 4  # x, y, z, yaw
+    assert set(first["fixtures"]) == {"drawer", "slider", "light"}
+    assert "red_cube.table" in first["contacts"] and "red_cube.gripper" not in first["contacts"]
+    assert "red_cube.gripper" in last["contacts"] and "red_cube.table" not in last["contacts"]  # lifted in the hand
     assert last["red_cube"][2] > first["red_cube"][2] + 0.02  # the cube it lifted rose in the trace
-    assert np.linalg.norm(np.subtract(last["ee"][:3], last["red_cube"])) < 0.05  # and is in the hand at the end
+    assert np.linalg.norm(np.subtract(last["ee"][:3], last["red_cube"][:3])) < 0.05  # and is in the hand at the end
 
 
 def test_eval_trace_true_keeps_each_single_episode_s_trace_in_the_results(tmp_path):

@@ -97,6 +97,9 @@ def test_prohibitions_unknown_places_and_unknown_actions_are_unjudged(matcher, t
         ("I'd like the lamp on", "turn_on_light", ()),  # a goal
         ("lamps out, thx", "turn_off_light", ()),  # an idiom and shorthand
         ("give the long blue stick a little shove to the right", "push_right", ("blue_bar",)),
+        ("tug on the handle of the drawer to get it open", "open_drawer", ()),  # a handle is its fixture
+        ("take hold of the drawer and then push it shut", "close_drawer", ()),  # hold, then move
+        ("hit the switch so that the lights come on", "turn_on_light", ()),  # a press said by its effect
     ],
 )
 def test_people_s_words_are_judged(matcher, text, task, args):

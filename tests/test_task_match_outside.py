@@ -51,6 +51,7 @@ FLOORS = {  # right >=, wrong <=
     "dev3": (evaluation.DEV3, 143, 0),
     "dev4": (evaluation.DEV4, 188, 1),
     "dev5": (evaluation.DEV5, 192, 1),
+    "dev6": (evaluation.DEV6, 197, 2),
 }
 
 

@@ -110,6 +110,14 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("grab the box off the dish and set it down on the table", "take the box off the dish"),  # off, not down
         ("pull the tube out of the drawer and then put it back on table", "take the tube out of the drawer"),
         ("pick up the box and put it on the dish", "put the box on the dish"),  # a place other than the table
+        ("tug on the drawer's knob", "tug the drawer"),  # a fixture's handle is the fixture
+        ("shut it by the handle of the drawer", "shut it by the drawer"),
+        ("close the drawer in the cabinet", "close the drawer"),
+        ("push the door at the cupboard under the lamp rightwards", "push the door rightwards"),  # which cabinet
+        ("move the light cabinet's door over", "move the door over"),
+        ("catch hold of the sliding door then drag it right", "drag the sliding door right"),  # hold, then move
+        ("hit the switch so that the lights come on", "turn on the light"),  # the press said by its effect
+        ("set the box ontop of the tube", "set the box on top of the tube"),  # two words run together
     ],
 )
 def test_cores_say_shorthand_and_idioms_in_the_grammar_s_words(said, meant):
@@ -180,6 +188,8 @@ def test_clauses_of_what_not_to_do_are_dropped(said, meant):
         ("set the tube down on its side", {"ON", "SIDE"}),  # lying on its side, not lowered
         ("set the box back on table", {"DOWN"}),  # the article left out
         ("grab the box from drawer", {"FROM", "DRAWER"}),
+        ("park the brick beside the robot", {"NEAR"}),  # beside the robot: its side of the table
+        ("leave the tube by you", {"NEAR"}),
     ],
 )
 def test_more_concepts_of_general_english(text, expected):

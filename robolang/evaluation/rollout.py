@@ -220,13 +220,24 @@ def run_instruction(
 
 class Tracer:
     """Per step of an episode: the end effector (x, y, z, yaw), the gripper's width, the action
-    sent and each of the instruction's objects' (x, y, z) after it, rounded to 0.1 mm; for
-    reading a failure step by step (``robolang eval trace=true``)."""
+    sent, each of the instruction's objects' (x, y, z, yaw) after it, the fixtures (drawer and
+    sliding door positions, the light) and which contacts those objects touch, rounded to 0.1 mm;
+    for reading a failure step by step (``robolang eval trace=true``)."""
+
+    FIXTURES = ("drawer.pos", "slider.pos", "light.on")
 
     def __init__(self, fields, args):
         index = {f: i for i, f in enumerate(fields)}
         self.ee = [index[f] for f in ("ee.x", "ee.y", "ee.z", "ee.yaw", "gripper.width") if f in index]
-        self.objects = {o: [index[f"{o}.{a}"] for a in "xyz"] for o in (args or ()) if f"{o}.x" in index}
+        self.objects = {
+            o: [index[f"{o}.{a}"] for a in ("x", "y", "z", "yaw")] for o in (args or ()) if f"{o}.x" in index
+        }
+        self.fixtures = {f.split(".")[0]: index[f] for f in self.FIXTURES if f in index}
+        self.contacts = {
+            f.removeprefix("contact."): i
+            for f, i in index.items()
+            if f.startswith("contact.") and set(f.split(".")[1:]) & set(self.objects)
+        }
         self.steps: list[dict] = []
 
     def add(self, action: np.ndarray, vector: np.ndarray) -> None:
@@ -235,6 +246,10 @@ class Tracer:
 
         row = {"ee": r(vector[self.ee]), "action": r(action)}
         row.update({o: r(vector[i]) for o, i in self.objects.items()})
+        if self.fixtures:
+            row["fixtures"] = {name: round(float(vector[i]), 4) for name, i in self.fixtures.items()}
+        if self.contacts:
+            row["contacts"] = [pair for pair, i in self.contacts.items() if vector[i] > 0.5]
         self.steps.append(row)
 
 
