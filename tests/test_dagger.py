@@ -172,6 +172,8 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
         ("start_pose=nowhere", "start_pose"),
         ("noise=-0.1", "noise"),
         ("setup=maybe", "setup"),
+        ("tasks=[take_from_drawer,fly]", "unknown fly"),
+        ("tasks=[]", "tasks=[] is not allowed: empty"),
     ],
 )
 def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_path, capsys, bad, said):
@@ -249,3 +251,16 @@ def test_with_setup_a_task_no_chain_reaches_is_set_up_first_and_the_set_up_is_un
     assert history[0].success
     for before, after in itertools.pairwise(history):
         assert after.start > before.end  # each later attempt is set up again (the cube is out)
+
+
+def test_tasks_draws_only_the_tasks_named_and_unknown_ones_are_refused(robot):
+    agent = DaggerAgent(robot, seed=8, policy=None, beta=1.0, setup=True, tasks=["rotate_left", "open_drawer"])
+    _drive(robot, agent, 500)
+    drawn = [a.behaviour for a in agent.history]
+    named = drawn.count("rotate_left") + drawn.count("open_drawer")
+    assert named >= 2 and named >= 2 * (len(drawn) - named)  # another only when none of them can be drawn
+    alone = DaggerAgent(robot, seed=9, policy=None, beta=1.0, setup=True, tasks=["rotate_right"])
+    _drive(robot, alone, 400)
+    assert [a.behaviour for a in alone.history].count("rotate_right") >= 2  # again and again
+    with pytest.raises(ValueError, match="tasks=\\['fly'\\] is not allowed"):
+        DaggerAgent(robot, seed=0, policy=None, beta=1.0, tasks=["fly"])

@@ -136,10 +136,14 @@ class TaskSampler:
                 return pick, self.robot.get_state()
         return None
 
-    def next(self, seed: int, split: str, previous: str | None = None, setup: bool = False) -> Pick | None:
+    def next(self, seed: int, split: str, previous: str | None = None, setup: bool = False, only=None) -> Pick | None:
         """A task feasible from the scene as it is now (or, with ``setup``, after a prerequisite
-        behaviour that can start now), not the ``previous`` one."""
-        options = [c for c in self.expert.candidates(setup) if self.in_split(*c, split) and c[0] != previous]
+        behaviour that can start now), not the ``previous`` one; one of ``only`` (task ids) when given."""
+        options = [
+            c
+            for c in self.expert.candidates(setup)
+            if self.in_split(*c, split) and c[0] != previous and (only is None or c[0] in only)
+        ]
         if not options:
             return None
         task, args = choose_task(options, random.Random(seed))

@@ -20,6 +20,9 @@ was given (no hindsight: each attempt is one task, start to finish).
 can start now (as the evaluation's sampler sets a task up: open the drawer and put X in it before
 "take X from the drawer"), and the expert plays that set-up first, recorded and covered by no
 label; without it, tasks whose start state chained play rarely reaches are rarely demonstrated.
+``tasks`` (task ids) draws only those: demonstrations aimed at the tasks a policy fails (with
+``setup`` so that each can be set up). When none of them can be drawn from the scene as it is (its
+objects held out of the split, say), another task is played, and labelled, to change the scene.
 
 ``noise`` > 0 is DART (Laskey et al. 2017): the executed motion is the expert's (or policy's) plus
 temporally correlated Gaussian noise on the translation and yaw (an AR(1) process: ``noise`` its
@@ -108,7 +111,14 @@ class DaggerAgent:
 
     def __init__(self, robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250,
                  chunk_steps: int = 10, split: str = "train", start_pose: str = "here", noise: float = 0.0,
-                 setup: bool = False):  # fmt: skip
+                 setup: bool = False, tasks=None):  # fmt: skip
+        if tasks is not None:
+            tasks = tuple(tasks)
+            unknown = [t for t in tasks if t not in TASK_IDS]
+            if not tasks or unknown:
+                raise ValueError(
+                    f"tasks={list(tasks)} is not allowed: give task ids of the captioner ({', '.join(TASK_IDS)})"
+                )
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
         if max_steps < 1 or chunk_steps < 1:
@@ -123,6 +133,7 @@ class DaggerAgent:
         self.robot, self.seed, self.beta, self.max_steps = robot, seed, beta, max_steps
         self.chunk_steps, self.split, self.start_pose = chunk_steps, split, start_pose
         self.noise_std, self.setup = noise, setup
+        self.tasks = None if tasks is None else frozenset(tasks)  # draw only these (None: every task)
         self.noise = np.zeros(4, np.float32)  # DART: the AR(1) state on x, y, z, yaw (the gripper is never perturbed)
         self._prelude = None  # set-up and move to a start pose before the next attempt (recorded, unlabelled)
         self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS)
@@ -219,7 +230,10 @@ class DaggerAgent:
             self.waiting -= 1
             return False
         seed = derive_seed(self.seed, "dagger", self.t)
-        pick = self.sampler.next(seed, self.split, self.previous, setup=self.setup)
+        previous = self.previous if self.tasks is None else None  # the tasks named: again and again
+        pick = self.sampler.next(seed, self.split, previous, setup=self.setup, only=self.tasks)
+        if pick is None and self.tasks is not None:  # none of them can be drawn here: another task changes the scene
+            pick = self.sampler.next(seed, self.split, self.previous, setup=self.setup)
         if pick is None:
             self.waiting = WAIT_STEPS - 1
             return False
@@ -270,6 +284,7 @@ class DaggerAgent:
 
 
 def dagger_agent(robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
-                 split: str = "train", start_pose: str = "here", noise: float = 0.0, setup: bool = False) -> DaggerAgent:  # fmt: skip
+                 split: str = "train", start_pose: str = "here", noise: float = 0.0, setup: bool = False,
+                 tasks=None) -> DaggerAgent:  # fmt: skip
     """Hydra entry point (``configs/dagger.yaml: agent``)."""
-    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise, setup)
+    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise, setup, tasks)
