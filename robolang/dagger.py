@@ -47,19 +47,26 @@ def check_config(cfg: DictConfig) -> None:
     checked(cfg, "split", str, choices=SPLITS)
     checked(cfg, "start_pose", str, choices=START_POSES)
     checked(cfg, "setup", bool)
-    if cfg.get("tasks") is not None:
-        from robolang.captioning.tasks import TASK_IDS
-
-        tasks = list(cfg.tasks) if not isinstance(cfg.tasks, str) else [cfg.tasks]
-        unknown = [t for t in tasks if t not in TASK_IDS]
-        if not tasks or unknown:
-            raise ConfigError(
-                f"tasks={tasks} is not allowed: {'unknown ' + ', '.join(unknown) if unknown else 'empty'};"
-                f" give task ids of the captioner ({', '.join(TASK_IDS)}) or tasks=null for all"
-            )
+    chosen_tasks(cfg.get("tasks"))
     if not 0 <= checked(cfg, "noise", float) <= 1:
         raise ConfigError(f"noise={cfg.noise!r} is not allowed: the executed actions' noise std must be in [0, 1]")
     collect.check_config(cfg)
+
+
+def chosen_tasks(tasks) -> tuple[str, ...] | None:
+    """The task ids demonstrations are drawn from (None: every task); unknown ids or none refused."""
+    if tasks is None:
+        return None
+    from robolang.captioning.tasks import TASK_IDS
+
+    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
+    unknown = [t for t in tasks if t not in TASK_IDS]
+    if not tasks or unknown:
+        raise ConfigError(
+            f"tasks={tasks} is not allowed: {'unknown ' + ', '.join(unknown) if unknown else 'empty'};"
+            f" give task ids of the captioner ({', '.join(TASK_IDS)}) or tasks=null for all"
+        )
+    return tuple(tasks)
 
 
 def run(cfg: DictConfig) -> int:

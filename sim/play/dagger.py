@@ -49,7 +49,7 @@ import numpy as np
 
 from robolang.captioning.states import SceneInfo
 from robolang.captioning.tasks import TASK_IDS
-from robolang.dagger import NO_POLICY_NEEDS_BETA_ONE, START_POSES
+from robolang.dagger import NO_POLICY_NEEDS_BETA_ONE, START_POSES, chosen_tasks
 from robolang.evaluation.rollout import TaskJudge, policy_view
 from robolang.evaluation.sampler import TaskSampler, derive_seed
 from sim.play.expert import ScriptedTaskExpert
@@ -112,13 +112,7 @@ class DaggerAgent:
     def __init__(self, robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250,
                  chunk_steps: int = 10, split: str = "train", start_pose: str = "here", noise: float = 0.0,
                  setup: bool = False, tasks=None):  # fmt: skip
-        if tasks is not None:
-            tasks = tuple(tasks)
-            unknown = [t for t in tasks if t not in TASK_IDS]
-            if not tasks or unknown:
-                raise ValueError(
-                    f"tasks={list(tasks)} is not allowed: give task ids of the captioner ({', '.join(TASK_IDS)})"
-                )
+        tasks = chosen_tasks(tasks)
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
         if max_steps < 1 or chunk_steps < 1:
