@@ -101,6 +101,9 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"all the way (?:over )?(?:to )?(?:the |your )?right", "RIGHT SIDE"),
     (rf"(?:to|at|on|in|towards?|near|by|along) the (?:front|near (?:side|end|edge)){_REGION}", "NEAR SIDE"),
     (rf"(?:to|at|on|in|towards?|near|by|along) the (?:back|rear|far (?:side|end|edge)){_REGION}", "FAR SIDE"),
+    # In a region of the table is at it, not inside anything: "in the left third", "into the right half".
+    (rf"(?:in|into|inside) the left(?: hand)? {_REGION_NOUN}(?: of the table)?", "LEFT SIDE"),
+    (rf"(?:in|into|inside) the right(?: hand)? {_REGION_NOUN}(?: of the table)?", "RIGHT SIDE"),
     (rf"(?:back )?in (?:your|my|the robot's) direction|(?:back )?in the direction of {_YOU}", "NEAR"),
     (rf"(?:back )?(?:closer|nearer) (?:to|towards?) {_YOU}", "NEAR MORE"),
     (rf"(?:farther|further) (?:away )?from {_YOU}|(?:farther|further) away", "FAR MORE"),

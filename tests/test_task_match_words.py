@@ -190,6 +190,8 @@ def test_clauses_of_what_not_to_do_are_dropped(said, meant):
         ("grab the box from drawer", {"FROM", "DRAWER"}),
         ("park the brick beside the robot", {"NEAR"}),  # beside the robot: its side of the table
         ("leave the tube by you", {"NEAR"}),
+        ("park the box in the left half of the table", {"LEFT", "SIDE"}),  # in a region: at it, not inside
+        ("drop it into the right-hand part", {"RIGHT", "SIDE"}),
     ],
 )
 def test_more_concepts_of_general_english(text, expected):
