@@ -35,6 +35,7 @@ DEV3 = DATA / "matcher_dev3_instructions.jsonl"
 DEV4 = DATA / "matcher_dev4_instructions.jsonl"  # 200, by a helper given only the scene and task list
 DEV5 = DATA / "matcher_dev5_instructions.jsonl"  # 202, by another such helper (2026-12-05, ninth session)
 DEV6 = DATA / "matcher_dev6_instructions.jsonl"  # 200, by a third such helper (2026-12-05, tenth session)
+DEV7 = DATA / "matcher_dev7_instructions.jsonl"  # 200, by a fourth such helper (2026-12-05, eleventh session)
 
 
 class InstructionSetError(RobolangError, ValueError):

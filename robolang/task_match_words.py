@@ -64,7 +64,11 @@ _DEGREE = r"(?:a bit |a little |quite |very |so |rather |kind of |pretty )?"
 # patterns do not read it again ("right next to" is NEXT, not RIGHT; "the front of the table"
 # is NEAR, "in front of" FRONT_OF). None: an intensifier, removed. Several concepts: spaced.
 PATTERNS: tuple[tuple[str, str | None], ...] = (
-    (r"right(?= (?:next|in front|behind|beside|by|there|here|now|away|on top|up against|against))", None),
+    (
+        r"right(?= (?:next|in front|behind|beside|alongside|by|near|close|under|underneath|below|above|there|here|now"
+        r"|away|on top|up against|against))",
+        None,
+    ),
     (r"(?:the|that|this|an?) (?:open|opened|closed|shut|lit)(?= \w)", None),  # a state named, not asked for
     (r"(?:as )?(?:seen|viewed|looking|looked at) from (?:above|the top|overhead)|from above", None),  # a viewpoint
     # Somewhere else, or in the way: no inside of anything.
@@ -168,12 +172,34 @@ SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": 
     "outta": "out of", "gonna": "going to", "wanna": "want to", "gotta": "have to", "lemme": "let me",
     "gimme": "give me", "ya": "you", "thru": "through",
     "infront": "in front", "ontop": "on top", "nextto": "next to",  # two words run together
+    "lite": "light",
 }  # fmt: skip
 _MANNER = r"(?:(?:little|small|gentle|light|slight|quick|short|firm|good|hard|careful) )?"
 _TURN = r"(?:clockwise|counter clockwise|counterclockwise|anti clockwise|anticlockwise)"
 # Idioms said in the grammar's words (general English): (pattern, replacement).
 IDIOMS: tuple[tuple[str, str], ...] = (
     (r"let go of", "release"),
+    # How far, in numbers, is only a bit: "shift the plate over a few centimeters", "push it 5cm left".
+    (
+        r"(?:by |about |around |roughly |some )?(?:a few|a couple(?: of)?|several|\d+(?:\.\d+)?|one|two|three|four|five"
+        r"|six|seven|eight|nine|ten) ?(?:centimet(?:er|re)s?|cms?|inch(?:es)?|millimet(?:er|re)s?|mm)",
+        "",
+    ),
+    # Slips that make another real word: "turn of the lamp", "next too", "take the bar of the plate".
+    (r"(turn|switch|shut|flip|flick|put) of(?= (?:the |that |your )?(?:\w+ )?(?:lamps?|lights?|bulb)\b)", r"\1 off"),
+    (r"(next|close|up|right) too", r"\1 to"),
+    (
+        r"(take|get|lift|pick|remove|grab|pull|slide)( up)? ((?:the|that|this|your|my|a|an) (?:(?!(?:off|out|from|top|of)\b)"
+        r"\w+ ){0,3}?(?!(?:off|out|from|top|of)\b)\w+) of (the (?:\w+ )?(?:plate|dish|platter|saucer))",
+        r"\1\2 \3 off \4",
+    ),
+    # A plate holds nothing inside: "in the plate" is on it.
+    (r"in(?:to)? (the (?:\w+ )?(?:plate|dish|platter|saucer))", r"on \1"),
+    # Held by the hand is grasped: "I want the cube held between your fingers".
+    (r"held (?:between|in|by|with) (?:your|the|its|my) (?:fingers|gripper|grippers|hand|claws?|jaws)", "grasped"),
+    # Terse: "to back of table" is to the back of the table.
+    (r"of table", "of the table"),
+    (r"(to|at|toward|towards|into|onto) (back|front|rear|far|near|left|right)(?= (?:\w+ )?of the table)", r"\1 the \2"),
     # A fixture's handle is where the fixture is taken hold of; a cabinet described by its lamp is
     # only which cabinet: "the drawer handle", "the door of the lamp cabinet" are the drawer and the door.
     (r"(door|drawer)(?:'s)? (?:handle|knob|grip)", r"\1"),
@@ -310,7 +336,10 @@ _PROHIBITION = re.compile(r"(?:do not|don't|dont|never|stop|quit|avoid)(?![\w'])
 def normalise(text: str) -> str:
     """Lower case, arrows as "to", punctuation to spaces (apostrophes kept inside words), single spaces."""
     text = re.sub(r"[’`]", "'", text.lower())
-    text = re.sub(r"\s*(?:->|=>|→|⇒)\s*", " to ", text)  # "red cube -> plate": an arrow says where to
+    # "red cube -> plate": an arrow says where to; after a bare name (three words at most) it is the whole request.
+    bare = r"^\s*(?!(?:put|place|move|set|bring|take|get|push|slide|carry|drop|stack|shift|drag)\b)"
+    text = re.sub(bare + r"((?:[\w']+\s+){0,2}[\w']+)\s*(?:->|=>|→|⇒)", r"move \1 ->", text)
+    text = re.sub(r"\s*(?:->|=>|→|⇒)\s*", " to ", text)
     text = re.sub(r"[^\w\s']|(?<!\w)'|'(?!\w)", " ", text)
     return " ".join(text.split())
 
@@ -444,7 +473,7 @@ def correct(text: str, vocabulary: Mapping[str, int], known: frozenset[str] = fr
     def fix(match: re.Match) -> str:
         word = match.group(0)
         low = word.lower()
-        if len(low) < MIN_TYPO or low in vocabulary or low in known or not low.isalpha():
+        if len(low) < MIN_TYPO or low in vocabulary or low in known or low in SHORTHAND or not low.isalpha():
             return word
         swapped = {w for w in _swaps(low) if w in vocabulary}
         if len(swapped) == 1:  # the same letters, two swapped: the commonest slip ("opne": open, not one)

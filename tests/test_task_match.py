@@ -100,6 +100,9 @@ def test_prohibitions_unknown_places_and_unknown_actions_are_unjudged(matcher, t
         ("tug on the handle of the drawer to get it open", "open_drawer", ()),  # a handle is its fixture
         ("take hold of the drawer and then push it shut", "close_drawer", ()),  # hold, then move
         ("hit the switch so that the lights come on", "turn_on_light", ()),  # a press said by its effect
+        ("lite on thx", "turn_on_light", ()),  # shorthand
+        ("small red cube -> dish", "place_on_plate", ("red_cube",)),  # a bare name and where to
+        ("switch of the lamp pls", "turn_off_light", ()),  # "of" for "off"
     ],
 )
 def test_people_s_words_are_judged(matcher, text, task, args):

@@ -42,6 +42,8 @@ def test_cores_drop_politeness_fillers_and_the_table_as_a_place(said, meant):
     [
         ("put the red cube on top of the green one", {"TOP"}),
         ("put the red cube right next to the blue bar", {"NEXT"}),  # "right" only intensifies
+        ("the tube should sit right alongside the box", {"NEXT"}),
+        ("leave it right under the stick", {"UNDER"}),
         ("move it to the right side of the table", {"RIGHT", "SIDE"}),
         ("move it to the far side of the table", {"FAR", "SIDE"}),  # a region of the table
         ("put it in front of the plate", {"FRONT_OF", "PLATE"}),
@@ -105,8 +107,9 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("i wanna put the box on the dish", "put the box on the dish"),  # "i want to": a frame
         ("the tube ought to wind up beside the box", "the tube ought to be beside the box"),  # not up
         ("wrap your fingers around the red box", "grasp the red box"),
-        ("red box -> dish", "red box to dish"),  # an arrow says where to
-        ("tube => drawer", "tube to drawer"),
+        ("red box -> dish", "move red box to dish"),  # an arrow says where to: after a bare name, to move it
+        ("tube => drawer", "move tube to drawer"),
+        ("put the red box -> dish", "put the red box to dish"),  # after a verb, only where to
         ("grab the box off the dish and set it down on the table", "take the box off the dish"),  # off, not down
         ("pull the tube out of the drawer and then put it back on table", "take the tube out of the drawer"),
         ("pick up the box and put it on the dish", "put the box on the dish"),  # a place other than the table
@@ -118,6 +121,18 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("catch hold of the sliding door then drag it right", "drag the sliding door right"),  # hold, then move
         ("hit the switch so that the lights come on", "turn on the light"),  # the press said by its effect
         ("set the box ontop of the tube", "set the box on top of the tube"),  # two words run together
+        ("slide the tube about 3 cm to the left", "slide the tube to the left"),  # how far in numbers: a bit
+        ("nudge the box 5cm forward", "nudge the box forward"),
+        ("shift the dish over a couple of inches", "shift the dish over"),
+        ("switch of the lights", "switch off the lights"),  # slips that make another real word
+        ("set the box close too the tube", "set the box close to the tube"),
+        ("lift the stick of the dish", "lift the stick off the dish"),
+        ("take the stick off of the dish", "take the stick off of the dish"),  # "of" after "off" is right
+        ("take the stick off the top of the dish", "take the stick off the top of the dish"),
+        ("drop the tube into the dish", "drop the tube on the dish"),  # a plate holds nothing inside
+        ("I want the box held in your gripper", "i want the box grasped"),
+        ("slide the dish to front of table", "slide the dish to the front of the table"),  # articles left out
+        ("lite on", "light on"),
     ],
 )
 def test_cores_say_shorthand_and_idioms_in_the_grammar_s_words(said, meant):
@@ -222,6 +237,7 @@ def test_typos_of_the_table_s_words_are_mended_and_real_words_kept():
     # A word the matcher's own rules read is real, though the encoder splits it: "clamp" is no "lamp".
     assert correct("clamp the box", Counter({"lamp": 9, "box": 1}), known=RULE_WORDS) == "clamp the box"
     assert "nudge" in RULE_WORDS and "lamp" not in RULE_WORDS
+    assert correct("lite on", Counter({"like": 9, "on": 9})) == "lite on"  # shorthand ("light") is no typo
 
 
 def test_action_words_are_a_task_s_words_without_its_frame_words():
