@@ -43,17 +43,7 @@ from sim.play.world import (
 )
 
 LIFT_BY = 0.06  # a pick lifts this much before carrying
-# rad: ``rotate`` turns an object as far as the wrist goes, from a grasp that leaves 46-149 deg to
-# turn. Ending at the wrist's limit makes "let go" follow from what a policy sees (its own yaw);
-# a turn of a random size ended at a yaw nothing in the scene marks (a cube looks the same every
-# 90 deg), so from one state both "keep turning" and "let go" were in the data.
-TURN_RANGE = (0.8, 2.6)
-
-
-def turnable(ee_yaw: float, sign: float) -> bool:
-    """Whether ``rotate`` can turn from ``ee_yaw`` in the sense ``sign`` (+1 ccw): the wrist's
-    room left that way is within ``TURN_RANGE``."""
-    return TURN_RANGE[0] <= YAW_LIMIT - sign * ee_yaw <= TURN_RANGE[1]
+TURN_RANGE = (0.8, 1.2)  # rad, how far ``rotate`` turns an object (46-69 deg)
 
 
 def _side_yaw(m: Motion) -> float:
@@ -132,14 +122,14 @@ def unstack(m: Motion, c: Choice) -> Actions:
 
 
 def rotate(m: Motion, c: Choice) -> Actions:
-    """Pick up a little, turn the wrist to its limit, put back down. The grasp yaw leaves
-    ``TURN_RANGE`` to turn."""
+    """Pick up a little, turn the wrist, put back down. The grasp yaw leaves room to turn."""
     sign = 1.0 if c.arg == "left" else -1.0
     held = in_gripper(m.state, c.target)
     rest = 0.0 if held else pos(m.state, c.target)[2] - SPECS[c.target].half_height
-    yield from pick(m, c.target, 0.025, allowed=lambda g: turnable(g, sign))
+    yield from pick(m, c.target, 0.025, allowed=lambda g: abs(g + sign * TURN_RANGE[0]) <= YAW_LIMIT)
+    turn = sign * min(m.rng.uniform(*TURN_RANGE), YAW_LIMIT - sign * m.target_yaw)
     yield from m.begin("turn")
-    yield from m.move(m.target_pos, sign * YAW_LIMIT, GRIP_CLOSED, speed=0.5, tol=0.015)
+    yield from m.move(m.target_pos, m.target_yaw + turn, GRIP_CLOSED, speed=0.5, tol=0.015)
     above = pos(m.state, c.target)[2] - SPECS[c.target].half_height - rest
     yield from release_at(m, m.target_pos[:2], m.target_pos[2] - above + 0.006)
 

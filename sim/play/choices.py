@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim import assets
-from sim.play.behaviours import turnable
+from sim.panda import YAW_LIMIT
+from sim.play.behaviours import TURN_RANGE
 from sim.play.checks import SPECS, footprint, in_drawer, pos, resting_on
 from sim.play.expert_plans import beside_spot
 from sim.play.vocab import DIRECTIONS, Choice
@@ -86,7 +87,8 @@ def holding_choices(state: dict, held: str) -> list[Choice]:
         choices.append(Choice("lift", held))
     if held in ROTATABLE:
         ee_yaw = state["robot"]["ee_yaw"]
-        choices += [Choice("rotate", held, d) for d, sign in (("left", 1.0), ("right", -1.0)) if turnable(ee_yaw, sign)]
+        choices += [Choice("rotate", held, "left")] if ee_yaw < YAW_LIMIT - TURN_RANGE[0] else []
+        choices += [Choice("rotate", held, "right")] if ee_yaw > TURN_RANGE[0] - YAW_LIMIT else []
     return choices
 
 
@@ -96,11 +98,11 @@ def _can_hover(state: dict, name: str) -> bool:
 
 
 def _can_turn(state: dict, name: str, direction: str) -> bool:
-    """A grasp yaw exists from which ``rotate`` can turn the wrist to its limit."""
+    """A grasp yaw exists that leaves the wrist room to turn at least the minimum."""
     if name not in ROTATABLE:
         return False
     sign = 1.0 if direction == "left" else -1.0
-    return best_grasp_yaw(state, name, lambda g: turnable(g, sign)) is not None
+    return best_grasp_yaw(state, name, lambda g: abs(g + sign * TURN_RANGE[0]) <= YAW_LIMIT) is not None
 
 
 def _put_choices(state: dict, name: str) -> list[Choice]:
