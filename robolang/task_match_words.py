@@ -224,6 +224,16 @@ IDIOMS: tuple[tuple[str, str], ...] = (
         r"turn \1 the light",
     ),
     (r"(?:grab|catch|get|take|keep|gain) (?:a )?(?:firm |good |tight |secure |proper )?hold (?:of|on)", "grasp"),
+    # With the hand is how any of them is done; catching a thing that lies still is grabbing it.
+    (r"with (?:your|the|its|my) (?:fingers|gripper|grippers|hand|claws?)", ""),
+    (r"catch(?= (?:the|that|this|a|an|it)\b)", "grab"),
+    (r"tuck(?= (?:the|that|this|a|an|it)\b)", "put"),  # "tuck the cube behind the bar"
+    (r"down off", "off"),  # "get the cube down off the big one"
+    # Lying instead of standing is knocked over: "I want the cylinder lying down instead of standing".
+    (
+        r"(?:lying|laying|lie|lay)(?: down| flat| on (?:its|it's) side)? instead of (?:standing|upright)(?: up)?",
+        "knocked over",
+    ),
     (r"(?:get|take|have|keep) an? (?:firm |good |tight |secure |proper )?(?:grip|grasp) (?:on|of)", "grip"),
     (
         r"(?:clamp|close|wrap|put|get|lock|tighten|clasp) (?:your|the|its) (?:fingers|gripper|grippers|hand|claws?) "

@@ -37,7 +37,10 @@ and "in the left third" as at a region, not inside; measured once by `robolang b
 A seventh (dev7, 200 by a fourth such helper, 2026-12-05: 187/10/3 on arrival -> 197/2/1) gave distances in
 numbers read as a bit, slips that make another real word ("turn of the lamp", "next too", "take it of the
 plate"), "in the plate" as on it, "held in your fingers" as grasped, "to back of table" with its articles,
-"lite" as shorthand, "right alongside" as alongside, and a bare name before an arrow as moving it.
+"lite" as shorthand, "right alongside" as alongside, and a bare name before an arrow as moving it; then
+"with your fingers" as how, "catch" / "tuck" as grab / put, "down off" as off and "lying down instead of
+standing" as knocked over (from dev4 and dev5's leftovers); measured once by `robolang bench ask`: 215 right
+(89.6%), 22 unjudged, 3 wrong (1.2%).
 These floors only keep it from getting worse.
 Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
 """
@@ -54,12 +57,12 @@ FROZEN_SHA256 = (
     "2a5594c5b6077e06edf5392fc58693dbf47485c4fcc59e89305174c3008655f7"  # the file as it came from its author
 )
 FLOORS = {  # right >=, wrong <=
-    "outside": (evaluation.OUTSIDE, 214, 3),
+    "outside": (evaluation.OUTSIDE, 215, 3),
     "dev": (evaluation.DEV, 68, 0),
     "dev2": (evaluation.DEV2, 158, 0),
     "dev3": (evaluation.DEV3, 143, 0),
-    "dev4": (evaluation.DEV4, 188, 1),
-    "dev5": (evaluation.DEV5, 193, 1),
+    "dev4": (evaluation.DEV4, 191, 0),
+    "dev5": (evaluation.DEV5, 195, 1),
     "dev6": (evaluation.DEV6, 197, 2),
     "dev7": (evaluation.DEV7, 197, 1),
 }

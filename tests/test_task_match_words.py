@@ -133,6 +133,10 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("I want the box held in your gripper", "i want the box grasped"),
         ("slide the dish to front of table", "slide the dish to the front of the table"),  # articles left out
         ("lite on", "light on"),
+        ("please catch the yellow tube with your fingers", "grab the yellow tube"),  # with the hand: how
+        ("tuck the tube under the stick", "put the tube under the stick"),
+        ("get the box down off the tube", "get the box off the tube"),
+        ("the tube should be lying on its side instead of standing up", "the tube should be knocked over"),
     ],
 )
 def test_cores_say_shorthand_and_idioms_in_the_grammar_s_words(said, meant):
