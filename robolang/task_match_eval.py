@@ -36,6 +36,7 @@ DEV4 = DATA / "matcher_dev4_instructions.jsonl"  # 200, by a helper given only t
 DEV5 = DATA / "matcher_dev5_instructions.jsonl"  # 202, by another such helper (2026-12-05, ninth session)
 DEV6 = DATA / "matcher_dev6_instructions.jsonl"  # 200, by a third such helper (2026-12-05, tenth session)
 DEV7 = DATA / "matcher_dev7_instructions.jsonl"  # 200, by a fourth such helper (2026-12-05, eleventh session)
+DEV8 = DATA / "matcher_dev8_instructions.jsonl"  # 200, by a fifth, asked for a varied crowd of users (the same day)
 
 
 class InstructionSetError(RobolangError, ValueError):

@@ -172,7 +172,7 @@ SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": 
     "outta": "out of", "gonna": "going to", "wanna": "want to", "gotta": "have to", "lemme": "let me",
     "gimme": "give me", "ya": "you", "thru": "through",
     "infront": "in front", "ontop": "on top", "nextto": "next to",  # two words run together
-    "lite": "light",
+    "lite": "light", "lil": "little", "urself": "yourself", "w": "with",
 }  # fmt: skip
 _MANNER = r"(?:(?:little|small|gentle|light|slight|quick|short|firm|good|hard|careful) )?"
 _TURN = r"(?:clockwise|counter clockwise|counterclockwise|anti clockwise|anticlockwise)"
@@ -181,7 +181,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     (r"let go of", "release"),
     # How far, in numbers, is only a bit: "shift the plate over a few centimeters", "push it 5cm left".
     (
-        r"(?:by |about |around |roughly |some )?(?:a few|a couple(?: of)?|several|\d+(?:\.\d+)?|one|two|three|four|five"
+        r"(?:by |about |around |roughly |some |like )?(?:a few|a couple(?: of)?|several|\d+(?:\.\d+)?|one|two|three|four|five"
         r"|six|seven|eight|nine|ten) ?(?:centimet(?:er|re)s?|cms?|inch(?:es)?|millimet(?:er|re)s?|mm)",
         "",
     ),
@@ -196,7 +196,29 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     # A plate holds nothing inside: "in the plate" is on it.
     (r"in(?:to)? (the (?:\w+ )?(?:plate|dish|platter|saucer))", r"on \1"),
     # Held by the hand is grasped: "I want the cube held between your fingers".
-    (r"held (?:between|in|by|with) (?:your|the|its|my) (?:fingers|gripper|grippers|hand|claws?|jaws)", "grasped"),
+    (
+        r"held (?:securely |firmly |tightly )?(?:between|in|by|with) (?:your|the|its|my) "
+        r"(?:fingers|gripper|grippers|hand|claws?|jaws)",
+        "grasped",
+    ),
+    # Hanging in the air is up: "I want the cube hanging in the air".
+    (r"(?:hanging|dangling|suspended|floating|hovering) (?:up )?in (?:the )?(?:air|midair)", "up in the air"),
+    # The clock's way: "against the clock direction", "in clock direction".
+    (r"(?:against|opposite) (?:the )?clock(?: direction| sense|wise)?", "counterclockwise"),
+    (r"(?:in|with) (?:the )?clock (?:direction|sense)", "clockwise"),
+    (r"in (?:the )?direction of", "towards"),  # "push it in direction of the robot"
+    (r"(to|towards?|from|by|near|at) robot", r"\1 the robot"),  # articles left out
+    (r",? not lift(?:ing)? (?:it|them)", " without lifting it"),  # "push it right, not lift it"
+    (r"by (?:the|its) (?:handle|knob|grip)(?! of)", ""),  # "yank the drawer out by the handle": where it is held
+    (r"snag(?= (?:the|that|this|a|an|it)\b)", "grab"),
+    (r"take down(?= (?:the|that|this|a|an|it)\b)", "take"),
+    (r"from(?= the top of)", "off"),  # "take the bar from the top of the cube"
+    # The far end of the table is where the cabinet is: "at the back of the table, near the cabinet" says no more.
+    (
+        r"((?:back|rear|far (?:end|side|edge|third|part)|far)(?: of the table)?),? (?:by|near|next to|close to|towards?) "
+        r"the (?:cabinets?|cupboards?|wall)",
+        r"\1",
+    ),
     # Terse: "to back of table" is to the back of the table.
     (r"of table", "of the table"),
     (r"(to|at|toward|towards|into|onto) (back|front|rear|far|near|left|right)(?= (?:\w+ )?of the table)", r"\1 the \2"),
@@ -302,8 +324,15 @@ _MANNER_CLAUSE = re.compile(
     r"(?: (?:along|across|over|on) (?:the )?(?:table|tabletop|surface))?(?![\w'])"
 )
 # Why it is asked: "..., so I can see what's inside", "... in order to make room": not what to do.
-# ("so it falls over" says what to do: an idiom below reads it.)
-_PURPOSE_CLAUSE = re.compile(r"(?:,\s*|\s+)(?:so (?:that )?(?:i|we|you|they|he|she) |in order (?:to|that) )[^,.;:!?]*")
+# ("so it falls over" and "so it's beside the cube" say what to do: an idiom below reads the first, the
+# matcher the second.)
+_PURPOSE_CLAUSE = re.compile(
+    r"(?:,\s*|\s+)(?:so (?:that )?(?:i|we|you|they|he|she) |in order (?:to|that) "
+    r"|so (?:that )?it(?: won't| can| doesn't| does not| lines| fits| stays|(?:'s| is) (?:easier|harder|simpler|no longer)) )"
+    r"[^,.;:!?]*"
+    r"|,\s*(?:it's|it is|its) (?:blocking|in (?:my|the) way|bothering|annoying)[^,.;:!?]*"
+    r"|,\s*(?:standing(?: up)?|upright)(?=\s*[.!?]*\s*$)"  # "onto the plate, standing up": as it stands
+)
 
 # Politeness frames and fillers: at the start, at the end, anywhere (general English, and the
 # grammar's own frames: grammar_vocab.FRAMES).
@@ -321,9 +350,12 @@ _START = (
 _END = (
     r"(?:please|for me|thanks|thank you|if you can|if you could|if you would|now|right now|when you can"
     r"|if you (?:don't|do not) mind|if possible|if that's (?:ok|okay|alright)|when you (?:get|have) a (?:chance|moment)"
-    r"|when you're ready)"
+    r"|when you're ready|once|one time|would you|will you|could you|can you)"
 )
-_FILLER = r"just|gently|carefully|quickly|slowly|slightly|a (?:little )?bit|a little|a tiny bit|some more"
+_FILLER = (
+    r"just|gently|carefully|quickly|slowly|slightly|a (?:little )?bit|a little|a tiny bit|some more"
+    r"|a smidge|a tad|a touch|a (?:short |little )?(?:way|distance)"
+)
 # The table as a place says which way: off it is up, onto it is down ("put it back on the table"),
 # unless it only says where ("somewhere else on the table").
 _TABLE_WAYS = (

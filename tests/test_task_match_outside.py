@@ -41,6 +41,12 @@ plate"), "in the plate" as on it, "held in your fingers" as grasped, "to back of
 "with your fingers" as how, "catch" / "tuck" as grab / put, "down off" as off and "lying down instead of
 standing" as knocked over (from dev4 and dev5's leftovers); measured once by `robolang bench ask`: 215 right
 (89.6%), 22 unjudged, 3 wrong (1.2%).
+An eighth (dev8, 200 by a fifth helper asked for a varied crowd: non-native, slang, reasons given; 166/28/6 on
+arrival -> 182/15/3) gave reasons after a comma or "so it won't ..." dropped (not "so it's beside X": that is
+what), "against the clock direction", "in direction of", "robot" without its article, "not lift it",
+"by the handle", "snag", "take down", "from the top of", "hanging in the air", "..., by the cabinet" after the
+back of the table, "once" / "would you" at the end, "a smidge", "lil", "w/"; measured once after: outside
+unchanged (215 / 22 / 3).
 These floors only keep it from getting worse.
 Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
 """
@@ -64,7 +70,8 @@ FLOORS = {  # right >=, wrong <=
     "dev4": (evaluation.DEV4, 191, 0),
     "dev5": (evaluation.DEV5, 195, 1),
     "dev6": (evaluation.DEV6, 197, 2),
-    "dev7": (evaluation.DEV7, 197, 1),
+    "dev7": (evaluation.DEV7, 198, 1),
+    "dev8": (evaluation.DEV8, 182, 3),
 }
 
 

@@ -137,6 +137,24 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("tuck the tube under the stick", "put the tube under the stick"),
         ("get the box down off the tube", "get the box off the tube"),
         ("the tube should be lying on its side instead of standing up", "the tube should be knocked over"),
+        ("slide the box left, it's in my way", "slide the box left"),  # why, not what
+        ("turn the stick so it lines up with the dish", "turn the stick"),
+        ("put the tube on the left so it's easier to reach", "put the tube on the left"),
+        ("move the box so it's beside the tube", "move the box so it's beside the tube"),  # what, not why
+        ("set the tube on the dish, standing up", "set the tube on the dish"),
+        ("spin the lil box against the clock direction", "spin the little box counterclockwise"),
+        ("turn the box in clock direction", "turn the box clockwise"),
+        ("shove the dish in direction of robot", "shove the dish towards the robot"),
+        ("slide the box right, not lift it", "slide the box right"),  # as "without lifting it"
+        ("pull the drawer out by the handle", "pull the drawer out"),
+        ("snag the tube w/ ur claw", "grab the tube"),
+        ("i need the stick held securely between your fingers", "i need the stick grasped"),
+        ("i want the box hanging in the air", "i want the box up in the air"),
+        ("take down the stick from the top of the box", "take the stick off the top of the box"),
+        ("nudge the box a smidge left like 5cm", "nudge the box left"),
+        ("move the tube to the far end of the table, by the cabinet", "move the tube to the far end of the table"),
+        ("press the switch once", "press the switch"),
+        ("the drawer, shut it would you", "the drawer shut it"),
     ],
 )
 def test_cores_say_shorthand_and_idioms_in_the_grammar_s_words(said, meant):
