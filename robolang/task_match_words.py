@@ -352,9 +352,9 @@ _END = (
     r"|if you (?:don't|do not) mind|if possible|if that's (?:ok|okay|alright)|when you (?:get|have) a (?:chance|moment)"
     r"|when you're ready|once|one time|would you|will you|could you|can you)"
 )
-_FILLER = (
-    r"just|gently|carefully|quickly|slowly|slightly|a (?:little )?bit|a little|a tiny bit|some more"
-    r"|a smidge|a tad|a touch|a (?:short |little )?(?:way|distance)"
+_FILLER = (  # (longer first: "a little way" is one filler)
+    r"just|gently|carefully|quickly|slowly|slightly|a (?:little )?bit|a (?:short |little )?(?:way|distance)"
+    r"|a little|a tiny bit|some more|a smidge|a tad|a touch"
 )
 # The table as a place says which way: off it is up, onto it is down ("put it back on the table"),
 # unless it only says where ("somewhere else on the table").

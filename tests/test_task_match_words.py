@@ -152,6 +152,7 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("i want the box hanging in the air", "i want the box up in the air"),
         ("take down the stick from the top of the box", "take the stick off the top of the box"),
         ("nudge the box a smidge left like 5cm", "nudge the box left"),
+        ("slide the box a little way to the left", "slide the box to the left"),
         ("move the tube to the far end of the table, by the cabinet", "move the tube to the far end of the table"),
         ("press the switch once", "press the switch"),
         ("the drawer, shut it would you", "the drawer shut it"),
