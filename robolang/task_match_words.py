@@ -176,6 +176,9 @@ SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": 
 }  # fmt: skip
 _MANNER = r"(?:(?:little|small|gentle|light|slight|quick|short|firm|good|hard|careful) )?"
 _TURN = r"(?:clockwise|counter clockwise|counterclockwise|anti clockwise|anticlockwise)"
+_DISH = r"(?:plate|dish|platter|saucer)"  # the plate's names, in the idioms below
+_HAND = r"(?:fingers|gripper|grippers|hand|claws?|jaws)"
+_NAMED = r"(?= (?:the|that|this|a|an|it)\b)"  # a verb followed by what it acts on
 # Idioms said in the grammar's words (general English): (pattern, replacement).
 IDIOMS: tuple[tuple[str, str], ...] = (
     (r"let go of", "release"),
@@ -190,17 +193,13 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     (r"(next|close|up|right) too", r"\1 to"),
     (
         r"(take|get|lift|pick|remove|grab|pull|slide)( up)? ((?:the|that|this|your|my|a|an) (?:(?!(?:off|out|from|top|of)\b)"
-        r"\w+ ){0,3}?(?!(?:off|out|from|top|of)\b)\w+) of (the (?:\w+ )?(?:plate|dish|platter|saucer))",
+        rf"\w+ ){{0,3}}?(?!(?:off|out|from|top|of)\b)\w+) of (the (?:\w+ )?{_DISH})",
         r"\1\2 \3 off \4",
     ),
     # A plate holds nothing inside: "in the plate" is on it.
-    (r"in(?:to)? (the (?:\w+ )?(?:plate|dish|platter|saucer))", r"on \1"),
+    (rf"in(?:to)? (the (?:\w+ )?{_DISH})", r"on \1"),
     # Held by the hand is grasped: "I want the cube held between your fingers".
-    (
-        r"held (?:securely |firmly |tightly )?(?:between|in|by|with) (?:your|the|its|my) "
-        r"(?:fingers|gripper|grippers|hand|claws?|jaws)",
-        "grasped",
-    ),
+    (rf"held (?:securely |firmly |tightly )?(?:between|in|by|with) (?:your|the|its|my) {_HAND}", "grasped"),
     # Hanging in the air is up: "I want the cube hanging in the air".
     (r"(?:hanging|dangling|suspended|floating|hovering) (?:up )?in (?:the )?(?:air|midair)", "up in the air"),
     # The clock's way: "against the clock direction", "in clock direction".
@@ -210,8 +209,9 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     (r"(to|towards?|from|by|near|at) robot", r"\1 the robot"),  # articles left out
     (r",? not lift(?:ing)? (?:it|them)", " without lifting it"),  # "push it right, not lift it"
     (r"by (?:the|its) (?:handle|knob|grip)(?! of)", ""),  # "yank the drawer out by the handle": where it is held
-    (r"snag(?= (?:the|that|this|a|an|it)\b)", "grab"),
-    (r"take down(?= (?:the|that|this|a|an|it)\b)", "take"),
+    (r"(?:snag|catch)" + _NAMED, "grab"),  # catching a thing that lies still is grabbing it
+    (r"tuck" + _NAMED, "put"),  # "tuck the cube behind the bar"
+    (r"take down" + _NAMED, "take"),
     (r"from(?= the top of)", "off"),  # "take the bar from the top of the cube"
     # The far end of the table is where the cabinet is: "at the back of the table, near the cabinet" says no more.
     (
@@ -246,10 +246,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
         r"turn \1 the light",
     ),
     (r"(?:grab|catch|get|take|keep|gain) (?:a )?(?:firm |good |tight |secure |proper )?hold (?:of|on)", "grasp"),
-    # With the hand is how any of them is done; catching a thing that lies still is grabbing it.
-    (r"with (?:your|the|its|my) (?:fingers|gripper|grippers|hand|claws?)", ""),
-    (r"catch(?= (?:the|that|this|a|an|it)\b)", "grab"),
-    (r"tuck(?= (?:the|that|this|a|an|it)\b)", "put"),  # "tuck the cube behind the bar"
+    (rf"with (?:your|the|its|my) {_HAND}", ""),  # with the hand is how any of them is done
     (r"down off", "off"),  # "get the cube down off the big one"
     # Lying instead of standing is knocked over: "I want the cylinder lying down instead of standing".
     (
@@ -258,7 +255,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ),
     (r"(?:get|take|have|keep) an? (?:firm |good |tight |secure |proper )?(?:grip|grasp) (?:on|of)", "grip"),
     (
-        r"(?:clamp|close|wrap|put|get|lock|tighten|clasp) (?:your|the|its) (?:fingers|gripper|grippers|hand|claws?) "
+        rf"(?:clamp|close|wrap|put|get|lock|tighten|clasp) (?:your|the|its) {_HAND} "
         r"(?:on|onto|around|round|over|about)",
         "grasp",
     ),
@@ -288,7 +285,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     # Off the plate (out of the drawer) and onto the table is taking it off (out): the table adds nothing.
     (
         r"(?:pick up|pick|grab|take|get|lift|pull|remove|fetch|grasp) ((?:\w+ ){0,4}?\w+)(?: up)? "
-        r"(off (?:of )?|out of |from )((?:the )?(?:\w+ )?(?:plate|dish|platter|saucer|drawer)) (?:and then|and|then) "
+        rf"(off (?:of )?|out of |from )((?:the )?(?:\w+ )?(?:{_DISH}|drawer)) (?:and then|and|then) "
         r"(?:put|place|set|lay|leave|drop|rest|stand)(?: it)?(?: back)?(?: down)? on (?:the )?table(?: instead)?",
         r"take \1 \2\3",
     ),
