@@ -257,6 +257,17 @@ class Trainer:
             log.close()
         return records
 
+    def close(self) -> None:
+        """End a distributed run cleanly: every rank reaches here before any tears its process group down.
+
+        Without the barrier a rank that finished first could close its connections while the other still
+        used them; gloo then aborts the late rank at exit (seen once in CI: ``terminate called without an
+        active exception`` after the last checkpoint). One process: nothing to do."""
+        acc = self.accelerator
+        if acc.num_processes > 1:
+            acc.wait_for_everyone()
+            acc.end_training()
+
     def _guarded_update(self, batch: dict) -> dict:
         try:
             return update(self.model, self.optimizer, self.scheduler, batch, self.accelerator, self.cfg.grad_clip)

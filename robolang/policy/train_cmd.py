@@ -273,4 +273,5 @@ def run(cfg: DictConfig) -> Path:
         if main:
             (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
         trainer.fit()
+    trainer.close()
     return (trainer.checkpoints / "last").resolve()

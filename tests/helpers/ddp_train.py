@@ -26,5 +26,5 @@ digest = hashlib.sha1(b"".join(p.detach().numpy().tobytes() for p in trainer.pol
 report = {"rank": acc.process_index, "world": acc.num_processes, "backend": str(acc.state.backend),
           "digest": digest, "losses": [r["loss"] for r in records]}  # fmt: skip
 (out / f"rank{acc.process_index}_{steps}.json").write_text(json.dumps(report))
-if torch.distributed.is_initialized():
-    torch.distributed.destroy_process_group()
+trainer.close()
+assert not torch.distributed.is_initialized()
