@@ -52,6 +52,7 @@ from robolang.task_match_objects import ObjectReader
 # The similarity can be low because consistency already removed the confusable phrasings.
 MIN_SIMILARITY = 0.55
 MIN_MARGIN = 0.08
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
 
 
 def _recipe() -> str:
@@ -150,6 +151,33 @@ class TaskMatcher:
         return [c] if c != _normalise(text) else []
 
     def match(self, instruction: str) -> TaskMatch:
+        whole = self._match(instruction)
+        if whole.judged:
+            return whole
+        # "Hoist the bar up a bit? I'd like to see underneath it.": of several sentences, when only
+        # one is a request, the others are reasons or remarks and that one is what is asked. Two
+        # requests ("pick it up. I want it on the plate.") stay unjudged: `ask` runs one task.
+        sentences = [s for s in _SENTENCE_END.split(usable(instruction)) if s.strip(" .?!;")]
+        if len(sentences) < 2:
+            return whole
+        alone = [self._match(s) for s in sentences]
+        requests = [m for s, m in zip(sentences, alone, strict=True) if m.judged or self._requests(s)]
+        return requests[0] if len(requests) == 1 and requests[0].judged else whole
+
+    def _requests(self, sentence: str) -> bool:
+        """Whether a sentence may ask for something: it uses a verb of the grammar, names a way
+        ("it should be open", "further left") or a relation to a thing ("I want it on the
+        plate"; "I'd like to see underneath it" names nothing)."""
+        if any(w in self._verbs for w in re.findall(r"[a-z]+", sentence.lower())):
+            return True
+        text = words.correct(sentence, self._vocabulary, self._known)
+        named = words.concepts(text)
+        if named & (words.ACTIONS - frozenset(words.RELATIONS)):
+            return True
+        nouns = {w.removesuffix("s") for w in words.said(text).split()} & self._objects.nouns
+        return bool(named & frozenset(words.RELATIONS)) and bool(named & frozenset(words.LANDMARKS) or nouns)
+
+    def _match(self, instruction: str) -> TaskMatch:
         text = words.correct(usable(instruction), self._vocabulary, self._known)
         key = self._exact.get(_normalise(text))
         if key is not None:

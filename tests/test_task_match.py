@@ -110,6 +110,22 @@ def test_people_s_words_are_judged(matcher, text, task, args):
     assert (m.task_id, m.args) == (task, args), m
 
 
+@pytest.mark.parametrize(
+    "text, task, args",
+    [
+        ("Could you lift the blue bar up a bit? I'd like to see underneath it.", "lift", ("blue_bar",)),
+        ("It is in my way. Push the blue bar to the left!", "push_left", ("blue_bar",)),
+        ("Open the drawer. I need the space.", "open_drawer", ()),
+        ("Lift the red cube. I want it on the plate.", None, ()),  # two requests: `ask` runs one task
+        ("Lift the red cube. It should end up next to the cylinder.", None, ()),
+        ("Lift the red cube. Then put it on the plate.", "place_on_plate", ("red_cube",)),  # read whole
+    ],
+)
+def test_of_several_sentences_the_only_request_is_judged(matcher, text, task, args):
+    m = matcher.match(text)
+    assert (m.task_id, m.args) == (task, args), m
+
+
 def test_a_task_on_the_plate_alone_is_judged_as_moving_the_plate():
     """In the play table only pushes and moves to a side take the plate as their one argument:
     each succeeds only when the plate moved and rests on the table, so each is move_plate."""
