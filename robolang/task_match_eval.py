@@ -37,6 +37,8 @@ DEV5 = DATA / "matcher_dev5_instructions.jsonl"  # 202, by another such helper (
 DEV6 = DATA / "matcher_dev6_instructions.jsonl"  # 200, by a third such helper (2026-12-05, tenth session)
 DEV7 = DATA / "matcher_dev7_instructions.jsonl"  # 200, by a fourth such helper (2026-12-05, eleventh session)
 DEV8 = DATA / "matcher_dev8_instructions.jsonl"  # 200, by a fifth, asked for a varied crowd of users (the same day)
+# 200, by a sixth, asked for dictation, lab notes, indirect requests, children and formal users (twelfth session)
+DEV9 = DATA / "matcher_dev9_instructions.jsonl"
 
 
 class InstructionSetError(RobolangError, ValueError):

@@ -75,7 +75,11 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (r"in (?:a|another) (?:different |new |other )?(?:place|spot|position|location)|in (?:the|my|your|our) way", None),
     (r"(?:some|more|a little|a bit of) light", "LIGHT ON"),  # light as illumination: wanted on
     (r"(?:in|over|out) here", None),  # where the speaker is, not a place in the scene
-    (r"in place|on the spot|where it (?:is|stands|sits)", None),  # stays where it is: no inside
+    (
+        r"in place|on the spot|where it (?:is|stands|sits)|(?:in|on|at) the same (?:spot|place|position|location)"
+        r"|(?:with )?(?:its |the )?pos(?:ition)? (?:fixed|unchanged)",
+        None,
+    ),  # stays where it is: no inside
     (r"with (?:the|your|its|my) (?:fingers|gripper|grippers|hand|claw)", None),  # how to hold: always so
     # What is wrong, not what is wanted: "it's a bit dark" asks for the light on.
     (rf"too dark|(?:it's|it is|its) {_DEGREE}dark|(?:can't|cannot|can not) see", "ON"),
@@ -94,11 +98,11 @@ PATTERNS: tuple[tuple[str, str | None], ...] = (
     (rf"(?:on|to|at) the side(?: of the table)? (?:away|farthest|furthest|far) from {_YOU}", "FAR"),
     # A region named by how near it is: "the part of the table nearest you" is the front.
     (
-        rf"(?:(?:to|at|on|in|into|towards?) )?(?:the )?{_REGION_NOUN}(?: of the table)? (?:nearest|closest|nearer|closer) (?:to )?{_YOU}",
+        rf"(?:(?:to|at|on|in|into|towards?|near|by|along) )?(?:the )?{_REGION_NOUN}(?: of the table)? (?:nearest|closest|nearer|closer) (?:to )?{_YOU}",
         "NEAR SIDE",
     ),
     (
-        rf"(?:(?:to|at|on|in|into|towards?) )?(?:the )?{_REGION_NOUN}(?: of the table)? (?:farthest|furthest|farther|further) (?:away )?from {_YOU}",
+        rf"(?:(?:to|at|on|in|into|towards?|near|by|along) )?(?:the )?{_REGION_NOUN}(?: of the table)? (?:farthest|furthest|farther|further) (?:away )?from {_YOU}",
         "FAR SIDE",
     ),
     (r"all the way (?:over )?(?:to )?(?:the |your )?left", "LEFT SIDE"),  # as far as it goes: the region
@@ -173,19 +177,35 @@ SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": 
     "gimme": "give me", "ya": "you", "thru": "through",
     "infront": "in front", "ontop": "on top", "nextto": "next to",  # two words run together
     "lite": "light", "lil": "little", "urself": "yourself", "w": "with",
+    # A lab notebook's abbreviations: "slide grn cube ~5cm L", "rot cyl CW", "fwd push".
+    "cyl": "cylinder", "grn": "green", "obj": "object", "fwd": "forward", "rot": "rotate", "approx": "about",
+    "adj": "adjacent", "l": "left", "r": "right", "dont": "don't",
 }  # fmt: skip
 _MANNER = r"(?:(?:little|small|gentle|light|slight|quick|short|firm|good|hard|careful) )?"
 _TURN = r"(?:clockwise|counter clockwise|counterclockwise|anti clockwise|anticlockwise)"
 _DISH = r"(?:plate|dish|platter|saucer)"  # the plate's names, in the idioms below
 _HAND = r"(?:fingers|gripper|grippers|hand|claws?|jaws)"
 _NAMED = r"(?= (?:the|that|this|a|an|it)\b)"  # a verb followed by what it acts on
+_ADJECTIVE = r"(?:red|green|blue|yellow|white|small|big|little|large|long)"
+# The names of things (of this scene and common ones), for the articles terse notes leave out; after a
+# preposition also those that are verbs too ("switch on light"), never after a first word ("please switch").
+_NOUN = (
+    r"(?:cubes?|box|block|brick|bars?|stick|beam|rod|cylinders?|tube|canister|plates?|dish|drawers?|doors?"
+    r"|lamps?|buttons?|object|thing|item|piece)"
+)
+_THING = rf"(?:{_NOUN}|can|lights?|switch|table|robot|base)"
 # Idioms said in the grammar's words (general English): (pattern, replacement).
 IDIOMS: tuple[tuple[str, str], ...] = (
     (r"let go of", "release"),
     # How far, in numbers, is only a bit: "shift the plate over a few centimeters", "push it 5cm left".
     (
-        r"(?:by |about |around |roughly |some |like )?(?:a few|a couple(?: of)?|several|\d+(?:\.\d+)?|one|two|three|four|five"
+        r"(?:(?:by|about|around|roughly|some|like|approximately) )*(?:a few|a couple(?: of)?|several|\d+(?:\.\d+)?|one|two|three|four|five"
         r"|six|seven|eight|nine|ten) ?(?:centimet(?:er|re)s?|cms?|inch(?:es)?|millimet(?:er|re)s?|mm)",
+        "",
+    ),
+    # How far to turn, in numbers, likewise: "rotate it 90 degrees", "90deg" (a turn is judged from 30).
+    (
+        r"(?:by |about |around |roughly )?\d+ ?(?:degrees?|degs?)",
         "",
     ),
     # Slips that make another real word: "turn of the lamp", "next too", "take the bar of the plate".
@@ -205,8 +225,35 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     # The clock's way: "against the clock direction", "in clock direction".
     (r"(?:against|opposite) (?:the )?clock(?: direction| sense|wise)?", "counterclockwise"),
     (r"(?:in|with) (?:the )?clock (?:direction|sense)", "clockwise"),
+    (r"clock ?wise|like (?:a|the) clock(?:'s hands?)?", "clockwise"),  # "turn it clock wise", "spin it like a clock"
     (r"in (?:the )?direction of", "towards"),  # "push it in direction of the robot"
-    (r"(to|towards?|from|by|near|at) robot", r"\1 the robot"),  # articles left out
+    # Articles left out: "to robot", "from plate", "off table", "toward base".
+    (rf"(to|towards?|from|by|near|at|on|onto|in|into|off|of|behind|beside) ({_THING})", r"\1 the \2"),
+    # Said aloud, heard as another word: "to the write", "two the right".
+    (r"(the|your) write|write(?= (?:side|third|half|hand|of))", r"\1 right"),
+    (r"two(?= (?:the|your) )", "to"),
+    # Where it is looked at from is no place: "..., from your point of view", "from where you stand".
+    (r"(?:from|in) (?:your|the robot's|my) (?:point of view|perspective|pov|view)|from where you (?:stand|are)", ""),
+    # The means of a switch is no press of it: "switch the lamp on via the button".
+    (r"(?:via|using|with|through|by pressing|by pushing) (?:the )?(?:button|switch)", ""),
+    # A bare name after the verb gets its article back: "release cylinder onto table", "move cylinder to plate".
+    (
+        rf"^(?!(?:the|a|an|that|this|your|my|its|{_ADJECTIVE})\b)(\w+) (?!(?:the|a|an|that|this|it|your|my|its)\b)"
+        rf"((?:{_ADJECTIVE} )?{_NOUN})",
+        r"\1 the \2",
+    ),
+    (r"up to(?= the (?:front|back|near|far|left|right|side|edge|end)\b)", "to"),  # "bring it up to the front"
+    # To the drawer is into it: "move the cube to the drawer".
+    (r"(move|put|bring|carry|transfer|place|drop|get) ((?:\w+ ){0,4}?\w+) to (the (?:\w+ )?drawer)", r"\1 \2 into \3"),
+    # Asked for by where it is: "I need the bar that's in the drawer" is taking it out.
+    (
+        r"(?:i need|i want|give me|bring me|get me|hand me|pass me|fetch me) (the (?:\w+ ){0,2}?\w+) "
+        r"(?:that's|that is|thats|which is|which's) (?:in|inside) (the (?:\w+ )?drawer)",
+        r"take \1 out of \2",
+    ),
+    # Only what is wrong with the room: "it's too dark in here" asks for the light.
+    (r"^(?:it's|it is|its) (?:a bit |rather |very |so |quite |way )?too (?:dark|dim)(?: in here)?$", "turn on the light"),
+    (r"^(?:it's|it is|its) (?:a bit |rather |very |so |quite |way )?too bright(?: in here)?$", "turn off the light"),
     (r",? not lift(?:ing)? (?:it|them)", " without lifting it"),  # "push it right, not lift it"
     (r"by (?:the|its) (?:handle|knob|grip)(?! of)", ""),  # "yank the drawer out by the handle": where it is held
     (r"(?:snag|catch)" + _NAMED, "grab"),  # catching a thing that lies still is grabbing it
@@ -221,7 +268,11 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ),
     # Terse: "to back of table" is to the back of the table.
     (r"of table", "of the table"),
-    (r"(to|at|toward|towards|into|onto) (back|front|rear|far|near|left|right)(?= (?:\w+ )?of the table)", r"\1 the \2"),
+    (
+        r"(to|at|toward|towards|into|onto|in) (back|front|rear|far|near|left|right)"
+        r"(?= (?:\w+ )?of the table| (?:third|half|side|part|edge|end|section|area)\b)",
+        r"\1 the \2",
+    ),
     # A fixture's handle is where the fixture is taken hold of; a cabinet described by its lamp is
     # only which cabinet: "the drawer handle", "the door of the lamp cabinet" are the drawer and the door.
     (r"(door|drawer)(?:'s)? (?:handle|knob|grip)", r"\1"),
@@ -255,7 +306,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     ),
     (r"(?:get|take|have|keep) an? (?:firm |good |tight |secure |proper )?(?:grip|grasp) (?:on|of)", "grip"),
     (
-        rf"(?:clamp|close|wrap|put|get|lock|tighten|clasp) (?:your|the|its) {_HAND} "
+        rf"(?:clamp|close|wrap|put|get|lock|tighten|clasp) (?:(?:your|the|its) )?{_HAND} "
         r"(?:on|onto|around|round|over|about)",
         "grasp",
     ),
@@ -264,6 +315,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
         r"(push|shove|nudge|twist|spin|turn|press|tap|poke|tug|pull|lift)",
         r"\3 \1 \2",
     ),
+    (rf"(?:the |your )?{_HAND} (?:should be |is |to be )?closed (?:on|onto|around|round|over|about)", "grasp"),
     (r"(?:lights?|lamps?) out", "light off"),
     (r"(?:turn|put|blow) out (the (?:lights?|lamps?))", r"turn off \1"),
     (r"(?:turn|put) (the (?:lights?|lamps?)) out", r"turn \1 off"),
@@ -309,8 +361,10 @@ RULE_WORDS = frozenset(w for source, _ in (*PATTERNS, *IDIOMS) for w in re.finda
 # A trailing clause of what to keep as it is says no more than "without lifting it": "..., keeping it
 # on the table", "... and leave it sitting there".
 _NOT_CLAUSE = re.compile(
-    r"(?:(?:,\s*|\s+)(?:without \w+ing|(?:there's |there is )?no need to|(?:but|and) (?:do not|don't|never)|but not)"
-    r"|,\s*(?:do not|don't|never|not)"
+    r"(?:(?:,\s*|\s+)(?:without \w+ing|(?:there's |there is )?no need to|(?:but|and) (?:do not|don't|dont|never)|but not"
+    r"|(?:do not|don't|dont) (?:lift|pick|raise)|no (?:lift|lifting)|(?:slide|push) only"
+    r"|(?:maintain|maintaining|keep|keeping) contact)"
+    r"|,\s*(?:do not|don't|dont|never|not)"
     r"|(?:,\s*|\s+(?:while|but|and)\s+)(?:keeping|keep|leaving|leave) (?:it|them))(?![\w'])[^,.;:!?]*"
     r"|^\s*without \w+ing[^,.;:!?]*[,.;:]"  # the same said first: "without lifting it, push ..."
 )
@@ -329,12 +383,17 @@ _PURPOSE_CLAUSE = re.compile(
     r"[^,.;:!?]*"
     r"|,\s*(?:it's|it is|its) (?:blocking|in (?:my|the) way|bothering|annoying)[^,.;:!?]*"
     r"|,\s*(?:standing(?: up)?|upright)(?=\s*[.!?]*\s*$)"  # "onto the plate, standing up": as it stands
+    # Where it is now, said as what is wrong: "the block is a bit too far right, scoot it left".
+    r"|(?:is|'s|are) (?:a (?:bit|little|tad) |slightly |way |much |rather )?too far (?:over )?(?:to the )?"
+    r"(?:left|right|forward|back)"
+    # A parenthesis that says again which way, or the drawer's state: "(closer to base)", "(open)".
+    r"|\((?:closer|nearer|further|farther) (?:to|from) [^)]*\)|\((?:open|opened|closed|shut)\)"
 )
 
 # Politeness frames and fillers: at the start, at the end, anywhere (general English, and the
 # grammar's own frames: grammar_vocab.FRAMES).
 _START = (
-    r"(?:hey|hi|hello|ok|okay|alright|so|now|and|then|robot|please|kindly|just|also|first|next|finally)",
+    r"(?:hey|hi|hello|ok|okay|alright|so|now|and|then|robot|please|kindly|just|also|first|next|finally|um+|uh+|er|erm)",
     r"(?:would|do) you mind|if you (?:don't|do not) mind|if you can|if possible",
     r"(?:could|can|would|will) you(?: please| kindly| just| possibly)?(?: be so kind as to)?",
     r"i(?:'d| would) like you to|i (?:want|need) you to|you (?:should|need to|can|could|must|may)",

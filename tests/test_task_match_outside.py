@@ -47,6 +47,13 @@ what), "against the clock direction", "in direction of", "robot" without its art
 "by the handle", "snag", "take down", "from the top of", "hanging in the air", "..., by the cabinet" after the
 back of the table, "once" / "would you" at the end, "a smidge", "lil", "w/"; measured once after: outside
 unchanged (215 / 22 / 3).
+Then, of several sentences, the only request judged alone (dev8 183/14/3; outside unchanged).
+A ninth (dev9, 200 by a sixth helper asked for dictation, lab notes, indirect requests, children and formal
+users; 128/63/9 on arrival -> 173/24/3) gave a lab notebook's abbreviations and left-out articles, speech
+heard as other words, "don't lift it" / "no lift" / "slide only", "in the same spot", "like a clock", a
+viewpoint or the means of a switch as saying no more, "X is too far right, ..." as what is wrong, "to the
+drawer" as into it, "the bar that's in the drawer" as taking it out, "it's too dark in here" as the light
+on; measured once after: 216 / 21 / 3 (90.0%).
 These floors only keep it from getting worse.
 Slow: the full table (~8,600 phrasings) is embedded once (minutes on 2 cores).
 """
@@ -63,15 +70,16 @@ FROZEN_SHA256 = (
     "2a5594c5b6077e06edf5392fc58693dbf47485c4fcc59e89305174c3008655f7"  # the file as it came from its author
 )
 FLOORS = {  # right >=, wrong <=
-    "outside": (evaluation.OUTSIDE, 215, 3),
+    "outside": (evaluation.OUTSIDE, 216, 3),
     "dev": (evaluation.DEV, 68, 0),
     "dev2": (evaluation.DEV2, 158, 0),
     "dev3": (evaluation.DEV3, 143, 0),
     "dev4": (evaluation.DEV4, 191, 0),
-    "dev5": (evaluation.DEV5, 195, 1),
+    "dev5": (evaluation.DEV5, 196, 1),
     "dev6": (evaluation.DEV6, 197, 2),
     "dev7": (evaluation.DEV7, 198, 1),
-    "dev8": (evaluation.DEV8, 182, 3),
+    "dev8": (evaluation.DEV8, 183, 3),
+    "dev9": (evaluation.DEV9, 173, 3),
 }
 
 
