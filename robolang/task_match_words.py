@@ -252,7 +252,10 @@ IDIOMS: tuple[tuple[str, str], ...] = (
         r"take \1 out of \2",
     ),
     # Only what is wrong with the room: "it's too dark in here" asks for the light.
-    (r"^(?:it's|it is|its) (?:a bit |rather |very |so |quite |way )?too (?:dark|dim)(?: in here)?$", "turn on the light"),
+    (
+        r"^(?:it's|it is|its) (?:a bit |rather |very |so |quite |way )?too (?:dark|dim)(?: in here)?$",
+        "turn on the light",
+    ),
     (r"^(?:it's|it is|its) (?:a bit |rather |very |so |quite |way )?too bright(?: in here)?$", "turn off the light"),
     (r",? not lift(?:ing)? (?:it|them)", " without lifting it"),  # "push it right, not lift it"
     (r"by (?:the|its) (?:handle|knob|grip)(?! of)", ""),  # "yank the drawer out by the handle": where it is held
