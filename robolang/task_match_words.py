@@ -365,7 +365,7 @@ RULE_WORDS = frozenset(w for source, _ in (*PATTERNS, *IDIOMS) for w in re.finda
 # on the table", "... and leave it sitting there".
 _NOT_CLAUSE = re.compile(
     r"(?:(?:,\s*|\s+)(?:without \w+ing|(?:there's |there is )?no need to|(?:but|and) (?:do not|don't|dont|never)|but not"
-    r"|(?:do not|don't|dont) (?:lift|pick|raise)|no (?:lift|lifting)|(?:slide|push) only"
+    r"|(?:do not|don't|dont) (?:lift|pick|raise)|no (?:lift|lifting)|(?:slide|push) only(?=\s*(?:[,.;:!?]|$))"
     r"|(?:maintain|maintaining|keep|keeping) contact)"
     r"|,\s*(?:do not|don't|dont|never|not)"
     r"|(?:,\s*|\s+(?:while|but|and)\s+)(?:keeping|keep|leaving|leave) (?:it|them))(?![\w'])[^,.;:!?]*"
@@ -504,11 +504,21 @@ def said(text: str) -> str:
     """``text`` normalised, without clauses of what not to do, shorthand and idioms in plain words."""
     kept = re.sub(r"[’`]", "'", text.lower())
     for clause in (_NOT_CLAUSE, _PURPOSE_CLAUSE, _MANNER_CLAUSE):
-        kept = clause.sub(" ", kept)
+        shorter = clause.sub(" ", kept)
+        if not _only_frames(shorter):  # "please don't lift it" is all a prohibition, no clause of one
+            kept = shorter
     out = " ".join(SHORTHAND.get(w, w) for w in normalise(kept if kept.strip() else text).split())
     for pattern, replacement in _IDIOMS:
         out = pattern.sub(replacement, out)
     return " ".join(out.split())
+
+
+def _only_frames(text: str) -> bool:
+    """Whether ``text`` holds nothing but politeness frames ("please", "robot,")."""
+    out = normalise(text)
+    for _ in range(4):
+        out = _END_RE.sub("", _START_RE.sub("", out)).strip()
+    return not out
 
 
 def _plain(text: str) -> str:

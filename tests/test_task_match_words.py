@@ -264,6 +264,9 @@ def test_more_concepts_of_general_english(text, expected):
 def test_a_request_not_to_do_something_is_a_prohibition():
     assert prohibits("please never touch the lamp") and prohibits("Don't open the drawer!")
     assert not prohibits("don't forget to open the drawer") and not prohibits("the box shouldn't be on the dish")
+    # A clause of what not to do needs something asked before it: after a frame alone it is the request.
+    assert prohibits("please dont lift the box") and prohibits("robot, don't pick up the stick")
+    assert core("please push only the box left", VERBS) == "push only the box left"
 
 
 def test_places_the_scene_lacks_are_named():
