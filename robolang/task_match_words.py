@@ -187,6 +187,7 @@ _DISH = r"(?:plate|dish|platter|saucer)"  # the plate's names, in the idioms bel
 _HAND = r"(?:fingers|gripper|grippers|hand|claws?|jaws)"
 _NAMED = r"(?= (?:the|that|this|a|an|it)\b)"  # a verb followed by what it acts on
 _ADJECTIVE = r"(?:red|green|blue|yellow|white|small|big|little|large|long)"
+_ABOUT = r"(?:(?:by|about|around|roughly|some|like|approximately) )*"  # before a number: "by about 5 cm"
 # The names of things (of this scene and common ones), for the articles terse notes leave out; after a
 # preposition also those that are verbs too ("switch on light"), never after a first word ("please switch").
 _NOUN = (
@@ -199,13 +200,13 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     (r"let go of", "release"),
     # How far, in numbers, is only a bit: "shift the plate over a few centimeters", "push it 5cm left".
     (
-        r"(?:(?:by|about|around|roughly|some|like|approximately) )*(?:a few|a couple(?: of)?|several|\d+(?:\.\d+)?|one|two|three|four|five"
+        rf"{_ABOUT}(?:a few|a couple(?: of)?|several|\d+(?:\.\d+)?|one|two|three|four|five"
         r"|six|seven|eight|nine|ten) ?(?:centimet(?:er|re)s?|cms?|inch(?:es)?|millimet(?:er|re)s?|mm)",
         "",
     ),
     # How far to turn, in numbers, likewise: "rotate it 90 degrees", "90deg" (a turn is judged from 30).
     (
-        r"(?:by |about |around |roughly )?\d+ ?(?:degrees?|degs?)",
+        rf"{_ABOUT}\d+ ?(?:degrees?|degs?)",
         "",
     ),
     # Slips that make another real word: "turn of the lamp", "next too", "take the bar of the plate".
@@ -491,7 +492,11 @@ def stems(text: str) -> frozenset[str]:
 
 
 def _unframed(text: str) -> str:
-    out = _plain(text)
+    return _without_frames(_plain(text))
+
+
+def _without_frames(text: str) -> str:
+    out = text
     for _ in range(4):  # frames nest: "ok so could you please ..."
         stripped = _END_RE.sub("", _START_RE.sub("", out)).strip()
         if stripped == out:
@@ -515,10 +520,7 @@ def said(text: str) -> str:
 
 def _only_frames(text: str) -> bool:
     """Whether ``text`` holds nothing but politeness frames ("please", "robot,")."""
-    out = normalise(text)
-    for _ in range(4):
-        out = _END_RE.sub("", _START_RE.sub("", out)).strip()
-    return not out
+    return not _without_frames(normalise(text))
 
 
 def _plain(text: str) -> str:

@@ -160,6 +160,7 @@ def test_objects_are_named_by_the_grammar_s_own_descriptions_or_their_colour(tex
         ("nudge grn box ~3cm L", "nudge the green box left"),
         ("shove obj fwd approx 4 cm", "shove the object forward"),
         ("rot stick CW 45deg", "rotate the stick cw"),
+        ("turn the box by about 90 degrees", "turn the box"),
         ("box -> near half", "move the box to the near half"),
         ("uh slide the tube two the write", "slide the tube to the right"),
         ("um turn the stick clock wise", "turn the stick clockwise"),
