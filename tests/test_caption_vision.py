@@ -11,7 +11,7 @@ from test_policy_state import FIELDS
 from robolang import cli
 from robolang.captioning.config import TaskThresholds
 from robolang.captioning.states import EpisodeStates, ObjectInfo, SceneInfo
-from robolang.captioning.vision import EstimatedScene, settle
+from robolang.captioning.vision import EstimatedScene, near_gripper, pin_to_hand, rest_positions, settle
 from robolang.captioning.vision_quality import compare
 from robolang.features import STATE_NAMES
 from robolang.perception.layout import EstimatorLayout
@@ -31,7 +31,7 @@ def test_objects_far_from_the_gripper_do_not_move_whatever_the_estimate_says():
     truth = np.array([0.5, 0.1, 0.02])
     estimate = truth + rng.normal(0, 0.01, (40, 3))  # 1 cm of jitter
     ee = np.tile([0.5, -0.2, 0.3], (40, 1))  # 35 cm away all along
-    out = settle(estimate, ee)
+    out = settle(estimate, near_gripper(estimate, ee, 0.02))
     assert np.ptp(out, axis=0).max() == 0 and np.linalg.norm(out[0] - truth) < 0.005
 
 
@@ -45,11 +45,119 @@ def test_contacts_follow_from_geometry():
     position[:, 2] = [0.6, 0.0, 0.20]  # the bar in the hand, up in the air
     estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, objects)),
                 "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.ones((n, len(layout.switches)))}  # fmt: skip
-    states = EpisodeStates(build(estimate, proprio([0.6, 0.0, 0.2], 0.035, n)), fields, SCENE)
+    states = EpisodeStates(build(estimate, proprio([0.6, 0.0, 0.2], 0.041, n)), fields, SCENE)
     assert states.contact("blue_bar", "gripper").all() and not states.contact("red_cube", "gripper").any()
     assert states.contact("red_cube", "table").all() and not states.contact("blue_bar", "table").any()
     assert states.contact("red_cube", "green_cube").all() and not states.contact("red_cube", "yellow_cylinder").any()
     assert (states.column("light.on") == 1).all()
+
+
+def test_an_estimate_that_jumps_to_the_hand_does_not_free_the_object():
+    n = 40
+    estimate = np.tile([0.5, 0.0, 0.02], (n, 1))
+    tips = np.tile([0.3, 0.0, 0.3], (n, 1))
+    tips[15:25] = [0.32, 0.0, 0.02]  # the hand works 18 cm away ...
+    estimate[15:25] = [0.33, 0.0, 0.02]  # ... and the cameras, confused, read the object there
+    out, near = rest_positions(estimate, tips, 0.02)
+    assert not near.any() and np.allclose(out, [0.5, 0.0, 0.02])
+
+
+def test_a_hand_passing_over_at_transit_height_moves_nothing():
+    n = 30
+    rng = np.random.default_rng(1)
+    estimate = np.array([0.5, 0.0, 0.02]) + rng.normal(0, 0.02, (n, 3))  # 2 cm of jitter
+    tips = np.tile([0.5, 0.0, 0.12], (n, 1))  # right above it at 12 cm all along
+    assert not near_gripper(estimate, tips, 0.02).any()
+    tips[10:20, 2] = 0.03  # down to it: near, and where it rested before or after stands in
+    out, near = rest_positions(estimate, tips, 0.02)
+    assert near[10:20].all() and np.allclose(out[10:15], out[9]) and np.allclose(out[15:20], out[20])
+
+
+def test_the_hand_pins_an_object_where_it_grasps_and_where_it_lets_go():
+    n = 60
+    estimate = np.tile([0.45, 0.05, 0.02], (n, 1))  # read 5 cm off all along
+    tips = np.tile([0.0, 0.4, 0.3], (n, 1))
+    tips[10:30] = np.linspace([0.4, 0.0, 0.02], [0.6, 0.1, 0.02], 20)  # grasp at (0.4, 0), carry, release at (0.6, 0.1)
+    held = np.zeros(n, bool)
+    held[10:30] = True
+    near = np.zeros(n, bool)
+    near[6:34] = True  # the hand comes near for the grasp and leaves after the release
+    near[45:50] = True  # ... and later passes by without holding: it may have pushed the object
+    out, released = pin_to_hand(estimate, near, held, tips)
+    assert np.allclose(out[:10, :2], [0.4, 0.0]) and not released[:10].any()  # where it rested: the grasp point
+    assert np.allclose(out[30:45, :2], [0.6, 0.1]) and released[30:45].all()  # after: the release point
+    assert np.allclose(out[45:], estimate[45:]) and not released[45:].any()  # after a touch: the cameras again
+
+
+def test_a_stretch_between_a_release_and_the_next_grasp_takes_the_nearer_anchor():
+    n = 40
+    tips = np.zeros((n, 3))
+    tips[5:10], tips[30:35] = [0.5, 0.0, 0.02], [0.52, 0.0, 0.02]  # let go at 0.50, grasped again at 0.52
+    held = np.zeros(n, bool)
+    held[5:10] = held[30:35] = True
+    out, released = pin_to_hand(np.zeros((n, 3)), held.copy(), held, tips)
+    assert np.allclose(out[10:20, 0], 0.5) and released[10:20].all()
+    assert np.allclose(out[20:30, 0], 0.52) and not released[20:30].any()
+
+
+def _scene_of_sizes(sizes: dict) -> tuple[EstimatedScene, EstimatorLayout]:
+    layout = EstimatorLayout.from_fields(FIELDS, SHAPES)
+    scene = SceneInfo(tuple(ObjectInfo(n, "", s or "plate", sizes[n]) for n, s in SHAPES.items()))
+    return EstimatedScene(tuple(FIELDS), scene, layout, TaskThresholds()), layout
+
+
+SIZES = {"red_cube": (0.04, 0.04, 0.04), "green_cube": (0.055, 0.055, 0.055), "blue_bar": (0.08, 0.035, 0.035),
+         "yellow_cylinder": (0.04, 0.04, 0.05), "plate": (0.16, 0.16, 0.014)}  # fmt: skip
+
+
+def _grasp_episode(width: float, rest: dict, grasp_at, n: int = 30):
+    """Estimates resting at ``rest`` (object -> xyz; the rest far away), the hand closing to ``width`` at
+    ``grasp_at`` over frames 10-19 and open otherwise."""
+    build, layout = _scene_of_sizes(SIZES)
+    position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
+    for o, xyz in rest.items():
+        position[:, layout.objects.index(o)] = xyz
+    p = proprio(np.tile([0.3, -0.4, 0.3], (n, 1)), 0.08, n)
+    p[8:22, :3] = [*grasp_at[:2], grasp_at[2] + 0.002]
+    p[10:20, 4] = width
+    estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
+                "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
+    return EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
+
+
+def test_the_hand_holds_the_one_object_as_wide_as_its_fingers_wherever_the_cameras_read_it():
+    states = _grasp_episode(0.056, {"green_cube": [0.6, 0.2, 0.03]}, (0.4, 0.0, 0.03))  # read 22 cm off
+    assert states.contact("green_cube", "gripper")[10:20].all()
+    assert np.allclose(states.pos("green_cube")[:10, :2], [0.4, 0.0])  # so it rested where the hand closed
+
+
+def test_of_objects_equally_wide_the_hand_holds_the_one_that_rested_nearest():
+    rest = {"red_cube": [0.42, 0.01, 0.02], "yellow_cylinder": [0.5, 0.1, 0.025]}
+    states = _grasp_episode(0.041, rest, (0.4, 0.0, 0.02))
+    assert states.contact("red_cube", "gripper")[10:20].all()
+    assert not states.contact("yellow_cylinder", "gripper").any()
+    far = _grasp_episode(0.041, {"red_cube": [0.7, 0.3, 0.02], "yellow_cylinder": [0.7, -0.3, 0.025]}, (0.4, 0.0, 0.02))
+    assert not far.contact("red_cube", "gripper").any() and not far.contact("yellow_cylinder", "gripper").any()
+
+
+def test_a_released_object_comes_to_rest_on_what_is_under_it():
+    beside = _grasp_episode(0.041, {"red_cube": [0.42, 0.01, 0.02], "green_cube": [0.55, 0.0, 0.0275]},
+                            (0.4, 0.0, 0.02))  # fmt: skip
+    assert np.allclose(beside.pos("red_cube")[25:, 2], 0.02)  # let go above the table: on the table
+    build, layout = _scene_of_sizes(SIZES)
+    n = 30
+    position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
+    position[:, layout.objects.index("red_cube")] = [0.4, 0.0, 0.02]
+    position[:, layout.objects.index("green_cube")] = [0.55, 0.0, 0.0275]
+    p = proprio(np.tile([0.3, -0.4, 0.3], (n, 1)), 0.08, n)
+    p[8:20, :3] = np.linspace([0.4, 0.0, 0.022], [0.55, 0.0, 0.082], 12)  # carried onto the green cube
+    p[20:22, :3] = [0.55, 0.0, 0.082]
+    p[10:20, 4] = 0.041
+    estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
+                "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
+    states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
+    assert np.allclose(states.pos("red_cube")[25:, 2], 0.0275 + 0.0275 + 0.02)  # on top of it
+    assert states.contact("red_cube", "green_cube")[25:].all()
 
 
 def test_precision_and_recall_count_segments_that_overlap():

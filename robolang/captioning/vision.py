@@ -6,12 +6,16 @@ proprioception; its estimates fill a scene-state series with the field names the
 captioner reads, and the same declarative predicates (``robolang.captioning.tasks``) segment
 it. What the cameras do not give is stood in for by geometry and physics:
 
-- **a held object moves with the hand**: while the fingers are closed to about an object's
-  width and its estimate is within ``HOLD_RADIUS_M`` of the fingertips, it is at the fingertips;
-- **objects move only when the robot is near**: where the gripper is farther than
-  ``QUIET_RADIUS_M`` from an object (over a few frames either side), the object's estimate is
-  held at its median over that quiet stretch, so estimate jitter is not read as motion; near
-  the gripper, a running median over ``SMOOTH_FRAMES`` frames;
+- **objects move only when the hand is near**: where the fingertips are farther than
+  ``QUIET_RADIUS_M`` from where an object rests, or above its top by more than ``HAND_ABOVE_M``
+  (over a few frames either side), the object's estimate is held at its median over that quiet
+  stretch, so estimate jitter is not read as motion; with the hand near, it is where it rested
+  just before or after (the cameras read an object worst under the hand);
+- **the hand pins what it holds**: the fingers stopped at an object's width (proprioception)
+  hold the object of that width that rested nearest; it is at the fingertips from the grasp to
+  the release, where it rested it was at the grasp point, and after the release it is at the
+  release point, on whatever is under it (``pin_to_hand``: the millimetres of proprioception
+  replace the centimetres of the cameras);
 - **contact flags** from distances: gripper (the object between the fingertips, the hand
   closed on it), table (resting height), another object (on top, within the base's footprint),
   drawer (inside its box); other fixtures never;
@@ -37,11 +41,15 @@ from robolang.captioning.errors import CaptionError
 from robolang.captioning.states import EpisodeStates, SceneInfo, read_scene
 from robolang.features import CAMERA_NAMES, KEY_STATE, STATE_NAMES, image_key
 
-QUIET_RADIUS_M = 0.10  # farther than this from the gripper, an object cannot be moving
+QUIET_RADIUS_M = 0.10  # farther than this from the gripper, an object cannot be moving ...
+HAND_ABOVE_M = 0.03  # ... or with the fingertips this far above its top
 QUIET_MARGIN = 3  # frames either side of a near frame that still count as near
 SMOOTH_FRAMES = 5  # running median near the gripper
 FINGERTIPS_BELOW_EE_M = 0.002  # grasp centre below the end-effector frame (held objects in the sim: 1-4 mm)
-HOLD_RADIUS_M = 0.05  # an estimate this close to the closed fingertips is the object in the hand
+HOLD_RADIUS_M = 0.10  # where it rested, an object this close to the closing fingertips is the one they hold
+GRIP_BELOW_M = 0.003  # fingers closed on an object: their width down to this below its narrow side ...
+GRIP_SLACK_M = 0.008  # ... and up to this above it
+MIN_HELD_FRAMES = 3  # a shorter hold is not trusted as a grasp and release
 GRIP_XY_M = 0.03  # object centre within this of the fingertips' axis ...
 GRIP_Z_M = 0.035  # ... and this of their height
 TABLE_Z_M = 0.012  # centre within this of its resting height: on the table
@@ -138,21 +146,90 @@ def toggled_only_by(pressing: np.ndarray, probability: np.ndarray) -> np.ndarray
     return state
 
 
-def settle(position: np.ndarray, ee: np.ndarray) -> np.ndarray:
-    """(T, 3) object positions with the physics prior: still unless the gripper is near."""
-    near = np.linalg.norm(position - ee, axis=1) < QUIET_RADIUS_M
+def near_gripper(position: np.ndarray, tips: np.ndarray, half_height: float) -> np.ndarray:
+    """(T,) the fingertips close enough to move the object at ``position``: within ``QUIET_RADIUS_M``
+    of it across the table and at most ``HAND_ABOVE_M`` above its top (a hand passing over at
+    transit height moves nothing), widened by ``QUIET_MARGIN`` frames."""
+    d = tips - position
+    near = (np.hypot(d[:, 0], d[:, 1]) < QUIET_RADIUS_M) & (d[:, 2] < half_height + HAND_ABOVE_M)
     if QUIET_MARGIN:
-        kernel = np.ones(2 * QUIET_MARGIN + 1, bool)
-        near = np.convolve(near, kernel, mode="same") > 0
-    out = running_median(position, SMOOTH_FRAMES)
-    t = np.arange(len(near))
-    quiet_starts = np.flatnonzero(~near & np.concatenate([[True], near[:-1]]))
-    for start in quiet_starts:
-        end = start
-        while end < len(near) and not near[end]:
+        near = np.convolve(near, np.ones(2 * QUIET_MARGIN + 1, bool), mode="same") > 0
+    return near
+
+
+def settle(position: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """(T, 3) object positions with the physics prior: still unless the hand is near.
+
+    Each stretch with the hand away is one position, the median of its estimates (jitter is not
+    motion); while the hand is near, the object is where it rested just before or just after,
+    whichever is nearer in time (the cameras read objects worst under the hand). Without a quiet
+    frame at all: a running median over ``SMOOTH_FRAMES``."""
+    quiet = _runs(~near)
+    if not quiet:
+        return running_median(position, SMOOTH_FRAMES)
+    out = np.empty_like(position)
+    ends = np.array([b for _, b in quiet])
+    starts = np.array([a for a, _ in quiet])
+    medians = np.stack([np.median(position[a : b + 1], axis=0) for a, b in quiet])
+    t = np.arange(len(position))
+    before = np.searchsorted(ends, t, side="right") - 1  # the last quiet stretch ending at or before t
+    after = np.searchsorted(starts, t, side="left")  # the first starting at or after t
+    gap_before = np.where(before >= 0, t - ends[np.maximum(before, 0)], np.inf)
+    gap_after = np.where(after < len(quiet), starts[np.minimum(after, len(quiet) - 1)] - t, np.inf)
+    use = np.where(gap_before <= gap_after, np.maximum(before, 0), np.minimum(after, len(quiet) - 1))
+    out[:] = medians[use]
+    return out
+
+
+def rest_positions(position: np.ndarray, tips: np.ndarray, half_height: float) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 3) settled positions and (T,) where the hand was near, in two passes: where the hand is near
+    is first judged from the (smoothed) estimate, then from where the object rested, because an estimate
+    that jumps to the hand would otherwise make itself near, and so free to move."""
+    near = near_gripper(running_median(position, SMOOTH_FRAMES), tips, half_height)
+    near = near_gripper(settle(position, near), tips, half_height)
+    return settle(position, near), near
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) frame of every run of True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
+
+
+def pin_to_hand(
+    position: np.ndarray, near: np.ndarray, held: np.ndarray, tips: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 3) positions where the hand says where the object is, and (T,) the frames resting after a release.
+
+    Where a grasp closes, the object is between the fingertips (measured on the oracle's play: the
+    object's centre within 1 mm of the fingertips' xy in 90% of grasps), and where it opens, the
+    object stays there (within 2 mm in 90%): proprioception knows both to the millimetre, the cameras
+    to centimetres. So an object is at its next grasp point from the last time the hand came near it
+    without holding it (a touch may have pushed it) up to that grasp, and at its last release point
+    from that release to the next touch; a stretch claimed by both takes the anchor nearer in time.
+    The height after a release is left to the caller (the object falls onto what is under it)."""
+    out, released = position.copy(), np.zeros(len(position), bool)
+    touched = np.zeros(len(near), bool)
+    for a, b in _runs(near):
+        if not held[a : b + 1].any():
+            touched[a : b + 1] = True
+    claim = np.full(len(position), np.inf)  # frames to the anchor that set each frame
+    for a, b in _runs(held):
+        if b - a + 1 < MIN_HELD_FRAMES:
+            continue
+        start = a
+        while start > 0 and not touched[start - 1] and not held[start - 1]:
+            start -= 1
+        for t in range(start, a):
+            if a - t < claim[t]:
+                out[t], claim[t], released[t] = tips[a], a - t, False
+        end = b
+        while end < len(held) - 1 and not touched[end + 1] and not held[end + 1]:
             end += 1
-        out[start:end] = np.median(position[start:end], axis=0)
-    return out if len(t) else position
+        for t in range(b + 1, end + 1):
+            if t - b < claim[t]:
+                out[t], claim[t], released[t] = tips[b], t - b, True
+    return out, released
 
 
 class EstimatedScene:
@@ -169,13 +246,24 @@ class EstimatedScene:
             if name in self.index:
                 out[:, self.index[name]] = proprio[:, i]
         ee = proprio[:, :3]
-        positions = {}
-        in_hand = self._in_hand(estimate["position"], proprio)
+        tips = ee - [0.0, 0.0, FINGERTIPS_BELOW_EE_M]
+        objects = range(len(self.layout.objects))
+        halves = [self.scene.object(o).half_height for o in self.layout.objects]
+        settled = [rest_positions(estimate["position"][:, k], tips, halves[k]) for k in objects]
+        rest = np.stack([r for r, _ in settled], 1)  # (T, O, 3)
+        near = np.stack([n for _, n in settled], 1)  # (T, O)
+        in_hand = self._in_hand(rest, near, proprio)
+        fixtures = {
+            f: running_median(estimate["fixture"][:, k], SMOOTH_FRAMES) for k, f in enumerate(self.layout.fixtures)
+        }
+        positions, released = {}, {}
         for k, o in enumerate(self.layout.objects):
-            p = settle(estimate["position"][:, k], ee)
-            p[in_hand == k] = ee[in_hand == k] - [0.0, 0.0, FINGERTIPS_BELOW_EE_M]  # held: it moves with the hand
-            positions[o] = p
-            info = self.scene.object(o)
+            held = in_hand == k
+            positions[o], released[o] = pin_to_hand(rest[:, k], near[:, k], held, tips)
+            positions[o][held] = tips[held]  # held: it moves with the hand
+        self._come_to_rest(positions, released, fixtures.get("drawer"))
+        for k, o in enumerate(self.layout.objects):
+            p, info = positions[o], self.scene.object(o)
             yaw = np.nan_to_num(running_median(estimate["yaw"][:, k], SMOOTH_FRAMES), nan=0.0)
             lying = p[:, 2] < TOPPLED_RATIO * info.half_height
             half = yaw / 2
@@ -187,27 +275,66 @@ class EstimatedScene:
                 out[:, self.index[f"{o}.{axis}"]] = q[:, j]
             if f"{o}.yaw" in self.index:
                 out[:, self.index[f"{o}.yaw"]] = yaw
-        for k, f in enumerate(self.layout.fixtures):
-            out[:, self.index[f"{f}.pos"]] = running_median(estimate["fixture"][:, k], SMOOTH_FRAMES)
+        for f, value in fixtures.items():
+            out[:, self.index[f"{f}.pos"]] = value
         pressing = self._near_button(proprio)
         for k, s in enumerate(self.layout.switches):
             out[:, self.index[f"{s}.on"]] = toggled_only_by(pressing, estimate["switch"][:, k])
         self._contacts(out, positions, proprio)
         return out
 
-    def _in_hand(self, position: np.ndarray, proprio: np.ndarray) -> np.ndarray:
-        """(T,) index of the object the closed hand holds (-1: none): the nearest estimate to the
-        fingertips, within ``HOLD_RADIUS_M``, the fingers closed to about its width."""
-        tips = proprio[:, None, :3] - np.array([0.0, 0.0, FINGERTIPS_BELOW_EE_M])
-        distance = np.linalg.norm(running_median(position, SMOOTH_FRAMES) - tips, axis=2)  # (T, O)
+    def _come_to_rest(self, positions: dict, released: dict, drawer: np.ndarray | None) -> None:
+        """Heights of released objects: on top of another object under the release point (if the hand
+        let go above its top), else on the table; left at the release height inside the drawer."""
+        (lx, ly, _), (hx, hy, _) = self.c.drawer_inside
+        cx, cy = self.scene.drawer_cabinet
+        slide = np.zeros(len(next(iter(positions.values())))) if drawer is None else drawer
+        for o, p in positions.items():
+            r = released[o]
+            if not r.any():
+                continue
+            info = self.scene.object(o)
+            z = np.full(int(r.sum()), info.half_height)
+            for other, q in positions.items():
+                if other == o:
+                    continue
+                oi = self.scene.object(other)
+                over = np.hypot(*(p[r, :2] - q[r, :2]).T) < max(info.footprint, oi.footprint)
+                top = q[r, 2] + oi.half_height + info.half_height
+                z = np.where(over & (p[r, 2] + STACK_Z_M >= top), np.maximum(z, top), z)
+            x, y = p[r, 0], p[r, 1]
+            in_drawer = (x >= cx + lx) & (x <= cx + hx) & (y >= cy + ly + slide[r]) & (y <= cy + hy + slide[r])
+            p[r, 2] = np.where(in_drawer, p[r, 2], z)
+
+    def _in_hand(self, rest: np.ndarray, near: np.ndarray, proprio: np.ndarray) -> np.ndarray:
+        """(T,) index of the object the closed hand holds (-1: none).
+
+        Whether the hand holds something is proprioception's: the fingers stopped at an object's narrow
+        width (closed on nothing they reach 0, open their widest) for ``MIN_HELD_FRAMES`` or more. Which
+        object: the one that width fits, or of several, the one whose estimate, where it last rested before the grasp
+        (``rest``: (T, O, 3) settled estimates, ``near``: (T, O)), is nearest the fingertips, within
+        ``HOLD_RADIUS_M``. A held object is occluded by the fingers and read worst by the cameras; where
+        it rested before, it is read best."""
+        tips = proprio[:, :3] - np.array([0.0, 0.0, FINGERTIPS_BELOW_EE_M])
         width = proprio[:, STATE_NAMES.index("gripper.width")]
-        sizes = [self.scene.object(o).size for o in self.layout.objects]
-        fits = np.stack([(width > min(sz[:2]) - 0.012) & (width < max(sz[:2]) + 0.005) for sz in sizes], 1)
-        distance = np.where(fits & (distance < HOLD_RADIUS_M), distance, np.inf)
-        nearest = np.argmin(distance, axis=1)
-        held = np.isfinite(distance[np.arange(len(distance)), nearest])
-        held = running_median(held.astype(np.float32), SMOOTH_FRAMES) > 0.5
-        return np.where(held, nearest, -1)
+        narrow = np.array([min(self.scene.object(o).size[:2]) for o in self.layout.objects])
+        graspable = narrow < width.max() - GRIP_SLACK_M  # wider than the hand opens: the plate
+        held = np.full(len(width), -1)
+        if not graspable.any():
+            return held
+        closed = (width > narrow[graspable].min() - GRIP_BELOW_M) & (width < narrow[graspable].max() + GRIP_SLACK_M)
+        for a, b in _runs(closed):
+            if b - a + 1 < MIN_HELD_FRAMES:
+                continue
+            w = np.median(width[a : b + 1])
+            fits = graspable & (w > narrow - GRIP_BELOW_M) & (w < narrow + GRIP_SLACK_M)
+            before = [np.flatnonzero(~near[:a, k]) for k in range(len(narrow))]
+            where = np.stack([rest[f[-1] if len(f) else a, k] for k, f in enumerate(before)])
+            distance = np.where(fits, np.hypot(*(where[:, :2] - tips[a, :2]).T), np.inf)
+            k = int(np.argmin(distance))
+            if fits.sum() == 1 or distance[k] < HOLD_RADIUS_M:  # one object that wide: it, wherever read
+                held[a : b + 1] = k
+        return held
 
     def _near_button(self, proprio: np.ndarray) -> np.ndarray:
         """(T,) the fingertips at the button (within ``BUTTON_REACH_M`` of it, over a few frames)."""

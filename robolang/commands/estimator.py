@@ -20,6 +20,11 @@ ACTIONS = {
         "train the estimator on rendered frames (exact resume; Ctrl-C saves a checkpoint)",
         "data=data/estimator out=runs/estimator train.steps=2000 threads=1 resume=true",
     ),
+    "recode": (
+        "copy a frames folder with every camera image through the video codec recordings use (labels kept): "
+        "train on both so the estimator reads recorded video as well as live frames",
+        "data=data/estimator out=data/estimator_av1",
+    ),
     "eval": (
         "median position error (cm) per object, world and camera set (static only, both), fixtures, light, "
         "and the verdict against the targets (<= 1.0 cm default, <= 1.5 cm heldout)",
@@ -50,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     actions = {
         "render": entry.run_render,
         "train": entry.run_train,
+        "recode": entry.run_recode,
         "eval": entry.run_eval,
         "compose": entry.run_compose,
     }

@@ -26,6 +26,7 @@ TRAIN_KEYS = {
     "min_lr_ratio": (float, 0, 1), "val_fraction": (float, 0, 0.9),
     "brightness": (float, 0, 1), "contrast": (float, 0, 1), "saturation": (float, 0, 1),
 }  # fmt: skip
+RECORDED_SUFFIX = "+codec"  # a world's frames measured again through the recordings' video codec
 SIZE_KEYS = {"static": ("static_height", "static_width"), "wrist": ("wrist_height", "wrist_width")}
 
 
@@ -101,6 +102,31 @@ def run_render(cfg: DictConfig) -> Path:
         robot.disconnect()
     print(
         f"{out}: {frames} frames of world {world.get('name')!r} ({written} shards rendered now), cameras {meta['cameras']}"
+    )
+    return out
+
+
+def video_codec(cfg: DictConfig):
+    """``cfg.codec`` checked, as a ``VideoCodec``."""
+    from robolang.perception.codec import VideoCodec
+
+    checked(cfg, "codec.vcodec", str)
+    checked(cfg, "codec.pix_fmt", str)
+    checked(cfg, "codec.crf", int, low=0)
+    checked(cfg, "codec.gop", int, low=1)
+    checked(cfg, "codec.preset", int, optional=True)
+    return VideoCodec(**OmegaConf.to_container(cfg.codec, resolve=True))
+
+
+def run_recode(cfg: DictConfig) -> Path:
+    """``robolang estimator recode``: ``data``'s frames through the recordings' video codec into ``out``."""
+    from robolang.perception.codec import recode_folder
+
+    data, out = Path(checked(cfg, "data", str)), Path(checked(cfg, "out", str))
+    codec = video_codec(cfg)
+    written = recode_folder(data, out, codec)
+    print(
+        f"{out}: the frames of {data} through {codec.vcodec} (crf {codec.crf}, {codec.pix_fmt}); {written} shards now"
     )
     return out
 
@@ -220,9 +246,15 @@ def run_eval(cfg: DictConfig) -> dict:
     worlds = {w: world_config(w) for w in cfg.worlds}
     plan = _plan(cfg)
     model = load_estimator(cfg.checkpoint)
-    frames_by_world = {
-        name: _render_world(cfg, model, name, world, i, plan) for i, (name, world) in enumerate(worlds.items())
-    }
+    recorded = checked(cfg, "recorded", bool)
+    codec = video_codec(cfg) if recorded else None
+    frames_by_world = {}
+    for i, (name, world) in enumerate(worlds.items()):
+        frames_by_world[name] = _render_world(cfg, model, name, world, i, plan)
+        if recorded:
+            from robolang.perception.codec import recode_frames
+
+            frames_by_world[f"{name}{RECORDED_SUFFIX}"] = recode_frames(frames_by_world[name], codec)
     report = evaluate(model, frames_by_world, targets)
     for line in table(report):
         print(line)

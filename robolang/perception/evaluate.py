@@ -3,7 +3,8 @@
 Frames are rendered fresh per world (``entry``) from seeds no training shard uses; the same
 frames serve every camera set. "static" is the same model with the wrist input dropped (it was
 trained with wrist dropout, ``estimator.EstimatorConfig.wrist_dropout``); "both" reads every camera.
-Targets (DESIGN.md, after Tobin et al. 2017's 1.5 cm on real images): the median object-position
+A world measured "as recorded" (``<world>+codec``: the same frames through the recordings' video
+codec, ``codec.py``) is what the vision captioner reads. Targets (DESIGN.md, after Tobin et al. 2017's 1.5 cm on real images): the median object-position
 error over every object and frame, with both cameras, <= 1.0 cm in ``default``, <= 1.5 cm in ``heldout``.
 """
 
@@ -74,14 +75,15 @@ def table(report: dict) -> list[str]:
     rows += [(f"{f} (cm)", ("fixtures_cm", f)) for f in first["fixtures_cm"]]
     rows += [(f"{s} (% right)", ("switches_right", s)) for s in first["switches_right"]]
     width = max(len(r[0]) for r in rows) + 2
-    head = "median error".ljust(width) + "".join(f"{w}/{s}".rjust(16) for w, s in columns)
+    cell = max(16, *(len(f"{w}/{s}") + 2 for w, s in columns))
+    head = "median error".ljust(width) + "".join(f"{w}/{s}".rjust(cell) for w, s in columns)
     lines = [head, "-" * len(head)]
     for label, (key, name) in rows:
         cells = []
         for w, s in columns:
             value = report["results"][w][s][key] if name is None else report["results"][w][s][key][name]
             cells.append(f"{100 * value:.1f}" if key == "switches_right" else f"{value:.2f}")
-        lines.append(label.ljust(width) + "".join(c.rjust(16) for c in cells))
+        lines.append(label.ljust(width) + "".join(c.rjust(cell) for c in cells))
     frames = {w: sets[columns[0][1]]["frames"] for w, sets in report["results"].items()}
     lines.append(f"frames per world: {frames}; 'static' = the same model with the wrist camera dropped")
     for world, v in report["verdict"].items():
