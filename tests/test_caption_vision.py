@@ -11,7 +11,14 @@ from test_policy_state import FIELDS
 from robolang import cli
 from robolang.captioning.config import TaskThresholds
 from robolang.captioning.states import EpisodeStates, ObjectInfo, SceneInfo
-from robolang.captioning.vision import EstimatedScene, near_gripper, pin_to_hand, rest_positions, settle
+from robolang.captioning.vision import (
+    EstimatedScene,
+    near_gripper,
+    pin_to_hand,
+    rest_positions,
+    settle,
+    turn_with_hand,
+)
 from robolang.captioning.vision_quality import compare
 from robolang.features import STATE_NAMES
 from robolang.perception.layout import EstimatorLayout
@@ -83,7 +90,7 @@ def test_the_hand_pins_an_object_where_it_grasps_and_where_it_lets_go():
     near = np.zeros(n, bool)
     near[6:34] = True  # the hand comes near for the grasp and leaves after the release
     near[45:50] = True  # ... and later passes by without holding: it may have pushed the object
-    out, released = pin_to_hand(estimate, near, held, tips)
+    out, released, _ = pin_to_hand(estimate, near, held, tips)
     assert np.allclose(out[:10, :2], [0.4, 0.0]) and not released[:10].any()  # where it rested: the grasp point
     assert np.allclose(out[30:45, :2], [0.6, 0.1]) and released[30:45].all()  # after: the release point
     assert np.allclose(out[45:], estimate[45:]) and not released[45:].any()  # after a touch: the cameras again
@@ -95,9 +102,26 @@ def test_a_stretch_between_a_release_and_the_next_grasp_takes_the_nearer_anchor(
     tips[5:10], tips[30:35] = [0.5, 0.0, 0.02], [0.52, 0.0, 0.02]  # let go at 0.50, grasped again at 0.52
     held = np.zeros(n, bool)
     held[5:10] = held[30:35] = True
-    out, released = pin_to_hand(np.zeros((n, 3)), held.copy(), held, tips)
+    out, released, anchor = pin_to_hand(np.zeros((n, 3)), held.copy(), held, tips)
     assert np.allclose(out[10:20, 0], 0.5) and released[10:20].all()
     assert np.allclose(out[20:30, 0], 0.52) and not released[20:30].any()
+    assert (anchor[10:20] == 9).all() and (anchor[20:30] == 30).all() and (anchor[5:10] == np.arange(5, 10)).all()
+
+
+def test_an_object_turns_only_while_held_and_as_the_wrist_turns():
+    n = 50
+    rng = np.random.default_rng(2)
+    estimate = 0.3 + rng.normal(0, 0.3, n)  # the cameras' yaw: 17 deg of noise
+    wrist = np.zeros(n)
+    wrist[10:20] = np.linspace(0, 0.7, 10)  # turned 40 deg while holding ...
+    wrist[20:] = -1.0  # ... and later, empty, the other way
+    held = np.zeros(n, bool)
+    held[10:20] = True
+    yaw = turn_with_hand(estimate, held, wrist)
+    before = np.median(estimate[:10])
+    assert np.allclose(yaw[:10], before) and np.allclose(yaw[10:20], before + wrist[10:20])
+    assert np.allclose(yaw[20:], before + 0.7)  # kept after the release, whatever the cameras say
+    assert np.allclose(turn_with_hand(estimate, np.zeros(n, bool), wrist), np.median(estimate))
 
 
 def _scene_of_sizes(sizes: dict) -> tuple[EstimatedScene, EstimatorLayout]:
@@ -158,6 +182,24 @@ def test_a_released_object_comes_to_rest_on_what_is_under_it():
     states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
     assert np.allclose(states.pos("red_cube")[25:, 2], 0.0275 + 0.0275 + 0.02)  # on top of it
     assert states.contact("red_cube", "green_cube")[25:].all()
+
+
+def test_an_object_let_go_on_the_plate_says_where_the_plate_is():
+    build, layout = _scene_of_sizes(SIZES)
+    n = 30
+    position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
+    position[:, layout.objects.index("red_cube")] = [0.4, 0.0, 0.02]
+    position[:, layout.objects.index("plate")] = [0.5, 0.12, 0.007]  # read 12 cm off
+    p = proprio(np.tile([0.3, -0.4, 0.3], (n, 1)), 0.08, n)
+    p[8:20, :3] = np.linspace([0.4, 0.0, 0.022], [0.5, 0.0, 0.043], 12)  # carried to (0.5, 0), let go low
+    p[20:22, :3] = [0.5, 0.0, 0.043]
+    p[10:20, 4] = 0.041
+    estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
+                "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
+    states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
+    assert np.allclose(states.pos("plate")[:, :2], [0.5, 0.0])  # under the release point
+    assert np.allclose(states.pos("red_cube")[25:, 2], 0.007 + 0.007 + 0.02)  # resting on it
+    assert not states.contact("red_cube", "table")[25:].any()
 
 
 def test_precision_and_recall_count_segments_that_overlap():

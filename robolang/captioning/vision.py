@@ -21,7 +21,9 @@ it. What the cameras do not give is stood in for by geometry and physics:
   drawer (inside its box); other fixtures never;
 - **the light changes only while the hand is at its button**: between two visits it is what the
   estimate says most of that stretch;
-- **orientation**: upright about the estimated yaw, or lying on its side when the estimated
+- **an object turns only while held, with the wrist** (``turn_with_hand``): the cameras give
+  its yaw before the first grasp, proprioception every turn after;
+- **orientation**: upright about that yaw, or lying on its side when the estimated
   centre is far below its upright resting height (a toppled object).
 
 The scene description (object sizes, fixture positions; ``meta/robolang_scene.json``) must be
@@ -56,6 +58,9 @@ TABLE_Z_M = 0.012  # centre within this of its resting height: on the table
 STACK_Z_M = 0.015
 TOPPLED_RATIO = 0.7  # centre below this share of its upright half height: lying on its side
 BUTTON_REACH_M, BUTTON_TOP_M = 0.05, 0.10  # the hand at the button: this close in xy, this low
+SUPPORT_MIN_M = 0.014  # let go with its underside higher than this above the table: it lands on something
+SUPPORT_BELOW_M, SUPPORT_ABOVE_M = 0.01, 0.025  # the support's top this far above/below that underside
+SUPPORT_REACH_M = 0.25  # and its estimate within this of the release point
 BATCH = 256
 
 
@@ -196,40 +201,74 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
 
 
-def pin_to_hand(
-    position: np.ndarray, near: np.ndarray, held: np.ndarray, tips: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 3) positions where the hand says where the object is, and (T,) the frames resting after a release.
+def hand_anchors(near: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which grasp or release says where an object is: (T,) the anchor frame (-1: none; a held frame
+    is its own anchor), (T,) the grasp frame of that hold, (T,) the frames resting after a release.
 
     Where a grasp closes, the object is between the fingertips (measured on the oracle's play: the
     object's centre within 1 mm of the fingertips' xy in 90% of grasps), and where it opens, the
     object stays there (within 2 mm in 90%): proprioception knows both to the millimetre, the cameras
     to centimetres. So an object is at its next grasp point from the last time the hand came near it
     without holding it (a touch may have pushed it) up to that grasp, and at its last release point
-    from that release to the next touch; a stretch claimed by both takes the anchor nearer in time.
-    The height after a release is left to the caller (the object falls onto what is under it)."""
-    out, released = position.copy(), np.zeros(len(position), bool)
-    touched = np.zeros(len(near), bool)
+    from that release to the next touch; a stretch claimed by both takes the anchor nearer in time."""
+    T = len(held)
+    anchor, grasp, released = np.full(T, -1), np.full(T, -1), np.zeros(T, bool)
+    touched = np.zeros(T, bool)
     for a, b in _runs(near):
         if not held[a : b + 1].any():
             touched[a : b + 1] = True
-    claim = np.full(len(position), np.inf)  # frames to the anchor that set each frame
+    claim = np.full(T, np.inf)  # frames to the anchor that set each frame
     for a, b in _runs(held):
         if b - a + 1 < MIN_HELD_FRAMES:
             continue
+        anchor[a : b + 1], grasp[a : b + 1], claim[a : b + 1] = np.arange(a, b + 1), a, 0
         start = a
         while start > 0 and not touched[start - 1] and not held[start - 1]:
             start -= 1
         for t in range(start, a):
             if a - t < claim[t]:
-                out[t], claim[t], released[t] = tips[a], a - t, False
+                anchor[t], grasp[t], claim[t], released[t] = a, a, a - t, False
         end = b
-        while end < len(held) - 1 and not touched[end + 1] and not held[end + 1]:
+        while end < T - 1 and not touched[end + 1] and not held[end + 1]:
             end += 1
         for t in range(b + 1, end + 1):
             if t - b < claim[t]:
-                out[t], claim[t], released[t] = tips[b], t - b, True
-    return out, released
+                anchor[t], grasp[t], claim[t], released[t] = b, a, t - b, True
+    return anchor, grasp, released
+
+
+def pin_to_hand(
+    position: np.ndarray, near: np.ndarray, held: np.ndarray, tips: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(T, 3) positions where the hand says where the object is (``hand_anchors``: the fingertips at
+    its anchor), (T,) the frames resting after a release and (T,) the anchor frames (-1: none). The
+    height after a release is left to the caller (the object falls onto what is under it)."""
+    anchor, _, released = hand_anchors(near, held)
+    out = position.copy()
+    out[anchor >= 0] = tips[anchor[anchor >= 0]]
+    return out, released, anchor
+
+
+def turn_with_hand(yaw: np.ndarray, held: np.ndarray, ee_yaw: np.ndarray) -> np.ndarray:
+    """(T,) yaw where the hand says how the object turned: it turns only while held, with the wrist.
+
+    Measured on the oracle's play: over a hold, the object's turn is within 0.2 deg of the wrist's
+    (median); the estimator's yaw of a cube is off by 17-20 deg (median), so switching to it between
+    two holds would read turns that never happened. So the cameras give only the level before the
+    first hold (the median of their estimates); from there the yaw changes by the wrist's turn while
+    held and is kept between holds (a push that turns an object is not seen)."""
+    holds = [(a, b) for a, b in _runs(held) if b - a + 1 >= MIN_HELD_FRAMES]
+    if not holds:
+        return np.full(len(yaw), float(np.median(yaw)) if len(yaw) else 0.0)
+    wrist, out = np.unwrap(ee_yaw), np.empty(len(yaw))
+    first = holds[0][0]
+    level, start = float(np.median(yaw[:first])) if first else float(yaw[0]), 0
+    for a, b in holds:
+        out[start:a] = level
+        out[a : b + 1] = level + wrist[a : b + 1] - wrist[a]
+        level, start = float(out[b]), b + 1
+    out[start:] = level
+    return out
 
 
 class EstimatedScene:
@@ -256,15 +295,14 @@ class EstimatedScene:
         fixtures = {
             f: running_median(estimate["fixture"][:, k], SMOOTH_FRAMES) for k, f in enumerate(self.layout.fixtures)
         }
-        positions, released = {}, {}
+        positions, released, anchors = {}, {}, {}
         for k, o in enumerate(self.layout.objects):
-            held = in_hand == k
-            positions[o], released[o] = pin_to_hand(rest[:, k], near[:, k], held, tips)
-            positions[o][held] = tips[held]  # held: it moves with the hand
-        self._come_to_rest(positions, released, fixtures.get("drawer"))
+            positions[o], released[o], anchors[o] = pin_to_hand(rest[:, k], near[:, k], in_hand == k, tips)
+        self._come_to_rest(positions, released, anchors, fixtures.get("drawer"))
         for k, o in enumerate(self.layout.objects):
             p, info = positions[o], self.scene.object(o)
             yaw = np.nan_to_num(running_median(estimate["yaw"][:, k], SMOOTH_FRAMES), nan=0.0)
+            yaw = turn_with_hand(yaw, in_hand == k, proprio[:, STATE_NAMES.index("ee.yaw")])
             lying = p[:, 2] < TOPPLED_RATIO * info.half_height
             half = yaw / 2
             q = np.stack([np.zeros(T), np.zeros(T), np.sin(half), np.cos(half)], 1)
@@ -283,28 +321,42 @@ class EstimatedScene:
         self._contacts(out, positions, proprio)
         return out
 
-    def _come_to_rest(self, positions: dict, released: dict, drawer: np.ndarray | None) -> None:
-        """Heights of released objects: on top of another object under the release point (if the hand
-        let go above its top), else on the table; left at the release height inside the drawer."""
+    def _come_to_rest(self, positions: dict, released: dict, anchors: dict, drawer: np.ndarray | None) -> None:
+        """Heights of released objects, and where what they landed on is.
+
+        Let go with its underside within ``SUPPORT_MIN_M`` of the table: on the table. Higher: on the
+        object whose top is about as high as that underside (``SUPPORT_BELOW_M`` below to
+        ``SUPPORT_ABOVE_M`` above it), the nearest such; that object is then under the release point
+        (its unanchored estimates around the release are moved there: a placement on the plate says
+        where the plate is to the millimetre). Inside the drawer: left at the release height.
+        Releases are taken in time order, so a tower is built from the bottom."""
         (lx, ly, _), (hx, hy, _) = self.c.drawer_inside
         cx, cy = self.scene.drawer_cabinet
         slide = np.zeros(len(next(iter(positions.values())))) if drawer is None else drawer
-        for o, p in positions.items():
-            r = released[o]
-            if not r.any():
-                continue
-            info = self.scene.object(o)
-            z = np.full(int(r.sum()), info.half_height)
+        events = sorted((int(b), o) for o in positions for b in np.unique(anchors[o][released[o]]))
+        for b, o in events:
+            p, info = positions[o], self.scene.object(o)
+            frames = released[o] & (anchors[o] == b)
+            x, y, z = p[np.argmax(frames)]
+            if cx + lx <= x <= cx + hx and cy + ly + slide[b] <= y <= cy + hy + slide[b]:
+                continue  # in the drawer
+            bottom, support, best = z - info.half_height, None, np.inf
             for other, q in positions.items():
-                if other == o:
-                    continue
-                oi = self.scene.object(other)
-                over = np.hypot(*(p[r, :2] - q[r, :2]).T) < max(info.footprint, oi.footprint)
-                top = q[r, 2] + oi.half_height + info.half_height
-                z = np.where(over & (p[r, 2] + STACK_Z_M >= top), np.maximum(z, top), z)
-            x, y = p[r, 0], p[r, 1]
-            in_drawer = (x >= cx + lx) & (x <= cx + hx) & (y >= cy + ly + slide[r]) & (y <= cy + hy + slide[r])
-            p[r, 2] = np.where(in_drawer, p[r, 2], z)
+                top = q[b, 2] + self.scene.object(other).half_height
+                d = float(np.hypot(q[b, 0] - x, q[b, 1] - y))
+                fits = -SUPPORT_BELOW_M <= bottom - top <= SUPPORT_ABOVE_M and d < SUPPORT_REACH_M
+                if other != o and bottom > SUPPORT_MIN_M and fits and d < best:
+                    support, best = other, d
+            if support is None:
+                p[frames, 2] = info.half_height
+                continue
+            q = positions[support]
+            p[frames, 2] = q[frames, 2] + self.scene.object(support).half_height + info.half_height
+            free = anchors[support] < 0
+            if free[b]:
+                stretch = _runs(free)
+                first, last = next((f, l) for f, l in stretch if f <= b <= l)
+                q[first : last + 1, :2] = [x, y]
 
     def _in_hand(self, rest: np.ndarray, near: np.ndarray, proprio: np.ndarray) -> np.ndarray:
         """(T,) index of the object the closed hand holds (-1: none).
