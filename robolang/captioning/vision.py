@@ -355,7 +355,7 @@ class EstimatedScene:
             free = anchors[support] < 0
             if free[b]:
                 stretch = _runs(free)
-                first, last = next((f, l) for f, l in stretch if f <= b <= l)
+                first, last = next((f, e) for f, e in stretch if f <= b <= e)
                 q[first : last + 1, :2] = [x, y]
 
     def _in_hand(self, rest: np.ndarray, near: np.ndarray, proprio: np.ndarray) -> np.ndarray:
