@@ -52,6 +52,7 @@ HOLD_RADIUS_M = 0.10  # where it rested, an object this close to the closing fin
 GRIP_BELOW_M = 0.003  # fingers closed on an object: their width down to this below its narrow side ...
 GRIP_SLACK_M = 0.008  # ... and up to this above it
 MIN_HELD_FRAMES = 3  # a shorter hold is not trusted as a grasp and release
+PIN_ROUNDS = 2  # where the hand was near, judged again from the pinned positions
 GRIP_XY_M = 0.03  # object centre within this of the fingertips' axis ...
 GRIP_Z_M = 0.035  # ... and this of their height
 TABLE_Z_M = 0.012  # centre within this of its resting height: on the table
@@ -288,16 +289,18 @@ class EstimatedScene:
         tips = ee - [0.0, 0.0, FINGERTIPS_BELOW_EE_M]
         objects = range(len(self.layout.objects))
         halves = [self.scene.object(o).half_height for o in self.layout.objects]
-        settled = [rest_positions(estimate["position"][:, k], tips, halves[k]) for k in objects]
-        rest = np.stack([r for r, _ in settled], 1)  # (T, O, 3)
-        near = np.stack([n for _, n in settled], 1)  # (T, O)
-        in_hand = self._in_hand(rest, near, proprio)
+        resting = [rest_positions(estimate["position"][:, k], tips, halves[k]) for k in objects]
+        rest = np.stack([r for r, _ in resting], 1)  # (T, O, 3)
+        near = np.stack([n for _, n in resting], 1)  # (T, O)
         fixtures = {
             f: running_median(estimate["fixture"][:, k], SMOOTH_FRAMES) for k, f in enumerate(self.layout.fixtures)
         }
+        in_hand = self._in_hand(rest, near, proprio)
         positions, released, anchors = {}, {}, {}
         for k, o in enumerate(self.layout.objects):
-            positions[o], released[o], anchors[o] = pin_to_hand(rest[:, k], near[:, k], in_hand == k, tips)
+            positions[o], released[o], anchors[o] = self._pin(
+                estimate["position"][:, k], rest[:, k], near[:, k], in_hand == k, tips, halves[k]
+            )
         self._come_to_rest(positions, released, anchors, fixtures.get("drawer"))
         for k, o in enumerate(self.layout.objects):
             p, info = positions[o], self.scene.object(o)
@@ -320,6 +323,18 @@ class EstimatedScene:
             out[:, self.index[f"{s}.on"]] = toggled_only_by(pressing, estimate["switch"][:, k])
         self._contacts(out, positions, proprio)
         return out
+
+    @staticmethod
+    def _pin(raw, rest, near, held, tips, half_height):
+        """One object's positions pinned by the hand (``pin_to_hand``), where the hand was near judged
+        again from them ``PIN_ROUNDS`` times (an estimate far off makes a passing hand look near, and
+        a touch ends what a release pinned). Returns positions, released and anchors."""
+        pinned, _, _ = pin_to_hand(rest, near, held, tips)
+        for _ in range(PIN_ROUNDS):
+            near[:] = near_gripper(pinned, tips, half_height) | held
+            settled = settle(raw, near)
+            pinned, released, anchors = pin_to_hand(settled, near, held, tips)
+        return pinned, released, anchors
 
     def _come_to_rest(self, positions: dict, released: dict, anchors: dict, drawer: np.ndarray | None) -> None:
         """Heights of released objects, and where what they landed on is.
