@@ -267,3 +267,22 @@ def test_the_light_changes_only_while_the_hand_is_at_its_button():
     pressing[4:6] = True  # one press
     state = toggled_only_by(pressing, probability)
     assert not state[:4].any() and state[6:].all()  # off before the press, on after; no flicker
+
+
+def test_every_press_toggles_the_light_and_the_cameras_only_say_how_it_started():
+    from robolang.captioning.vision import presses, toggled_by_presses
+
+    travel = 0.012
+    button = np.zeros(60)
+    button[10:14] = -0.010  # pressed past the latch ...
+    button[14:16] = -0.005  # ... half up: still latched, no second press
+    button[16:18] = -0.010
+    button[40:44] = -0.011  # a second press
+    button[50:53] = -0.004  # pushed, not to the latch: nothing
+    count = presses(button, travel, 0.6, 0.3)
+    assert count[9] == 0 and count[10] == 1 and count[39] == 1 and count[40] == 2 and count[-1] == 2
+    rng = np.random.default_rng(3)
+    truth = (count % 2).astype(bool)  # off, on after the first press, off after the second
+    probability = np.where(truth, 0.8, 0.2) + rng.normal(0, 0.2, 60)  # misread in some frames
+    assert np.array_equal(toggled_by_presses(count, probability), truth)
+    assert toggled_by_presses(count, np.tile([0.9, 0.1], 30)) is None  # no toggle explains that: not used

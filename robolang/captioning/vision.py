@@ -19,8 +19,10 @@ it. What the cameras do not give is stood in for by geometry and physics:
 - **contact flags** from distances: gripper (the object between the fingertips, the hand
   closed on it), table (resting height), another object (on top, within the base's footprint),
   drawer (inside its box); other fixtures never;
-- **the light changes only while the hand is at its button**: between two visits it is what the
-  estimate says most of that stretch;
+- **every press of the button toggles the light** (the lamp's latch): the cameras only say
+  whether it was on before the first press (the state that agrees with their reading most);
+  where that agrees with them in under ``TOGGLE_AGREEMENT`` of the frames, the light changes only
+  while the hand is at its button, and between two visits it is what the estimate says most;
 - **an object turns only while held, with the wrist** (``turn_with_hand``): the cameras give
   its yaw before the first grasp, proprioception every turn after;
 - **orientation**: upright about that yaw, or lying on its side when the estimated
@@ -62,6 +64,7 @@ BUTTON_REACH_M, BUTTON_TOP_M = 0.05, 0.10  # the hand at the button: this close 
 SUPPORT_MIN_M = 0.014  # let go with its underside higher than this above the table: it lands on something
 SUPPORT_BELOW_M, SUPPORT_ABOVE_M = 0.01, 0.025  # the support's top this far above/below that underside
 SUPPORT_REACH_M = 0.25  # and its estimate within this of the release point
+TOGGLE_AGREEMENT = 0.8  # the toggle model of the light is used when it agrees with the estimate this often
 BATCH = 256
 
 
@@ -150,6 +153,30 @@ def toggled_only_by(pressing: np.ndarray, probability: np.ndarray) -> np.ndarray
         if len(part):
             state[part] = np.median(probability[part]) > 0.5
     return state
+
+
+def presses(button: np.ndarray, travel: float, press_fraction: float, release_fraction: float) -> np.ndarray:
+    """(T,) presses of a latching button so far: a press counts once it is down past ``press_fraction``
+    of its travel and again only after it came back above ``release_fraction`` (the lamp's latch)."""
+    count, latched, out = 0, False, np.zeros(len(button), np.int64)
+    for t, position in enumerate(button):
+        if not latched and position < -press_fraction * travel:
+            latched, count = True, count + 1
+        elif latched and position > -release_fraction * travel:
+            latched = False
+        out[t] = count
+    return out
+
+
+def toggled_by_presses(count: np.ndarray, probability: np.ndarray) -> np.ndarray | None:
+    """(T,) bool: a lamp that every press toggles: the state before the first press is the one that
+    agrees with the estimate most over the whole episode. None where even that agrees with it in under
+    ``TOGGLE_AGREEMENT`` of the frames (the lamp is not such a toggle, or the presses were misread)."""
+    flips = (count % 2).astype(bool)
+    seen = probability > 0.5
+    start_on = np.mean(seen == ~flips) > 0.5
+    state = flips ^ start_on
+    return state if np.mean(state == seen) >= TOGGLE_AGREEMENT else None
 
 
 def near_gripper(position: np.ndarray, tips: np.ndarray, half_height: float) -> np.ndarray:
@@ -319,8 +346,15 @@ class EstimatedScene:
         for f, value in fixtures.items():
             out[:, self.index[f"{f}.pos"]] = value
         pressing = self._near_button(proprio)
+        count = None
+        if "button" in fixtures:
+            c = self.c
+            count = presses(fixtures["button"], self.scene.button_travel, c.press_fraction, c.release_fraction)
         for k, s in enumerate(self.layout.switches):
-            out[:, self.index[f"{s}.on"]] = toggled_only_by(pressing, estimate["switch"][:, k])
+            toggled = toggled_by_presses(count, estimate["switch"][:, k]) if count is not None else None
+            out[:, self.index[f"{s}.on"]] = (
+                toggled_only_by(pressing, estimate["switch"][:, k]) if toggled is None else toggled
+            )
         self._contacts(out, positions, proprio)
         return out
 
