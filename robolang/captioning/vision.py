@@ -53,6 +53,7 @@ FINGERTIPS_BELOW_EE_M = 0.002  # grasp centre below the end-effector frame (held
 HOLD_RADIUS_M = 0.10  # where it rested, an object this close to the closing fingertips is the one they hold
 GRIP_BELOW_M = 0.003  # fingers closed on an object: their width down to this below its narrow side ...
 GRIP_SLACK_M = 0.008  # ... and up to this above it
+WIDTH_WEIGHT = 10.0  # of objects that fit, 1 mm closer to the fingers' width counts as 1 cm nearer
 MIN_HELD_FRAMES = 3  # a shorter hold is not trusted as a grasp and release
 PIN_ROUNDS = 2  # where the hand was near, judged again from the pinned positions
 GRIP_XY_M = 0.03  # object centre within this of the fingertips' axis ...
@@ -413,6 +414,7 @@ class EstimatedScene:
         Whether the hand holds something is proprioception's: the fingers stopped at an object's narrow
         width (closed on nothing they reach 0, open their widest) for ``MIN_HELD_FRAMES`` or more. Which
         object: the one that width fits, or of several, the one whose estimate, where it last rested before the grasp
+        (and whose width is nearer the fingers', ``WIDTH_WEIGHT``)
         (``rest``: (T, O, 3) settled estimates, ``near``: (T, O)), is nearest the fingertips, within
         ``HOLD_RADIUS_M``. A held object is occluded by the fingers and read worst by the cameras; where
         it rested before, it is read best."""
@@ -432,7 +434,7 @@ class EstimatedScene:
             before = [np.flatnonzero(~near[:a, k]) for k in range(len(narrow))]
             where = np.stack([rest[f[-1] if len(f) else a, k] for k, f in enumerate(before)])
             distance = np.where(fits, np.hypot(*(where[:, :2] - tips[a, :2]).T), np.inf)
-            k = int(np.argmin(distance))
+            k = int(np.argmin(distance + WIDTH_WEIGHT * np.abs(w - narrow)))
             if fits.sum() == 1 or distance[k] < HOLD_RADIUS_M:  # one object that wide: it, wherever read
                 held[a : b + 1] = k
         return held
