@@ -286,3 +286,21 @@ def test_every_press_toggles_the_light_and_the_cameras_only_say_how_it_started()
     probability = np.where(truth, 0.8, 0.2) + rng.normal(0, 0.2, 60)  # misread in some frames
     assert np.array_equal(toggled_by_presses(count, probability), truth)
     assert toggled_by_presses(count, np.tile([0.9, 0.1], 30)) is None  # no toggle explains that: not used
+
+
+def test_of_two_objects_under_a_release_it_lands_on_the_one_whose_top_is_at_its_underside():
+    build, layout = _scene_of_sizes(SIZES)
+    n = 30
+    position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
+    position[:, layout.objects.index("red_cube")] = [0.4, 0.0, 0.02]
+    position[:, layout.objects.index("green_cube")] = [0.52, 0.0, 0.0275]  # top at 5.5 cm, 2 cm from the release
+    position[:, layout.objects.index("blue_bar")] = [0.55, 0.04, 0.0175]  # top at 3.5 cm, 4 cm from it
+    p = proprio(np.tile([0.3, -0.4, 0.3], (n, 1)), 0.08, n)
+    p[8:20, :3] = np.linspace([0.4, 0.0, 0.022], [0.54, 0.0, 0.064], 12)  # let go with its underside at 4.2 cm
+    p[20:22, :3] = [0.54, 0.0, 0.064]
+    p[10:20, 4] = 0.041
+    estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
+                "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
+    states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
+    assert np.allclose(states.pos("red_cube")[25:, 2], 0.035 + 0.02)  # on the bar, not the taller cube
+    assert np.allclose(states.pos("blue_bar")[:, :2], [0.54, 0.0])  # which is under the release point

@@ -64,7 +64,8 @@ TOPPLED_RATIO = 0.7  # centre below this share of its upright half height: lying
 BUTTON_REACH_M, BUTTON_TOP_M = 0.05, 0.10  # the hand at the button: this close in xy, this low
 SUPPORT_MIN_M = 0.014  # let go with its underside higher than this above the table: it lands on something
 SUPPORT_BELOW_M, SUPPORT_ABOVE_M = 0.01, 0.025  # the support's top this far above/below that underside
-SUPPORT_REACH_M = 0.25  # and its estimate within this of the release point
+SUPPORT_REACH_M = 0.25  # and its estimate within this of the release point; of several, the nearest, where
+RELEASE_DROP_M = 0.007  # 1 mm off this drop (underside at release above the top, the oracle's play) counts as 1 cm
 TOGGLE_AGREEMENT = 0.8  # the toggle model of the light is used when it agrees with the estimate this often
 BATCH = 256
 
@@ -395,8 +396,9 @@ class EstimatedScene:
                 top = q[b, 2] + self.scene.object(other).half_height
                 d = float(np.hypot(q[b, 0] - x, q[b, 1] - y))
                 fits = -SUPPORT_BELOW_M <= bottom - top <= SUPPORT_ABOVE_M and d < SUPPORT_REACH_M
-                if other != o and bottom > SUPPORT_MIN_M and fits and d < best:
-                    support, best = other, d
+                score = d + WIDTH_WEIGHT * abs(bottom - top - RELEASE_DROP_M)
+                if other != o and bottom > SUPPORT_MIN_M and fits and score < best:
+                    support, best = other, score
             if support is None:
                 p[frames, 2] = info.half_height
                 continue
