@@ -260,13 +260,17 @@ def test_vision_without_an_estimator_says_what_it_needs(play, capsys):
 
 
 def test_the_light_changes_only_while_the_hand_is_at_its_button():
-    from robolang.captioning.vision import toggled_only_by
+    from robolang.captioning.vision import switch_track
 
-    probability = np.array([0.1, 0.9, 0.2, 0.1, 0.6, 0.7, 0.9, 0.8, 0.3, 0.9, 0.9, 0.8])  # flickers
-    pressing = np.zeros(12, bool)
-    pressing[4:6] = True  # one press
-    state = toggled_only_by(pressing, probability)
-    assert not state[:4].any() and state[6:].all()  # off before the press, on after; no flicker
+    probability = np.array([0.1, 0.9, 0.2, 0.1, 0.6, 0.7, 0.9, 0.8, 0.3, 0.9, 0.9, 0.8, 0.9, 0.2, 0.9])  # flickers
+    pressing = np.zeros(15, bool)
+    pressing[4:6] = True  # one visit to the button ...
+    count = np.zeros(15, np.int64)
+    count[5:] = 1  # ... with a press read
+    state = switch_track(probability, pressing, count)
+    assert not state[:5].any() and state[5:].all()  # off before the press, on after; no flicker
+    never = switch_track(probability, np.zeros(15, bool), None)
+    assert never.all() or not never.any()  # without a visit it cannot change at all
 
 
 def test_every_press_toggles_the_light_and_the_cameras_only_say_how_it_started():

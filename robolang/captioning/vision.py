@@ -19,10 +19,11 @@ it. What the cameras do not give is stood in for by geometry and physics:
 - **contact flags** from distances: gripper (the object between the fingertips, the hand
   closed on it), table (resting height), another object (on top, within the base's footprint),
   drawer (inside its box); other fixtures never;
-- **every press of the button toggles the light** (the lamp's latch): the cameras only say
-  whether it was on before the first press (the state that agrees with their reading most);
-  where that agrees with them in under ``TOGGLE_AGREEMENT`` of the frames, the light changes only
-  while the hand is at its button, and between two visits it is what the estimate says most;
+- **every press of the button toggles the light** (the lamp's latch), and only then: where the
+  presses read from the button's estimate explain the cameras' readings (``TOGGLE_AGREEMENT``),
+  the cameras only say how it started; elsewhere the light is the most likely series of their
+  readings with changes only where the hand is at the button, likely where a press was read
+  (``switch_track``);
 - **an object turns only while held, with the wrist** (``turn_with_hand``): the cameras give
   its yaw before the first grasp, proprioception every turn after;
 - **orientation**: upright about that yaw, or lying on its side when the estimated
@@ -66,7 +67,9 @@ SUPPORT_MIN_M = 0.014  # let go with its underside higher than this above the ta
 SUPPORT_BELOW_M, SUPPORT_ABOVE_M = 0.01, 0.025  # the support's top this far above/below that underside
 SUPPORT_REACH_M = 0.25  # and its estimate within this of the release point; of several, the nearest, where
 RELEASE_DROP_M = 0.007  # 1 mm off this drop (underside at release above the top, the oracle's play) counts as 1 cm
-TOGGLE_AGREEMENT = 0.8  # the toggle model of the light is used when it agrees with the estimate this often
+TOGGLE_AGREEMENT = 0.8  # every press read toggles: used where that agrees with the cameras this often
+READ_RIGHT = 0.85  # the cameras read the light right this often (the estimator: 92-100% of frames)
+TOGGLE_PRESSED, TOGGLE_UNPRESSED = 0.9, 0.1  # a visit to the button toggles the light with a press read, without
 BATCH = 256
 
 
@@ -146,14 +149,32 @@ def running_median(x: np.ndarray, width: int) -> np.ndarray:
     return np.median(windows, axis=0)
 
 
-def toggled_only_by(pressing: np.ndarray, probability: np.ndarray) -> np.ndarray:
-    """(T,) bool: a switch that changes state only while the hand is at its button: between two
-    presses it is what the estimate says most of that stretch."""
-    state = np.zeros(len(probability), bool)
-    edges = np.flatnonzero(np.diff(pressing.astype(np.int8)) != 0) + 1
-    for part in np.split(np.arange(len(probability)), edges):
-        if len(part):
-            state[part] = np.median(probability[part]) > 0.5
+def switch_track(probability: np.ndarray, pressing: np.ndarray, count: np.ndarray | None) -> np.ndarray:
+    """(T,) bool: the most likely on/off series of a lamp that every press of its button toggles
+    (Viterbi over the two states). The cameras read it right in ``READ_RIGHT`` of the frames; it can
+    change only while the hand is at the button, at the first press read from the button's estimate
+    (``count``: presses so far), likely after an odd number of presses in that visit
+    (``TOGGLE_PRESSED``), unlikely otherwise (``TOGGLE_UNPRESSED``, in the visit's middle)."""
+    T = len(probability)
+    flip = np.zeros(T)  # nowhere else
+    for a, b in _runs(pressing):
+        onsets = a + np.flatnonzero(np.diff(count[max(a - 1, 0) : b + 1]) > 0) if count is not None else []
+        onsets = [t for t in onsets if t <= b]
+        t = onsets[0] if len(onsets) else (a + b) // 2
+        flip[t] = TOGGLE_PRESSED if len(onsets) % 2 else TOGGLE_UNPRESSED
+    seen = probability > 0.5
+    emit = np.log(np.where(seen[:, None] == np.array([False, True]), READ_RIGHT, 1 - READ_RIGHT))  # (T, 2)
+    score, back = emit[0] + np.log(0.5), np.zeros((T, 2), np.int8)
+    with np.errstate(divide="ignore"):
+        log_flip, log_stay = np.log(flip), np.log1p(-flip)
+    for t in range(1, T):
+        stay, switch = score + log_stay[t], score[::-1] + log_flip[t]
+        back[t] = np.where(switch > stay, [1, 0], [0, 1])
+        score = np.maximum(stay, switch) + emit[t]
+    state = np.zeros(T, bool)
+    state[-1] = bool(np.argmax(score))
+    for t in range(T - 1, 0, -1):
+        state[t - 1] = bool(back[t, int(state[t])])
     return state
 
 
@@ -171,13 +192,12 @@ def presses(button: np.ndarray, travel: float, press_fraction: float, release_fr
 
 
 def toggled_by_presses(count: np.ndarray, probability: np.ndarray) -> np.ndarray | None:
-    """(T,) bool: a lamp that every press toggles: the state before the first press is the one that
-    agrees with the estimate most over the whole episode. None where even that agrees with it in under
-    ``TOGGLE_AGREEMENT`` of the frames (the lamp is not such a toggle, or the presses were misread)."""
+    """(T,) bool: a lamp that every press read toggles: the state before the first press is the one that
+    agrees with the cameras most. None where even that agrees with them in under ``TOGGLE_AGREEMENT``
+    of the frames (a press misread breaks the chain)."""
     flips = (count % 2).astype(bool)
     seen = probability > 0.5
-    start_on = np.mean(seen == ~flips) > 0.5
-    state = flips ^ start_on
+    state = flips ^ (np.mean(seen == ~flips) > 0.5)
     return state if np.mean(state == seen) >= TOGGLE_AGREEMENT else None
 
 
@@ -353,9 +373,9 @@ class EstimatedScene:
             c = self.c
             count = presses(fixtures["button"], self.scene.button_travel, c.press_fraction, c.release_fraction)
         for k, s in enumerate(self.layout.switches):
-            toggled = toggled_by_presses(count, estimate["switch"][:, k]) if count is not None else None
+            chain = toggled_by_presses(count, estimate["switch"][:, k]) if count is not None else None
             out[:, self.index[f"{s}.on"]] = (
-                toggled_only_by(pressing, estimate["switch"][:, k]) if toggled is None else toggled
+                switch_track(estimate["switch"][:, k], pressing, count) if chain is None else chain
             )
         self._contacts(out, positions, proprio)
         return out
