@@ -308,3 +308,17 @@ def test_of_two_objects_under_a_release_it_lands_on_the_one_whose_top_is_at_its_
     states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
     assert np.allclose(states.pos("red_cube")[25:, 2], 0.035 + 0.02)  # on the bar, not the taller cube
     assert np.allclose(states.pos("blue_bar")[:, :2], [0.54, 0.0])  # which is under the release point
+
+
+def test_a_drawer_moves_only_with_the_hand_at_its_cabinet():
+    build, _ = _scene_of_sizes(SIZES)
+    n = 40
+    rng = np.random.default_rng(4)
+    value = 0.02 + rng.normal(0, 0.01, n)  # the drawer's reading jitters by a centimetre
+    value[20:30] = np.linspace(0.02, 0.12, 10)  # ... and it is pulled open while the hand is there
+    value[30:] = 0.12 + rng.normal(0, 0.01, 10)
+    tips = np.tile([0.4, 0.2, 0.3], (n, 1))  # far from the drawer's cabinet (0.55, -0.46) ...
+    tips[18:32] = [0.55, -0.25, 0.08]  # ... except while opening it
+    out = build._fixture("drawer", value, tips)
+    assert np.ptp(out[:12]) == 0 and np.ptp(out[36:]) == 0  # still while the hand is away
+    assert abs(out[0] - 0.02) < 0.01 and abs(out[-1] - 0.12) < 0.01 and out[27] > out[22]  # moved with it

@@ -16,6 +16,8 @@ it. What the cameras do not give is stood in for by geometry and physics:
   the release, where it rested it was at the grasp point, and after the release it is at the
   release point, on whatever is under it (``pin_to_hand``: the millimetres of proprioception
   replace the centimetres of the cameras);
+- **a drawer or door moves only with the hand at its cabinet**: elsewhere its estimate is held
+  at the median of that stretch;
 - **contact flags** from distances: gripper (the object between the fingertips, the hand
   closed on it), table (resting height), another object (on top, within the base's footprint),
   drawer (inside its box); other fixtures never;
@@ -63,6 +65,7 @@ TABLE_Z_M = 0.012  # centre within this of its resting height: on the table
 STACK_Z_M = 0.015
 TOPPLED_RATIO = 0.7  # centre below this share of its upright half height: lying on its side
 BUTTON_REACH_M, BUTTON_TOP_M = 0.05, 0.10  # the hand at the button: this close in xy, this low
+FIXTURE_REACH_M, FIXTURE_TOP_M = 0.32, 0.25  # the hand can move a drawer or door: this close to its cabinet, this low
 SUPPORT_MIN_M = 0.014  # let go with its underside higher than this above the table: it lands on something
 SUPPORT_BELOW_M, SUPPORT_ABOVE_M = 0.01, 0.025  # the support's top this far above/below that underside
 SUPPORT_REACH_M = 0.25  # and its estimate within this of the release point; of several, the nearest, where
@@ -341,9 +344,7 @@ class EstimatedScene:
         resting = [rest_positions(estimate["position"][:, k], tips, halves[k]) for k in objects]
         rest = np.stack([r for r, _ in resting], 1)  # (T, O, 3)
         near = np.stack([n for _, n in resting], 1)  # (T, O)
-        fixtures = {
-            f: running_median(estimate["fixture"][:, k], SMOOTH_FRAMES) for k, f in enumerate(self.layout.fixtures)
-        }
+        fixtures = {f: self._fixture(f, estimate["fixture"][:, k], tips) for k, f in enumerate(self.layout.fixtures)}
         in_hand = self._in_hand(rest, near, proprio)
         positions, released, anchors = {}, {}, {}
         for k, o in enumerate(self.layout.objects):
@@ -378,6 +379,20 @@ class EstimatedScene:
                 switch_track(estimate["switch"][:, k], pressing, count) if chain is None else chain
             )
         self._contacts(out, positions, proprio)
+        return out
+
+    def _fixture(self, name: str, value: np.ndarray, tips: np.ndarray) -> np.ndarray:
+        """(T,) a fixture's joint: still (the median of each stretch) while the hand is away from its
+        cabinet (farther than ``FIXTURE_REACH_M`` across the table or higher than ``FIXTURE_TOP_M``);
+        a running median while it is there."""
+        out = running_median(value, SMOOTH_FRAMES)
+        cabinet = {"drawer": self.scene.drawer_cabinet, "slider": self.scene.slider_cabinet}.get(name)
+        if cabinet is None:
+            return out
+        away = (np.hypot(*(tips[:, :2] - np.asarray(cabinet)).T) > FIXTURE_REACH_M) | (tips[:, 2] > FIXTURE_TOP_M)
+        away = np.convolve(~away, np.ones(2 * QUIET_MARGIN + 1, bool), mode="same") == 0
+        for a, b in _runs(away):
+            out[a : b + 1] = np.median(value[a : b + 1])
         return out
 
     @staticmethod
