@@ -69,7 +69,8 @@ FIXTURE_REACH_M, FIXTURE_TOP_M = 0.32, 0.25  # the hand can move a drawer or doo
 SUPPORT_MIN_M = 0.014  # let go with its underside higher than this above the table: it lands on something
 SUPPORT_BELOW_M, SUPPORT_ABOVE_M = 0.01, 0.025  # the support's top this far above/below that underside
 SUPPORT_REACH_M = 0.25  # and its estimate within this of the release point; of several, the nearest, where
-RELEASE_DROP_M = 0.007  # 1 mm off this drop (underside at release above the top, the oracle's play) counts as 1 cm
+RELEASE_DROP_M = 0.007  # ... the underside's usual height above the top at the release (the oracle's play) ...
+DROP_WEIGHT = 10.0  # ... counts too: 1 mm off it as 1 cm farther
 TOGGLE_AGREEMENT = 0.8  # every press read toggles: used where that agrees with the cameras this often
 READ_RIGHT = 0.85  # the cameras read the light right this often (the estimator: 92-100% of frames)
 TOGGLE_PRESSED, TOGGLE_UNPRESSED = 0.9, 0.1  # a visit to the button toggles the light with a press read, without
@@ -254,9 +255,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
 
 
-def hand_anchors(near: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hand_anchors(near: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which grasp or release says where an object is: (T,) the anchor frame (-1: none; a held frame
-    is its own anchor), (T,) the grasp frame of that hold, (T,) the frames resting after a release.
+    is its own anchor) and (T,) the frames resting after a release.
 
     Where a grasp closes, the object is between the fingertips (measured on the oracle's play: the
     object's centre within 1 mm of the fingertips' xy in 90% of grasps), and where it opens, the
@@ -265,7 +266,7 @@ def hand_anchors(near: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.nda
     without holding it (a touch may have pushed it) up to that grasp, and at its last release point
     from that release to the next touch; a stretch claimed by both takes the anchor nearer in time."""
     T = len(held)
-    anchor, grasp, released = np.full(T, -1), np.full(T, -1), np.zeros(T, bool)
+    anchor, released = np.full(T, -1), np.zeros(T, bool)
     touched = np.zeros(T, bool)
     for a, b in _runs(near):
         if not held[a : b + 1].any():
@@ -274,20 +275,20 @@ def hand_anchors(near: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.nda
     for a, b in _runs(held):
         if b - a + 1 < MIN_HELD_FRAMES:
             continue
-        anchor[a : b + 1], grasp[a : b + 1], claim[a : b + 1] = np.arange(a, b + 1), a, 0
+        anchor[a : b + 1], claim[a : b + 1] = np.arange(a, b + 1), 0
         start = a
         while start > 0 and not touched[start - 1] and not held[start - 1]:
             start -= 1
         for t in range(start, a):
             if a - t < claim[t]:
-                anchor[t], grasp[t], claim[t], released[t] = a, a, a - t, False
+                anchor[t], claim[t], released[t] = a, a - t, False
         end = b
         while end < T - 1 and not touched[end + 1] and not held[end + 1]:
             end += 1
         for t in range(b + 1, end + 1):
             if t - b < claim[t]:
-                anchor[t], grasp[t], claim[t], released[t] = b, a, t - b, True
-    return anchor, grasp, released
+                anchor[t], claim[t], released[t] = b, t - b, True
+    return anchor, released
 
 
 def pin_to_hand(
@@ -296,7 +297,7 @@ def pin_to_hand(
     """(T, 3) positions where the hand says where the object is (``hand_anchors``: the fingertips at
     its anchor), (T,) the frames resting after a release and (T,) the anchor frames (-1: none). The
     height after a release is left to the caller (the object falls onto what is under it)."""
-    anchor, _, released = hand_anchors(near, held)
+    anchor, released = hand_anchors(near, held)
     out = position.copy()
     out[anchor >= 0] = tips[anchor[anchor >= 0]]
     return out, released, anchor
@@ -412,7 +413,7 @@ class EstimatedScene:
 
         Let go with its underside within ``SUPPORT_MIN_M`` of the table: on the table. Higher: on the
         object whose top is about as high as that underside (``SUPPORT_BELOW_M`` below to
-        ``SUPPORT_ABOVE_M`` above it), the nearest such; that object is then under the release point
+        ``SUPPORT_ABOVE_M`` above it), the nearest such (``DROP_WEIGHT``); that object is then under the release point
         (its unanchored estimates around the release are moved there: a placement on the plate says
         where the plate is to the millimetre). Inside the drawer: left at the release height.
         Releases are taken in time order, so a tower is built from the bottom."""
@@ -431,7 +432,7 @@ class EstimatedScene:
                 top = q[b, 2] + self.scene.object(other).half_height
                 d = float(np.hypot(q[b, 0] - x, q[b, 1] - y))
                 fits = -SUPPORT_BELOW_M <= bottom - top <= SUPPORT_ABOVE_M and d < SUPPORT_REACH_M
-                score = d + WIDTH_WEIGHT * abs(bottom - top - RELEASE_DROP_M)
+                score = d + DROP_WEIGHT * abs(bottom - top - RELEASE_DROP_M)
                 if other != o and bottom > SUPPORT_MIN_M and fits and score < best:
                     support, best = other, score
             if support is None:
