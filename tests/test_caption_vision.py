@@ -155,7 +155,7 @@ def test_the_hand_holds_the_one_object_as_wide_as_its_fingers_wherever_the_camer
     assert np.allclose(states.pos("green_cube")[:10, :2], [0.4, 0.0])  # so it rested where the hand closed
 
 
-def test_of_objects_equally_wide_the_hand_holds_the_one_that_rested_nearest():
+def test_of_objects_equally_wide_the_hand_holds_the_one_read_nearest():
     rest = {"red_cube": [0.42, 0.01, 0.02], "yellow_cylinder": [0.5, 0.1, 0.025]}
     states = _grasp_episode(0.041, rest, (0.4, 0.0, 0.02))
     assert states.contact("red_cube", "gripper")[10:20].all()
