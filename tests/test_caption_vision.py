@@ -322,3 +322,18 @@ def test_a_drawer_moves_only_with_the_hand_at_its_cabinet():
     out = build._fixture("drawer", value, tips)
     assert np.ptp(out[:12]) == 0 and np.ptp(out[36:]) == 0  # still while the hand is away
     assert abs(out[0] - 0.02) < 0.01 and abs(out[-1] - 0.12) < 0.01 and out[27] > out[22]  # moved with it
+
+
+def test_an_object_the_hand_never_held_moves_only_where_its_readings_jump_at_a_touch():
+    from robolang.captioning.vision import _pool_still
+
+    n = 60
+    rng = np.random.default_rng(5)
+    raw = np.array([0.5, 0.0, 0.02]) + rng.normal(0, 0.02, (n, 3))  # read 2 cm off, frame by frame
+    near = np.zeros(n, bool)
+    near[20:24] = True  # the hand passes by: nothing moved
+    near[40:44] = True  # the hand pushes it 12 cm
+    raw[44:] += [0.12, 0.0, 0.0]
+    out = _pool_still(raw, near)
+    assert np.ptp(out[:44], axis=0).max() == 0 and np.ptp(out[44:], axis=0).max() == 0  # two places
+    assert 0.1 < out[50, 0] - out[0, 0] < 0.14

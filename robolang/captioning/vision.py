@@ -6,6 +6,9 @@ proprioception; its estimates fill a scene-state series with the field names the
 captioner reads, and the same declarative predicates (``robolang.captioning.tasks``) segment
 it. What the cameras do not give is stood in for by geometry and physics:
 
+- **an object the hand does not hold stays put unless its readings jump at a touch**: between
+  two things the hand did to it, one place from one touch to the next, pooled across a touch
+  unless the places either side are ``MOVED_M`` apart (``_pool_still``); and
 - **objects move only when the hand is near**: where the fingertips are farther than
   ``QUIET_RADIUS_M`` from where an object rests, or above its top by more than ``HAND_ABOVE_M``
   (over a few frames either side), the object's estimate is held at its median over that quiet
@@ -60,6 +63,7 @@ GRIP_SLACK_M = 0.008  # ... and up to this above it
 WIDTH_WEIGHT = 10.0  # of objects that fit, 1 mm closer to the fingers' width counts as 1 cm nearer
 MIN_HELD_FRAMES = 3  # a shorter hold is not trusted as a grasp and release
 PIN_ROUNDS = 2  # where the hand was near, judged again from the pinned positions
+MOVED_M = 0.08  # an object the hand did not hold moved at a touch only if its places either side are this far apart
 GRIP_XY_M = 0.03  # object centre within this of the fingertips' axis ...
 GRIP_Z_M = 0.035  # ... and this of their height
 TABLE_Z_M = 0.012  # centre within this of its resting height: on the table
@@ -250,6 +254,25 @@ def rest_positions(position: np.ndarray, tips: np.ndarray, half_height: float) -
     return settle(position, near), near
 
 
+def _pool_still(raw: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """(T, 3) positions of an object the hand neither holds nor let go over these frames: one place
+    (the median of its estimates) from one touch to the next, and the places either side of a touch
+    are pooled into one unless their medians are ``MOVED_M`` apart (a touch moved it: a push). An
+    estimate that drifts with the view is not read as motion."""
+    cuts = [b + 1 for _, b in _runs(near) if b + 1 < len(raw)]  # each touch ends a place
+    parts = [p for p in np.split(np.arange(len(raw)), cuts) if len(p)]
+    groups = [parts[0]]
+    for part in parts[1:]:
+        if np.linalg.norm(np.median(raw[part], axis=0)[:2] - np.median(raw[groups[-1]], axis=0)[:2]) < MOVED_M:
+            groups[-1] = np.concatenate([groups[-1], part])
+        else:
+            groups.append(part)
+    out = np.empty_like(raw)
+    for g in groups:
+        out[g] = np.median(raw[g], axis=0)
+    return out
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) frame of every run of True."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
@@ -407,6 +430,8 @@ class EstimatedScene:
             near[:] = near_gripper(pinned, tips, half_height) | held
             settled = settle(raw, near)
             pinned, released, anchors = pin_to_hand(settled, near, held, tips)
+        for a, b in _runs(anchors < 0):
+            pinned[a : b + 1] = _pool_still(raw[a : b + 1], near[a : b + 1])
         return pinned, released, anchors
 
     def _come_to_rest(self, positions: dict, released: dict, anchors: dict, drawer: np.ndarray | None) -> None:
