@@ -51,6 +51,8 @@ def test_recode_copies_the_labels_and_passes_every_camera_through_the_codec(rend
     assert "data folder itself" in capsys.readouterr().err
     assert cli.main(["estimator", "recode", f"data={source}", f"out={tmp_path / 'x'}", "codec.gop=0"]) == 2
     assert "codec.gop" in capsys.readouterr().err
+    assert cli.main(["estimator", "recode", f"data={source}", f"out={tmp_path / 'y'}", "codec.vcodec=nosuch"]) == 2
+    assert "no such encoder" in capsys.readouterr().err
 
 
 def test_eval_recorded_measures_each_world_again_through_the_codec(rendered, tmp_path, capsys):  # noqa: F811

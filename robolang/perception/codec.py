@@ -103,6 +103,9 @@ def recode_folder(data: Path | str, out: Path | str, codec: VideoCodec = VideoCo
     todo = [s for s in shards if not (out / s.name).exists()]
     for shard in tqdm(todo, unit="shard", desc=f"recode ({codec.vcodec})"):
         with np.load(shard) as z:
-            arrays = recode_frames({k: z[k] for k in z.files}, codec)
+            try:
+                arrays = recode_frames({k: z[k] for k in z.files}, codec)
+            except ValueError as e:  # frames the codec cannot take, named
+                raise EstimatorDataError(f"{shard}: {e}") from None
         write_atomic(out / shard.name, lambda f, a=arrays: np.savez_compressed(f, **a))
     return len(todo)

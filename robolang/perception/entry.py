@@ -115,6 +115,14 @@ def video_codec(cfg: DictConfig):
     checked(cfg, "codec.crf", int, low=0)
     checked(cfg, "codec.gop", int, low=1)
     checked(cfg, "codec.preset", int, optional=True)
+    import av
+
+    try:
+        av.codec.Codec(cfg.codec.vcodec, "w")
+    except Exception:  # av's unknown-codec error type differs between versions
+        raise ConfigError(
+            f"codec.vcodec={cfg.codec.vcodec!r}: this FFmpeg has no such encoder (libsvtav1, libx264, ...)"
+        ) from None
     return VideoCodec(**OmegaConf.to_container(cfg.codec, resolve=True))
 
 
