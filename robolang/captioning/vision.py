@@ -479,7 +479,7 @@ class EstimatedScene:
         width (closed on nothing they reach 0, open their widest) for ``MIN_HELD_FRAMES`` or more. Which
         object: the one that width fits, or of several, the one the cameras read nearest the fingertips
         while they close (the median over ``CLOSING_FRAMES``: the wrist camera sees it between the
-        fingers; where it rested before was measured worse: 15 of 123 grasps misread against 4), within
+        fingers; where it rested before was measured worse: 15 of 123 grasps misread against 4 of 138), within
         ``HOLD_RADIUS_M``, a width nearer the fingers' counting too (``WIDTH_WEIGHT``)."""
         tips = proprio[:, :3] - np.array([0.0, 0.0, FINGERTIPS_BELOW_EE_M])
         width = proprio[:, STATE_NAMES.index("gripper.width")]
