@@ -337,3 +337,20 @@ def test_an_object_the_hand_never_held_moves_only_where_its_readings_jump_at_a_t
     out = _pool_still(raw, near)
     assert np.ptp(out[:44], axis=0).max() == 0 and np.ptp(out[44:], axis=0).max() == 0  # two places
     assert 0.1 < out[50, 0] - out[0, 0] < 0.14
+
+
+def test_of_objects_equally_wide_the_hand_holds_the_one_read_between_the_closing_fingers():
+    build, layout = _scene_of_sizes(SIZES)
+    n = 30
+    position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
+    red, yellow = layout.objects.index("red_cube"), layout.objects.index("yellow_cylinder")
+    position[:, red] = [0.55, 0.1, 0.02]  # read 18 cm off while it rests ...
+    position[10:16, red] = [0.41, 0.01, 0.02]  # ... and between the fingers as they close on it
+    position[:, yellow] = [0.46, 0.05, 0.025]  # the cylinder, as wide, read 7 cm away all along
+    p = proprio(np.tile([0.3, -0.4, 0.3], (n, 1)), 0.08, n)
+    p[8:22, :3] = [0.4, 0.0, 0.022]
+    p[10:20, 4] = 0.041
+    estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
+                "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
+    states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
+    assert states.contact("red_cube", "gripper")[10:20].all() and not states.contact("yellow_cylinder", "gripper").any()
