@@ -43,8 +43,11 @@ def test_recode_copies_the_labels_and_passes_every_camera_through_the_codec(rend
     meta = json.loads((out / "estimator_data.json").read_text())
     assert meta["recorded_codec"]["vcodec"] == "libsvtav1" and meta["recorded_codec"]["pix_fmt"] == "yuv420p"
     assert VideoCodec().options() == {"g": "2", "crf": "30", "preset": "12"}  # LeRobot's encoder settings
-    assert "0 shards now" in (cli.main(["estimator", "recode", f"data={source}", f"out={out}"]) == 0 and
-                              capsys.readouterr().out)  # fmt: skip  # a rerun writes only what is missing
+    capsys.readouterr()
+    (out / "shard_00001.npz").unlink()  # as if the run had been killed before writing shard 1
+    assert cli.main(["estimator", "recode", f"data={source}", f"out={out}"]) == 0
+    assert "1 shards now" in capsys.readouterr().out  # a rerun writes only what is missing
+    assert np.array_equal(load_frames(out).images["static"], b.images["static"])  # and the same frames
     assert cli.main(["estimator", "recode", f"data={source}", f"out={out}", "codec.crf=40"]) == 2
     assert "another codec" in capsys.readouterr().err
     assert cli.main(["estimator", "recode", f"data={source}", f"out={source}"]) == 2
@@ -53,6 +56,8 @@ def test_recode_copies_the_labels_and_passes_every_camera_through_the_codec(rend
     assert "codec.gop" in capsys.readouterr().err
     assert cli.main(["estimator", "recode", f"data={source}", f"out={tmp_path / 'y'}", "codec.vcodec=nosuch"]) == 2
     assert "no such encoder" in capsys.readouterr().err
+    assert cli.main(["estimator", "recode", f"data={source}", f"out={tmp_path / 'z'}", "codec.crf=-1"]) == 2
+    assert "codec.crf" in capsys.readouterr().err
 
 
 def test_eval_recorded_measures_each_world_again_through_the_codec(rendered, tmp_path, capsys):  # noqa: F811
@@ -65,3 +70,5 @@ def test_eval_recorded_measures_each_world_again_through_the_codec(rendered, tmp
     assert set(saved["results"]) == {"default", "default+codec"}
     assert set(saved["verdict"]) == {"default"}  # the targets are judged on live frames
     assert "default+codec/both" in capsys.readouterr().out
+    assert cli.main([*args[:-2], "recorded=maybe", f"out={tmp_path / 'eval2'}"]) == 2
+    assert "recorded" in capsys.readouterr().err

@@ -427,7 +427,7 @@ class EstimatedScene:
         a touch ends what a release pinned). Returns positions, released and anchors."""
         pinned, _, _ = pin_to_hand(rest, near, held, tips)
         for _ in range(PIN_ROUNDS):
-            near[:] = near_gripper(pinned, tips, half_height) | held
+            near = near_gripper(pinned, tips, half_height) | held
             settled = settle(raw, near)
             pinned, released, anchors = pin_to_hand(settled, near, held, tips)
         for a, b in _runs(anchors < 0):

@@ -4,8 +4,9 @@ Frames are rendered fresh per world (``entry``) from seeds no training shard use
 frames serve every camera set. "static" is the same model with the wrist input dropped (it was
 trained with wrist dropout, ``estimator.EstimatorConfig.wrist_dropout``); "both" reads every camera.
 A world measured "as recorded" (``<world>+codec``: the same frames through the recordings' video
-codec, ``codec.py``) is what the vision captioner reads. Targets (DESIGN.md, after Tobin et al. 2017's 1.5 cm on real images): the median object-position
-error over every object and frame, with both cameras, <= 1.0 cm in ``default``, <= 1.5 cm in ``heldout``.
+codec, ``codec.py``) is what the vision captioner reads; it has no target. Targets (DESIGN.md, after
+Tobin et al. 2017's 1.5 cm on real images): the median object-position error over every object and
+frame, with both cameras, <= 1.0 cm in ``default``, <= 1.5 cm in ``heldout``.
 """
 
 from __future__ import annotations
