@@ -83,6 +83,8 @@ def test_caption_reads_configs_caption_default_yaml_with_overrides(play, seen, t
         ("tasks.drawer_inside=[1,2]", "tasks.drawer_inside=[1, 2] is not allowed: tasks.drawer_inside must be a box"),
         ("+tasks.move_min=1", "unknown TaskThresholds keys ['move_min']"),
         ("+seed=1", "unknown caption config sections ['seed']"),
+        ("vision.agreement=1.5", "vision.agreement=1.5 is not allowed: vision.agreement must be a number > 0 and <= 1"),
+        ("vision.draws=-1", "vision.draws=-1 is not allowed: vision.draws must be an integer >= 0"),
     ],
 )  # fmt: skip
 def test_a_bad_caption_config_value_is_refused_before_any_work(play, seen, capsys, override, message):

@@ -236,7 +236,7 @@ def test_yaml_mirrors_the_dataclass_defaults():
     loaded = CaptionConfig.from_yaml(path)
     assert loaded == CaptionConfig()
     text = path.read_text()
-    for section in (CFG.tasks, CFG.segment):
+    for section in (CFG.tasks, CFG.segment, CFG.vision):
         for f in fields(section):
             line = next(line for line in text.splitlines() if line.strip().startswith(f"{f.name}:"))
             assert "#" in line and len(line.split("#", 1)[1].strip()) > 10, f"{f.name} needs a reason"

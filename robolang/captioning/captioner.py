@@ -59,7 +59,7 @@ class HindsightCaptioner:
                 pairs = grammar.heldout_pairs(grammar.TASK_IDS, objects, possible=possible)
             frames += len(states)
             t = time.perf_counter()
-            segments = segment_episode(states, self.cfg, index)
+            segments = self.segments(states, index)
             segment_s += time.perf_counter() - t
             t = time.perf_counter()
             for g in segments:
@@ -69,6 +69,10 @@ class HindsightCaptioner:
         table = annotations.rows_from(rows) if rows else annotations.empty()
         timing = {"frames": frames, "segment_s": segment_s, "phrase_s": phrase_s, "total_s": time.perf_counter() - t0}
         return table, timing
+
+    def segments(self, states, index: int) -> list:
+        """The labelled windows of one episode."""
+        return segment_episode(states, self.cfg, index)
 
     def _rows(self, g, scene, positions, pairs) -> list[dict]:
         out = []
@@ -122,4 +126,15 @@ class VisionCaptioner(HindsightCaptioner):
     def states(self, root: Path, progress: bool):
         from robolang.captioning.vision import estimated_episodes
 
-        return estimated_episodes(root, self.estimator, self.cfg.tasks, progress)
+        return estimated_episodes(root, self.estimator, self.cfg, progress)
+
+    def segments(self, states, index: int) -> list:
+        """The windows of the estimate that at least ``cfg.vision.agreement`` of its draws find too
+        (the same task and arguments over a window overlapping it by half the shorter of the two)."""
+        from robolang.captioning.vision import agreed
+
+        found = segment_episode(states, self.cfg, index)
+        draws = getattr(states, "draws", ())
+        if not draws:
+            return found
+        return agreed(found, [segment_episode(d, self.cfg, index) for d in draws], self.cfg.vision.agreement)

@@ -101,27 +101,51 @@ class SegmentConfig:
 
 
 @dataclass(frozen=True)
+class VisionConfig:
+    """How sure the vision captioner must be (``captioner=vision``; the oracle ignores this).
+
+    Where an object's position comes from the cameras (not pinned by the hand), it is uncertain:
+    by the estimator's error and by how much its readings there scatter. The episode is segmented
+    again ``draws`` times with each such stretch moved by a random offset of that size, and a label
+    is kept only where at least ``agreement`` of the draws find it too (a relation that a few
+    centimetres would undo is not asserted). ``draws: 0`` keeps every label of the estimate."""
+
+    # 8 draws: agreement in steps of 1/8; each costs one more segmentation of the episode.
+    draws: int = 8
+    # The estimator's error on an object it reads well (median 1.1-1.5 cm in default, 3-5 cm in
+    # heldout, BENCHMARKS.md "State estimator"): added to the readings' own scatter.
+    sigma_m: float = 0.02
+    # A label found in at least this share of the draws is kept.
+    agreement: float = 0.75
+    # Draws are seeded by (seed, episode): reruns give the same labels.
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class CaptionConfig:
-    """Everything the oracle captioner's detection needs."""
+    """Everything the oracle captioner's detection needs (and the vision captioner's certainty)."""
 
     tasks: TaskThresholds = field(default_factory=TaskThresholds)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
+    vision: VisionConfig = field(default_factory=VisionConfig)
 
     @classmethod
     def from_dict(cls, data: dict | None, strict: bool = False) -> CaptionConfig:
-        """Build from the ``tasks`` and ``segment`` sections of plain data (a yaml mapping, or a
-        hydra config as a dict), checking every value (``CaptionConfigError`` names the key,
-        the value and what is allowed). Unknown keys inside these two sections raise; other
+        """Build from the ``tasks``, ``segment`` and ``vision`` sections of plain data (a yaml mapping,
+        or a hydra config as a dict), checking every value (``CaptionConfigError`` names the key,
+        the value and what is allowed). Unknown keys inside these sections raise; other
         sections too when ``strict`` (the whole file is the captioner's), else they are left
         to their owners."""
         data = dict(data or {})
-        if strict and set(data) - {"tasks", "segment"}:
+        known = {"tasks", "segment", "vision"}
+        if strict and set(data) - known:
             raise CaptionConfigError(
-                f"unknown caption config sections {sorted(set(data) - {'tasks', 'segment'})}; "
-                "known: ['segment', 'tasks']"
+                f"unknown caption config sections {sorted(set(data) - known)}; known: {sorted(known)}"
             )
         return cls(
-            _build(TaskThresholds, "tasks", data.get("tasks")), _build(SegmentConfig, "segment", data.get("segment"))
+            _build(TaskThresholds, "tasks", data.get("tasks")),
+            _build(SegmentConfig, "segment", data.get("segment")),
+            _build(VisionConfig, "vision", data.get("vision")),
         )
 
     @classmethod
@@ -147,6 +171,10 @@ LIMITS: dict[str, tuple[float | None, float | None, bool]] = {
     "press_fraction": (0.0, 1.0, True),
     "release_fraction": (0.0, 1.0, False),
     "lead_in_min_frames": (0, None, False),
+    "draws": (0, None, False),
+    "sigma_m": (0.0, None, False),
+    "agreement": (0.0, 1.0, True),
+    "seed": (0, None, False),
 }
 # (smaller, larger, may they be equal): pairs that only make sense in this order.
 ORDERED = (

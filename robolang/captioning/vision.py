@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from robolang.captioning.config import CaptionConfig
 from robolang.captioning.errors import CaptionError
 from robolang.captioning.states import EpisodeStates, SceneInfo, read_scene
 from robolang.features import CAMERA_NAMES, KEY_STATE, STATE_NAMES, image_key
@@ -79,6 +80,7 @@ DROP_WEIGHT = 10.0  # ... counts too: 1 mm off it as 1 cm farther
 TOGGLE_AGREEMENT = 0.8  # every press read toggles: used where that agrees with the cameras this often
 READ_RIGHT = 0.85  # the cameras read the light right this often (the estimator: 92-100% of frames)
 TOGGLE_PRESSED, TOGGLE_UNPRESSED = 0.9, 0.1  # a visit to the button toggles the light with a press read, without
+MAD_TO_STD = 1.4826  # a normal's standard deviation per median absolute deviation
 BATCH = 256
 
 
@@ -254,11 +256,12 @@ def rest_positions(position: np.ndarray, tips: np.ndarray, half_height: float) -
     return settle(position, near), near
 
 
-def _pool_still(raw: np.ndarray, near: np.ndarray) -> np.ndarray:
+def _pool_still(raw: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(T, 3) positions of an object the hand neither holds nor let go over these frames: one place
     (the median of its estimates) from one touch to the next, and the places either side of a touch
     are pooled into one unless their medians are ``MOVED_M`` apart (a touch moved it: a push). An
-    estimate that drifts with the view is not read as motion."""
+    estimate that drifts with the view is not read as motion. Also (T,) how much the estimates of
+    each place scatter across the table (a robust standard deviation, metres): how sure the place is."""
     cuts = [b + 1 for _, b in _runs(near) if b + 1 < len(raw)]  # each touch ends a place
     parts = [p for p in np.split(np.arange(len(raw)), cuts) if len(p)]
     groups = [parts[0]]
@@ -267,10 +270,11 @@ def _pool_still(raw: np.ndarray, near: np.ndarray) -> np.ndarray:
             groups[-1] = np.concatenate([groups[-1], part])
         else:
             groups.append(part)
-    out = np.empty_like(raw)
+    out, spread = np.empty_like(raw), np.zeros(len(raw))
     for g in groups:
         out[g] = np.median(raw[g], axis=0)
-    return out
+        spread[g] = MAD_TO_STD * np.median(np.linalg.norm(raw[g, :2] - out[g[0], :2], axis=1))
+    return out, spread
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -349,6 +353,16 @@ def turn_with_hand(yaw: np.ndarray, held: np.ndarray, ee_yaw: np.ndarray) -> np.
     return out
 
 
+def jitter(position: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(T, 3) positions moved across the table where ``sigma`` (T,) is finite: each run of such
+    frames by one random offset (a reading's error stays while the object stays), scaled per frame
+    by ``sigma``; frames with NaN (the hand says where the object is) are left as they are."""
+    out = position.copy()
+    for a, b in _runs(np.isfinite(sigma)):
+        out[a : b + 1, :2] += rng.normal(size=2) * sigma[a : b + 1, None]
+    return out
+
+
 class EstimatedScene:
     """Builds a scene-state series (T, N) with the oracle's field names from estimates."""
 
@@ -357,6 +371,15 @@ class EstimatedScene:
         self.index = {f: i for i, f in enumerate(fields)}
 
     def __call__(self, estimate: dict[str, np.ndarray], proprio: np.ndarray) -> np.ndarray:
+        return self.build(estimate, proprio)[0]
+
+    def build(
+        self, estimate: dict[str, np.ndarray], proprio: np.ndarray, draws: int = 0, sigma_m: float = 0.0, seed=0
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The scene-state series, and ``draws`` more with every object's positions where only the
+        cameras say where it is moved by a random offset across the table (one per such stretch,
+        of standard deviation ``sigma_m`` and the readings' own scatter there combined): what the
+        estimate might as well have been (``robolang.captioning.config.VisionConfig``)."""
         T = len(proprio)
         out = np.zeros((T, len(self.fields)), np.float32)
         for name, i in zip(STATE_NAMES, range(len(STATE_NAMES)), strict=True):
@@ -371,12 +394,12 @@ class EstimatedScene:
         near = np.stack([n for _, n in resting], 1)  # (T, O)
         fixtures = {f: self._fixture(f, estimate["fixture"][:, k], tips) for k, f in enumerate(self.layout.fixtures)}
         in_hand = self._in_hand(estimate["position"], proprio)
-        positions, released, anchors = {}, {}, {}
+        positions, released, anchors, spread = {}, {}, {}, {}
         for k, o in enumerate(self.layout.objects):
-            positions[o], released[o], anchors[o] = self._pin(
+            positions[o], released[o], anchors[o], spread[o] = self._pin(
                 estimate["position"][:, k], rest[:, k], near[:, k], in_hand == k, tips, halves[k]
             )
-        self._come_to_rest(positions, released, anchors, fixtures.get("drawer"))
+        self._come_to_rest(positions, released, anchors, spread, fixtures.get("drawer"))
         for k, o in enumerate(self.layout.objects):
             p, info = positions[o], self.scene.object(o)
             yaw = np.nan_to_num(running_median(estimate["yaw"][:, k], SMOOTH_FRAMES), nan=0.0)
@@ -385,8 +408,6 @@ class EstimatedScene:
             half = yaw / 2
             q = np.stack([np.zeros(T), np.zeros(T), np.sin(half), np.cos(half)], 1)
             q[lying] = [np.sqrt(0.5), 0.0, 0.0, np.sqrt(0.5)]  # on its side: 90 deg about x
-            for axis, j in zip("xyz", range(3), strict=True):
-                out[:, self.index[f"{o}.{axis}"]] = p[:, j]
             for axis, j in zip(("qx", "qy", "qz", "qw"), range(4), strict=True):
                 out[:, self.index[f"{o}.{axis}"]] = q[:, j]
             if f"{o}.yaw" in self.index:
@@ -403,8 +424,21 @@ class EstimatedScene:
             out[:, self.index[f"{s}.on"]] = (
                 switch_track(estimate["switch"][:, k], pressing, count) if chain is None else chain
             )
+        self._place(out, positions, proprio)
+        rng = np.random.default_rng(seed)
+        others = []
+        for _ in range(draws):
+            other = out.copy()
+            self._place(other, {o: jitter(p, np.hypot(sigma_m, spread[o]), rng) for o, p in positions.items()}, proprio)
+            others.append(other)
+        return out, others
+
+    def _place(self, out: np.ndarray, positions: dict[str, np.ndarray], proprio: np.ndarray) -> None:
+        """Objects' positions and the contacts that follow from them, into ``out``."""
+        for o, p in positions.items():
+            for axis, j in zip("xyz", range(3), strict=True):
+                out[:, self.index[f"{o}.{axis}"]] = p[:, j]
         self._contacts(out, positions, proprio)
-        return out
 
     def _fixture(self, name: str, value: np.ndarray, tips: np.ndarray) -> np.ndarray:
         """(T,) a fixture's joint: still (the median of each stretch) while the hand is away from its
@@ -424,25 +458,30 @@ class EstimatedScene:
     def _pin(raw, rest, near, held, tips, half_height):
         """One object's positions pinned by the hand (``pin_to_hand``), where the hand was near judged
         again from them ``PIN_ROUNDS`` times (an estimate far off makes a passing hand look near, and
-        a touch ends what a release pinned). Returns positions, released and anchors."""
+        a touch ends what a release pinned). Returns positions, released, anchors and (T,) the
+        scatter of the cameras' readings where they alone say where it is (NaN where the hand does)."""
         pinned, _, _ = pin_to_hand(rest, near, held, tips)
         for _ in range(PIN_ROUNDS):
             near = near_gripper(pinned, tips, half_height) | held
             settled = settle(raw, near)
             pinned, released, anchors = pin_to_hand(settled, near, held, tips)
+        spread = np.full(len(raw), np.nan)
         for a, b in _runs(anchors < 0):
-            pinned[a : b + 1] = _pool_still(raw[a : b + 1], near[a : b + 1])
-        return pinned, released, anchors
+            pinned[a : b + 1], spread[a : b + 1] = _pool_still(raw[a : b + 1], near[a : b + 1])
+        return pinned, released, anchors, spread
 
-    def _come_to_rest(self, positions: dict, released: dict, anchors: dict, drawer: np.ndarray | None) -> None:
+    def _come_to_rest(
+        self, positions: dict, released: dict, anchors: dict, spread: dict, drawer: np.ndarray | None
+    ) -> None:
         """Heights of released objects, and where what they landed on is.
 
         Let go with its underside within ``SUPPORT_MIN_M`` of the table: on the table. Higher: on the
         object whose top is about as high as that underside (``SUPPORT_BELOW_M`` below to
         ``SUPPORT_ABOVE_M`` above it), the nearest such (``DROP_WEIGHT``); that object is then under the release point
         (its unanchored estimates around the release are moved there: a placement on the plate says
-        where the plate is to the millimetre). Inside the drawer: left at the release height.
-        Releases are taken in time order, so a tower is built from the bottom."""
+        where the plate is to the millimetre, so no longer uncertain: its ``spread`` there is NaN).
+        Inside the drawer: left at the release height. Releases are taken in time order, so a tower
+        is built from the bottom."""
         (lx, ly, _), (hx, hy, _) = self.c.drawer_inside
         cx, cy = self.scene.drawer_cabinet
         slide = np.zeros(len(next(iter(positions.values())))) if drawer is None else drawer
@@ -471,6 +510,7 @@ class EstimatedScene:
                 stretch = _runs(free)
                 first, last = next((f, e) for f, e in stretch if f <= b <= e)
                 q[first : last + 1, :2] = [x, y]
+                spread[support][first : last + 1] = np.nan
 
     def _in_hand(self, position: np.ndarray, proprio: np.ndarray) -> np.ndarray:
         """(T,) index of the object the closed hand holds (-1: none).
@@ -541,8 +581,18 @@ class EstimatedScene:
                 return
 
 
-def estimated_episodes(root: Path, estimator, thresholds, progress: bool = False):
-    """(episode, EpisodeStates) of every episode, estimated from the cameras (see the module notes)."""
+class EstimatedStates(EpisodeStates):
+    """Scene states estimated from the cameras, with ``draws``: the same episode as the estimate
+    might as well have been (``EstimatedScene.build``), to keep only the labels they agree on."""
+
+    def __init__(self, array, fields, scene: SceneInfo, draws: tuple[EpisodeStates, ...] = ()):
+        super().__init__(array, fields, scene)
+        self.draws = draws
+
+
+def estimated_episodes(root: Path, estimator, cfg: CaptionConfig, progress: bool = False):
+    """(episode, EstimatedStates) of every episode, estimated from the cameras (see the module notes),
+    each with ``cfg.vision.draws`` draws."""
     from robolang.dataset_tools import load_info
 
     root = Path(root)
@@ -556,7 +606,8 @@ def estimated_episodes(root: Path, estimator, thresholds, progress: bool = False
         )
     scene = read_scene(root)
     fields = tuple(estimator.config.scene_fields)
-    build = EstimatedScene(fields, scene, estimator.layout, thresholds)
+    build = EstimatedScene(fields, scene, estimator.layout, cfg.tasks)
+    v = cfg.vision
     proprio = proprioception(root)
     cameras = tuple(c for c in CAMERA_NAMES if c in trained)
     stream = episode_videos(root, cameras)
@@ -570,4 +621,24 @@ def estimated_episodes(root: Path, estimator, thresholds, progress: bool = False
         parts = [estimator.predict({c: images[c][i : i + BATCH] for c in cameras}, state[i : i + BATCH])
                  for i in range(0, n, BATCH)]  # fmt: skip
         estimate = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        yield episode, EpisodeStates(build(estimate, state[:n]), fields, scene)
+        states, draws = build.build(estimate, state[:n], v.draws, v.sigma_m, (v.seed, episode))
+        yield episode, EstimatedStates(states, fields, scene, tuple(EpisodeStates(d, fields, scene) for d in draws))
+
+
+def agreed(found: list, draws: list[list], agreement: float) -> list:
+    """The segments of ``found`` that at least ``agreement`` of ``draws`` (each a list of segments)
+    also find: the same task and arguments over a window overlapping it by at least
+    ``MIN_OVERLAP`` of the shorter of the two (as a captioner is compared with the oracle)."""
+    from robolang.captioning.vision_quality import MIN_OVERLAP
+
+    def same(g, h) -> bool:
+        overlap = min(g.end_frame, h.end_frame) - max(g.start_frame, h.start_frame)
+        shorter = max(1, min(g.end_frame - g.start_frame, h.end_frame - h.start_frame))
+        return overlap >= MIN_OVERLAP * shorter
+
+    by_key = [{} for _ in draws]
+    for index, segments in zip(by_key, draws, strict=True):
+        for h in segments:
+            index.setdefault((h.task_id, h.args), []).append(h)
+    need = agreement * len(draws) - 1e-9
+    return [g for g in found if sum(any(same(g, h) for h in d.get((g.task_id, g.args), ())) for d in by_key) >= need]
