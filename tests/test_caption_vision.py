@@ -418,3 +418,36 @@ def test_a_segment_is_kept_where_enough_draws_find_it_overlapping():
     assert agreed([g], draws, 0.75) == [g]
     assert agreed([g], draws, 0.8) == []
     assert agreed([g], [], 0.75) == [g] and agreed([g], [[same]], 1.0) == [g]  # no draws: every label kept
+
+
+def test_the_hand_calibrates_what_the_cameras_read_of_an_object():
+    from robolang.captioning.vision import hand_residuals
+
+    build, layout = _scene_of_sizes(SIZES)
+    n, k = 200, layout.objects.index("red_cube")
+    away = [0.3, -0.4, 0.3]
+    stops = [[0.4, -0.1], [0.5, 0.0], [0.45, 0.1], [0.4, 0.15]]  # where it rests, moved by three carries
+    truth = np.zeros((n, 3)) + [0.0, 0.0, 0.02]
+    p = proprio(np.tile(away, (n, 1)), 0.08, n)
+    for i, (a, b) in enumerate(((20, 35), (60, 75), (100, 115))):
+        truth[: a + 1, :2] = truth[: a + 1, :2] if i else stops[0]
+        truth[a : b + 1, :2] = np.linspace(stops[i], stops[i + 1], b - a + 1)
+        truth[b + 1 :, :2] = stops[i + 1]
+        p[a - 3 : b + 4, :3] = np.concatenate([truth[a - 3 : b + 4, :2], np.full((b - a + 7, 1), 0.022)], 1)
+        p[a : b + 1, 4] = 0.041
+    pushed = [0.5, 0.15]
+    truth[150:161, :2] = np.linspace(stops[-1], pushed, 11)  # pushed 10 cm, the hand never closing
+    truth[161:, :2] = pushed
+    p[147:164, :3] = np.concatenate([truth[147:164, :2] - [0.03, 0.0], np.full((17, 1), 0.022)], 1)
+    position = np.tile(np.array([[0.3 + 0.1 * j, 0.4, 0.02] for j in range(len(layout.objects))]), (n, 1, 1))
+    position[:, k] = truth + [0.06, -0.03, 0.0]  # the cameras read it 6.7 cm off, everywhere
+    estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
+                "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
+    states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
+    assert np.linalg.norm(states.pos("red_cube")[190, :2] - pushed) < 0.005  # where it was pushed, read right
+    held = np.zeros(n, bool)
+    held[[*range(20, 36), *range(60, 76), *range(100, 116)]] = True
+    near = np.zeros(n, bool)
+    near[[*range(14, 42), *range(54, 82), *range(94, 122)]] = True
+    residuals = hand_residuals(position[:, k], near, held, p[:, :3])
+    assert residuals.shape == (6, 2) and np.allclose(residuals, [-0.06, 0.03], atol=0.003)

@@ -29,6 +29,13 @@ it. What the cameras do not give is stood in for by geometry and physics:
   the cameras only say how it started; elsewhere the light is the most likely series of their
   readings with changes only where the hand is at the button, likely where a press was read
   (``switch_track``);
+- **the hand calibrates the cameras**: where the hand grasped or let go of an object, the cameras'
+  reading of it resting just before or after says how far off they read it (``hand_residuals``);
+  with ``CALIBRATE_MIN`` such readings, the positions only the cameras give are moved by their
+  median offset, and the offsets' scatter is added to how unsure those positions are;
+- **a label is kept only where the cameras' uncertainty could not undo it** (``EstimatedScene.build``
+  draws, ``agreed``; ``VisionConfig``): the episode is segmented again with every camera-given
+  position moved by a random offset of its uncertainty, and labels too few draws find are dropped;
 - **an object turns only while held, with the wrist** (``turn_with_hand``): the cameras give
   its yaw before the first grasp, proprioception every turn after;
 - **orientation**: upright about that yaw, or lying on its side when the estimated
@@ -80,6 +87,7 @@ DROP_WEIGHT = 10.0  # ... counts too: 1 mm off it as 1 cm farther
 TOGGLE_AGREEMENT = 0.8  # every press read toggles: used where that agrees with the cameras this often
 READ_RIGHT = 0.85  # the cameras read the light right this often (the estimator: 92-100% of frames)
 TOGGLE_PRESSED, TOGGLE_UNPRESSED = 0.9, 0.1  # a visit to the button toggles the light with a press read, without
+CALIBRATE_MIN = 3  # with this many grasps and releases read, the cameras' offset for that object is corrected
 MAD_TO_STD = 1.4826  # a normal's standard deviation per median absolute deviation
 BATCH = 256
 
@@ -363,6 +371,24 @@ def jitter(position: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) ->
     return out
 
 
+def hand_residuals(settled: np.ndarray, near: np.ndarray, held: np.ndarray, tips: np.ndarray) -> np.ndarray:
+    """(n, 2) how far off across the table the cameras read an object where the hand says where it
+    is: at each grasp, the fingertips minus where it was read resting before the hand came near; at
+    each release, the fingertips minus where it was read resting after the hand left (``settled``:
+    positions with each stretch of the hand away one place)."""
+    out, touches = [], _runs(near | held)
+    for a, b in _runs(held):
+        if b - a + 1 < MIN_HELD_FRAMES:
+            continue
+        first = next(f for f, e in touches if f <= a <= e)
+        last = next(e for f, e in touches if f <= b <= e)
+        if first > 0:
+            out.append(tips[a, :2] - settled[first - 1, :2])
+        if last + 1 < len(held):
+            out.append(tips[b, :2] - settled[last + 1, :2])
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
 class EstimatedScene:
     """Builds a scene-state series (T, N) with the oracle's field names from estimates."""
 
@@ -458,8 +484,11 @@ class EstimatedScene:
     def _pin(raw, rest, near, held, tips, half_height):
         """One object's positions pinned by the hand (``pin_to_hand``), where the hand was near judged
         again from them ``PIN_ROUNDS`` times (an estimate far off makes a passing hand look near, and
-        a touch ends what a release pinned). Returns positions, released, anchors and (T,) the
-        scatter of the cameras' readings where they alone say where it is (NaN where the hand does)."""
+        a touch ends what a release pinned). Where ``CALIBRATE_MIN`` grasps and releases say how far
+        off the cameras read this object (``hand_residuals``), the positions only they give are moved
+        by the median offset, and how much those offsets scatter is added to their uncertainty.
+        Returns positions, released, anchors and (T,) that uncertainty (the scatter of the cameras'
+        readings where they alone say where it is; NaN where the hand does)."""
         pinned, _, _ = pin_to_hand(rest, near, held, tips)
         for _ in range(PIN_ROUNDS):
             near = near_gripper(pinned, tips, half_height) | held
@@ -468,6 +497,13 @@ class EstimatedScene:
         spread = np.full(len(raw), np.nan)
         for a, b in _runs(anchors < 0):
             pinned[a : b + 1], spread[a : b + 1] = _pool_still(raw[a : b + 1], near[a : b + 1])
+        residuals = hand_residuals(settled, near, held, tips)
+        if len(residuals) >= CALIBRATE_MIN:
+            bias = np.median(residuals, axis=0)
+            free = np.isfinite(spread)
+            pinned[free, :2] += bias
+            scatter = MAD_TO_STD * np.median(np.linalg.norm(residuals - bias, axis=1))
+            spread[free] = np.hypot(spread[free], scatter)
         return pinned, released, anchors, spread
 
     def _come_to_rest(
