@@ -451,3 +451,28 @@ def test_the_hand_calibrates_what_the_cameras_read_of_an_object():
     near[[*range(14, 42), *range(54, 82), *range(94, 122)]] = True
     residuals = hand_residuals(position[:, k], near, held, p[:, :3])
     assert residuals.shape == (6, 2) and np.allclose(residuals, [-0.06, 0.03], atol=0.003)
+
+
+def test_a_hand_reaching_beside_a_tower_leaves_it_standing():
+    build, layout = _scene_of_sizes(SIZES)
+    n = 70
+    position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
+    position[:, layout.objects.index("red_cube")] = [0.4, 0.0, 0.02]  # read on the table all along
+    position[:, layout.objects.index("green_cube")] = [0.55, 0.0, 0.0275]
+    position[:, layout.objects.index("yellow_cylinder")] = [0.55, 0.08, 0.025]
+    p = proprio(np.tile([0.3, -0.4, 0.3], (n, 1)), 0.08, n)
+    p[8:20, :3] = np.linspace([0.4, 0.0, 0.022], [0.55, 0.0, 0.082], 12)  # the red cube carried onto the green one
+    p[20:22, :3] = [0.55, 0.0, 0.082]
+    p[10:20, 4] = 0.041
+    p[22:40, :3] = np.linspace([0.55, 0.0, 0.15], [0.55, 0.08, 0.15], 18)
+    p[40:50, :3] = [0.55, 0.08, 0.027]  # down beside the tower, 8 cm away, for the cylinder
+    p[43:48, 4] = 0.0414
+    p[50:, :3] = [0.55, 0.08, 0.2]
+    estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
+                "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
+    states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
+    assert np.allclose(states.pos("red_cube")[25:, :2], [0.55, 0.0]) and np.allclose(states.pos("red_cube")[25:, 2], 0.075)
+    assert states.contact("red_cube", "green_cube")[25:].all()
+    estimate["position"][45:, layout.objects.index("red_cube")] = [0.48, 0.07, 0.02]  # read 10 cm off after the touch
+    moved = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)  # it moved
+    assert np.allclose(moved.pos("red_cube")[-1, :2], [0.48, 0.07], atol=0.01)

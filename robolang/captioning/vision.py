@@ -371,6 +371,30 @@ def jitter(position: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) ->
     return out
 
 
+def _stay_at_anchors(a, b, pinned, spread, released, anchors, held) -> None:
+    """A touch that did not hold the object moved it only if its readings say so: the place of the
+    stretch ``a..b`` (no anchor) next to where it was let go (before ``a``) or where the next grasp
+    found it (after ``b``) is that anchor's, height included, unless its readings are ``MOVED_M``
+    away from it (the hand reached for something beside it; the cameras read an object's height on
+    a tower worst). The anchor is extended over that place, so it also comes to rest as let go."""
+    T = len(anchors)
+    edges = []
+    if a > 0 and released[a - 1]:
+        edges.append((a, a - 1))
+    if b + 1 < T and anchors[b + 1] >= 0 and (held[b + 1] or not released[b + 1]):
+        edges.append((b, b + 1))
+    claims = {}
+    for edge, known in edges:
+        place = np.flatnonzero(np.all(pinned[a : b + 1] == pinned[edge], axis=1)) + a
+        off = float(np.linalg.norm(pinned[edge, :2] - pinned[known, :2]))
+        if off < MOVED_M and off < claims.get(tuple(place[[0, -1]]), (np.inf,))[0]:
+            claims[tuple(place[[0, -1]])] = (off, place, known)
+    for _, place, known in claims.values():
+        pinned[place] = pinned[known]
+        spread[place] = np.nan
+        anchors[place], released[place] = anchors[known], released[known]
+
+
 def hand_residuals(settled: np.ndarray, near: np.ndarray, held: np.ndarray, tips: np.ndarray) -> np.ndarray:
     """(n, 2) how far off across the table the cameras read an object where the hand says where it
     is: at each grasp, the fingertips minus where it was read resting before the hand came near; at
@@ -497,6 +521,7 @@ class EstimatedScene:
         spread = np.full(len(raw), np.nan)
         for a, b in _runs(anchors < 0):
             pinned[a : b + 1], spread[a : b + 1] = _pool_still(raw[a : b + 1], near[a : b + 1])
+            _stay_at_anchors(a, b, pinned, spread, released, anchors, held)
         residuals = hand_residuals(settled, near, held, tips)
         if len(residuals) >= CALIBRATE_MIN:
             bias = np.median(residuals, axis=0)
