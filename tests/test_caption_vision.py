@@ -457,7 +457,8 @@ def test_a_hand_reaching_beside_a_tower_leaves_it_standing():
     build, layout = _scene_of_sizes(SIZES)
     n = 70
     position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
-    position[:, layout.objects.index("red_cube")] = [0.4, 0.0, 0.02]  # read on the table all along
+    position[:, layout.objects.index("red_cube")] = [0.4, 0.0, 0.02]
+    position[20:, layout.objects.index("red_cube")] = [0.55, 0.0, 0.02]  # on the tower, read as if on the table
     position[:, layout.objects.index("green_cube")] = [0.55, 0.0, 0.0275]
     position[:, layout.objects.index("yellow_cylinder")] = [0.55, 0.08, 0.025]
     p = proprio(np.tile([0.3, -0.4, 0.3], (n, 1)), 0.08, n)
