@@ -477,3 +477,17 @@ def test_a_hand_reaching_beside_a_tower_leaves_it_standing():
     estimate["position"][45:, layout.objects.index("red_cube")] = [0.48, 0.07, 0.02]  # read 10 cm off after the touch
     moved = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)  # it moved
     assert np.allclose(moved.pos("red_cube")[-1, :2], [0.48, 0.07], atol=0.01)
+
+
+def test_an_object_on_a_thin_support_is_not_on_the_table():
+    build, layout = _scene_of_sizes(SIZES)
+    n = 4
+    position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
+    position[:, layout.objects.index("plate")] = [0.5, 0.0, 0.005]  # its height read 2 mm low
+    position[:, layout.objects.index("red_cube")] = [0.5, 0.01, 0.031]  # on it: 1.1 cm above its table height
+    position[:, layout.objects.index("yellow_cylinder")] = [0.3, 0.2, 0.031]  # as high, on nothing
+    estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
+                "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
+    states = EpisodeStates(build(estimate, proprio([0.3, -0.4, 0.3], 0.08, n)), tuple(FIELDS), build.scene)
+    assert states.contact("red_cube", "plate").all() and not states.contact("red_cube", "table").any()
+    assert states.contact("yellow_cylinder", "table").all() and states.contact("plate", "table").all()

@@ -615,6 +615,18 @@ class EstimatedScene:
         drawer = out[:, self.index["drawer.pos"]] if "drawer.pos" in self.index else np.zeros(len(out))
         (lx, ly, lz), (hx, hy, hz) = self.c.drawer_inside
         cx, cy = self.scene.drawer_cabinet
+        on_top = {o: np.zeros(len(out), bool) for o in positions}  # resting on another object: not on the table
+        for o, p in positions.items():
+            info = self.scene.object(o)
+            for other, q in positions.items():
+                if other <= o:
+                    continue
+                oi = self.scene.object(other)
+                gap = np.abs(p[:, 2] - q[:, 2]) - info.half_height - oi.half_height
+                stacked = (np.hypot(*(p[:, :2] - q[:, :2]).T) < max(info.footprint, oi.footprint)) & (np.abs(gap) < STACK_Z_M)
+                self._set(out, o, other, stacked)
+                on_top[o] |= stacked & (p[:, 2] > q[:, 2])
+                on_top[other] |= stacked & (q[:, 2] > p[:, 2])
         for o, p in positions.items():
             info = self.scene.object(o)
             d = p - tips
@@ -623,17 +635,10 @@ class EstimatedScene:
             self._set(out, o, "gripper", between & closed_on)
             self._set(out, o, "robot", between)
             rest_z = np.where(p[:, 2] < TOPPLED_RATIO * info.half_height, min(info.size[:2]) / 2, info.half_height)
-            self._set(out, o, "table", np.abs(p[:, 2] - rest_z) < TABLE_Z_M)
+            self._set(out, o, "table", (np.abs(p[:, 2] - rest_z) < TABLE_Z_M) & ~on_top[o])
             inside = (p[:, 0] >= cx + lx) & (p[:, 0] <= cx + hx) & (p[:, 1] >= cy + ly + drawer)
             inside &= (p[:, 1] <= cy + hy + drawer) & (p[:, 2] >= lz) & (p[:, 2] <= hz)
             self._set(out, o, "drawer", inside)
-            for other, q in positions.items():
-                if other <= o:
-                    continue
-                oi = self.scene.object(other)
-                gap = np.abs(p[:, 2] - q[:, 2]) - info.half_height - oi.half_height
-                over = np.hypot(*(p[:, :2] - q[:, :2]).T) < max(info.footprint, oi.footprint)
-                self._set(out, o, other, over & (np.abs(gap) < STACK_Z_M))
 
     def _set(self, out: np.ndarray, a: str, b: str, value: np.ndarray) -> None:
         for key in (f"contact.{a}.{b}", f"contact.{b}.{a}"):
