@@ -481,7 +481,7 @@ def test_a_hand_reaching_beside_a_tower_leaves_it_standing():
 
 def test_an_object_on_a_thin_support_is_not_on_the_table():
     build, layout = _scene_of_sizes(SIZES)
-    n = 4
+    n = 12
     position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
     position[:, layout.objects.index("plate")] = [0.5, 0.0, 0.005]  # its height read 2 mm low
     position[:, layout.objects.index("red_cube")] = [0.5, 0.01, 0.031]  # on it: 1.1 cm above its table height
