@@ -491,3 +491,29 @@ def test_an_object_on_a_thin_support_is_not_on_the_table():
     states = EpisodeStates(build(estimate, proprio([0.3, -0.4, 0.3], 0.08, n)), tuple(FIELDS), build.scene)
     assert states.contact("red_cube", "plate").all() and not states.contact("red_cube", "table").any()
     assert states.contact("yellow_cylinder", "table").all() and states.contact("plate", "table").all()
+
+
+def test_an_object_let_go_in_the_drawer_rides_with_it_until_taken_out():
+    build, layout = _scene_of_sizes(SIZES)
+    (lx, ly, _), (hx, hy, _) = TaskThresholds().drawer_inside
+    cx, cy = SCENE.drawer_cabinet
+    n = 60
+    inside = [cx, cy + 0.12, 0.06]  # over the open drawer (12 cm out)
+    position = np.tile(np.array([[0.3 + 0.1 * k, 0.4, 0.02] for k in range(len(layout.objects))]), (n, 1, 1))
+    position[:, layout.objects.index("red_cube")] = [0.4, 0.0, 0.02]
+    position[25:, layout.objects.index("red_cube")] = [0.35, -0.1, 0.02]  # unseen in the drawer: read anywhere
+    p = proprio(np.tile([0.3, -0.4, 0.3], (n, 1)), 0.08, n)
+    p[8:20, :3] = np.linspace([0.4, 0.0, 0.022], inside, 12)
+    p[20:22, :3] = inside
+    p[10:20, 4] = 0.041
+    p[30:45, :3] = np.linspace([cx, cy + 0.25, 0.08], [cx, cy + 0.13, 0.08], 15)  # the hand pushes the drawer shut
+    drawer = np.full(n, 0.12)
+    drawer[30:45] = np.linspace(0.12, 0.0, 15)
+    drawer[45:] = 0.0
+    estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
+                "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
+    estimate["fixture"][:, layout.fixtures.index("drawer")] = drawer
+    states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
+    red = states.pos("red_cube")
+    assert np.allclose(red[50:, :2], [cx, cy], atol=0.005)  # shut in with the drawer, 12 cm further in
+    assert states.contact("red_cube", "drawer")[25:].all()

@@ -541,8 +541,9 @@ class EstimatedScene:
         ``SUPPORT_ABOVE_M`` above it), the nearest such (``DROP_WEIGHT``); that object is then under the release point
         (its unanchored estimates around the release are moved there: a placement on the plate says
         where the plate is to the millimetre, so no longer uncertain: its ``spread`` there is NaN).
-        Inside the drawer: left at the release height. Releases are taken in time order, so a tower
-        is built from the bottom."""
+        Inside the drawer: left at the release height, and it stays in the drawer, moving with it,
+        until the hand holds it again (the cameras cannot see into a closed drawer). Releases are
+        taken in time order, so a tower is built from the bottom."""
         (lx, ly, _), (hx, hy, _) = self.c.drawer_inside
         cx, cy = self.scene.drawer_cabinet
         slide = np.zeros(len(next(iter(positions.values())))) if drawer is None else drawer
@@ -552,7 +553,12 @@ class EstimatedScene:
             frames = released[o] & (anchors[o] == b)
             x, y, z = p[np.argmax(frames)]
             if cx + lx <= x <= cx + hx and cy + ly + slide[b] <= y <= cy + hy + slide[b]:
-                continue  # in the drawer
+                held = np.flatnonzero(anchors[o][b + 1 :] == np.arange(b + 1, len(p))) + b + 1
+                stay = slice(b + 1, held[0] if len(held) else len(p))  # until the hand takes it out
+                p[stay] = [x, y, z]
+                p[stay, 1] += slide[stay] - slide[b]  # it rides with the drawer (unseen once closed)
+                anchors[o][stay], released[o][stay], spread[o][stay] = b, True, np.nan
+                continue
             bottom, support, best = z - info.half_height, None, np.inf
             for other, q in positions.items():
                 top = q[b, 2] + self.scene.object(other).half_height
