@@ -472,7 +472,9 @@ def test_a_hand_reaching_beside_a_tower_leaves_it_standing():
     estimate = {"position": position.astype(np.float32), "yaw": np.zeros((n, len(layout.objects))),
                 "fixture": np.zeros((n, len(layout.fixtures))), "switch": np.zeros((n, len(layout.switches)))}  # fmt: skip
     states = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)
-    assert np.allclose(states.pos("red_cube")[25:, :2], [0.55, 0.0]) and np.allclose(states.pos("red_cube")[25:, 2], 0.075)
+    assert np.allclose(states.pos("red_cube")[25:, :2], [0.55, 0.0]) and np.allclose(
+        states.pos("red_cube")[25:, 2], 0.075
+    )
     assert states.contact("red_cube", "green_cube")[25:].all()
     estimate["position"][45:, layout.objects.index("red_cube")] = [0.48, 0.07, 0.02]  # read 10 cm off after the touch
     moved = EpisodeStates(build(estimate, p), tuple(FIELDS), build.scene)  # it moved

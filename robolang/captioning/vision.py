@@ -629,7 +629,9 @@ class EstimatedScene:
                     continue
                 oi = self.scene.object(other)
                 gap = np.abs(p[:, 2] - q[:, 2]) - info.half_height - oi.half_height
-                stacked = (np.hypot(*(p[:, :2] - q[:, :2]).T) < max(info.footprint, oi.footprint)) & (np.abs(gap) < STACK_Z_M)
+                stacked = (np.hypot(*(p[:, :2] - q[:, :2]).T) < max(info.footprint, oi.footprint)) & (
+                    np.abs(gap) < STACK_Z_M
+                )
                 self._set(out, o, other, stacked)
                 on_top[o] |= stacked & (p[:, 2] > q[:, 2])
                 on_top[other] |= stacked & (q[:, 2] > p[:, 2])
