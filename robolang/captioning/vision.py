@@ -8,7 +8,10 @@ it. What the cameras do not give is stood in for by geometry and physics:
 
 - **an object the hand does not hold stays put unless its readings jump at a touch**: between
   two things the hand did to it, one place from one touch to the next, pooled across a touch
-  unless the places either side are ``MOVED_M`` apart (``_pool_still``); and
+  unless the places either side are ``MOVED_M`` apart (``_pool_still``), and where the hand let it
+  go or next grasps it, there, height included, unless its readings are ``MOVED_M`` from that
+  (``_stay_at_anchors``: a tower stays standing when the hand reaches beside it); let go in the
+  drawer, it rides with the drawer until the hand takes it out; and
 - **objects move only when the hand is near**: where the fingertips are farther than
   ``QUIET_RADIUS_M`` from where an object rests, or above its top by more than ``HAND_ABOVE_M``
   (over a few frames either side), the object's estimate is held at its median over that quiet
@@ -22,7 +25,7 @@ it. What the cameras do not give is stood in for by geometry and physics:
 - **a drawer or door moves only with the hand at its cabinet**: elsewhere its estimate is held
   at the median of that stretch;
 - **contact flags** from distances: gripper (the object between the fingertips, the hand
-  closed on it), table (resting height), another object (on top, within the base's footprint),
+  closed on it), table (resting height, on no other object), another object (on top, within the base's footprint),
   drawer (inside its box); other fixtures never;
 - **every press of the button toggles the light** (the lamp's latch), and only then: where the
   presses read from the button's estimate explain the cameras' readings (``TOGGLE_AGREEMENT``),
