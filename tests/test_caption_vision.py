@@ -519,3 +519,14 @@ def test_an_object_let_go_in_the_drawer_rides_with_it_until_taken_out():
     red = states.pos("red_cube")
     assert np.allclose(red[50:, :2], [cx, cy], atol=0.005)  # shut in with the drawer, 12 cm further in
     assert states.contact("red_cube", "drawer")[25:].all()
+
+
+def test_the_fingers_width_outweighs_centimetres_of_the_cameras():
+    # closed at 3.96 cm: the 4 cm cube read 9 cm off, the 3.5 cm bar read 3 cm from the fingers
+    rest = {"red_cube": [0.49, 0.0, 0.02], "blue_bar": [0.43, 0.0, 0.0175]}
+    states = _grasp_episode(0.0396, rest, (0.4, 0.0, 0.02))
+    assert states.contact("red_cube", "gripper")[10:20].all() and not states.contact("blue_bar", "gripper").any()
+    bar = _grasp_episode(0.0350, rest, (0.4, 0.0, 0.02))  # closed at the bar's width: the bar
+    assert bar.contact("blue_bar", "gripper")[10:20].all()
+    far = _grasp_episode(0.0396, {**rest, "red_cube": [0.55, 0.0, 0.02]}, (0.4, 0.0, 0.02))  # the cube read 15 cm off
+    assert not far.contact("blue_bar", "gripper").any()  # not the bar: no object is known to be held

@@ -71,7 +71,9 @@ HOLD_RADIUS_M = 0.10  # read this close to the closing fingertips, an object is 
 CLOSING_FRAMES = 6  # frames from the fingers' stop over which that reading is taken
 GRIP_BELOW_M = 0.003  # fingers closed on an object: their width down to this below its narrow side ...
 GRIP_SLACK_M = 0.008  # ... and up to this above it
-WIDTH_WEIGHT = 10.0  # of objects that fit, 1 mm closer to the fingers' width counts as 1 cm nearer
+WIDTH_WEIGHT = (
+    30.0  # of objects that fit, 1 mm closer to the fingers' width counts as 3 cm nearer (the cameras: cm off)
+)
 MIN_HELD_FRAMES = 3  # a shorter hold is not trusted as a grasp and release
 PIN_ROUNDS = 2  # where the hand was near, judged again from the pinned positions
 MOVED_M = 0.08  # an object the hand did not hold moved at a touch only if its places either side are this far apart
