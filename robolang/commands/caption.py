@@ -11,6 +11,7 @@ EXAMPLES = [
     "robolang caption data/play --export data/labelled   # labelled windows as a LeRobotDataset",
     "robolang caption data/play --dry-run tasks.move_min_m=0.08   # thresholds of configs/caption/default.yaml",
     "robolang caption data/real captioner=vision estimator=runs/estimator   # data without scene state: the cameras",
+    "robolang caption data/real captioner=vision estimator=runs/estimator vision.agreement=1.0   # only labels every draw finds",
 ]
 CHOICES = ("captioner", "estimator")  # overrides that choose the captioner, not thresholds
 EXTRA_WORDS = "overrides"  # overrides may also come after the options (robolang.cli)
