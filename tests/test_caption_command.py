@@ -85,6 +85,11 @@ def test_caption_reads_configs_caption_default_yaml_with_overrides(play, seen, t
         ("+seed=1", "unknown caption config sections ['seed']"),
         ("vision.agreement=1.5", "vision.agreement=1.5 is not allowed: vision.agreement must be a number > 0 and <= 1"),
         ("vision.draws=-1", "vision.draws=-1 is not allowed: vision.draws must be an integer >= 0"),
+        ("vision.draws=1.5", "vision.draws=1.5 is not allowed: vision.draws must be an integer >= 0"),
+        ("vision.sigma_m=-0.01", "vision.sigma_m=-0.01 is not allowed: vision.sigma_m must be a number >= 0"),
+        ("vision.agreement=0", "vision.agreement=0 is not allowed: vision.agreement must be a number > 0 and <= 1"),
+        ("vision.seed=-1", "vision.seed=-1 is not allowed: vision.seed must be an integer >= 0"),
+        ("+vision.draw=4", "unknown VisionConfig keys ['draw']"),
     ],
 )  # fmt: skip
 def test_a_bad_caption_config_value_is_refused_before_any_work(play, seen, capsys, override, message):

@@ -383,21 +383,26 @@ def _stay_at_anchors(a, b, pinned, spread, released, anchors, held) -> None:
     away from it (the hand reached for something beside it; the cameras read an object's height on
     a tower worst). The anchor is extended over that place, so it also comes to rest as let go."""
     T = len(anchors)
-    edges = []
+    edges = []  # (a frame of the place, the anchor's frame next to it)
     if a > 0 and released[a - 1]:
         edges.append((a, a - 1))
     if b + 1 < T and anchors[b + 1] >= 0 and (held[b + 1] or not released[b + 1]):
         edges.append((b, b + 1))
-    claims = {}
-    for edge, known in edges:
-        place = np.flatnonzero(np.all(pinned[a : b + 1] == pinned[edge], axis=1)) + a
-        off = float(np.linalg.norm(pinned[edge, :2] - pinned[known, :2]))
-        if off < MOVED_M and off < claims.get(tuple(place[[0, -1]]), (np.inf,))[0]:
-            claims[tuple(place[[0, -1]])] = (off, place, known)
-    for _, place, known in claims.values():
-        pinned[place] = pinned[known]
-        spread[place] = np.nan
-        anchors[place], released[place] = anchors[known], released[known]
+    candidates = [  # (how far its readings are from the anchor, the place's frames, the anchor's frame)
+        (
+            float(np.linalg.norm(pinned[edge, :2] - pinned[known, :2])),
+            np.flatnonzero(np.all(pinned[a : b + 1] == pinned[edge], axis=1)) + a,
+            known,
+        )
+        for edge, known in edges
+    ]
+    taken = set()
+    for off, place, known in sorted(candidates, key=lambda c: c[0]):  # one place next to both: the nearer anchor
+        if off < MOVED_M and place[0] not in taken:
+            taken.add(place[0])
+            pinned[place] = pinned[known]
+            spread[place] = np.nan
+            anchors[place], released[place] = anchors[known], released[known]
 
 
 def hand_residuals(settled: np.ndarray, near: np.ndarray, held: np.ndarray, tips: np.ndarray) -> np.ndarray:
@@ -708,16 +713,16 @@ def agreed(found: list, draws: list[list], agreement: float) -> list:
     """The segments of ``found`` that at least ``agreement`` of ``draws`` (each a list of segments)
     also find: the same task and arguments over a window overlapping it by at least
     ``MIN_OVERLAP`` of the shorter of the two (as a captioner is compared with the oracle)."""
-    from robolang.captioning.vision_quality import MIN_OVERLAP
-
-    def same(g, h) -> bool:
-        overlap = min(g.end_frame, h.end_frame) - max(g.start_frame, h.start_frame)
-        shorter = max(1, min(g.end_frame - g.start_frame, h.end_frame - h.start_frame))
-        return overlap >= MIN_OVERLAP * shorter
+    from robolang.captioning.vision_quality import same_window
 
     by_key = [{} for _ in draws]
     for index, segments in zip(by_key, draws, strict=True):
         for h in segments:
             index.setdefault((h.task_id, h.args), []).append(h)
     need = agreement * len(draws) - 1e-9
-    return [g for g in found if sum(any(same(g, h) for h in d.get((g.task_id, g.args), ())) for d in by_key) >= need]
+    return [
+        g
+        for g in found
+        if sum(any(same_window(g.start_frame, g.end_frame, h.start_frame, h.end_frame) for h in d.get((g.task_id, g.args), ()))
+               for d in by_key) >= need
+    ]  # fmt: skip

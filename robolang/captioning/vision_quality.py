@@ -17,6 +17,13 @@ MIN_OVERLAP = 0.5
 KEY = ["episode_index", "task_id", "args"]
 
 
+def same_window(start: int, end: int, other_start: int, other_end: int) -> bool:
+    """Two windows of the same task and arguments are one segment: they overlap by at least
+    ``MIN_OVERLAP`` of the shorter (``_matched`` is this over tables)."""
+    shorter = max(1, min(end - start, other_end - other_start))
+    return min(end, other_end) - max(start, other_start) >= MIN_OVERLAP * shorter
+
+
 def _segments(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop_duplicates(["episode_index", "start_frame", "end_frame", "task_id", "args"])[
         ["episode_index", "start_frame", "end_frame", "task_id", "args"]
