@@ -31,7 +31,7 @@ from robolang.perception.frames import (
 )
 from robolang.perception.layout import EstimatorDataError, EstimatorLayout, EstimatorStats, object_shapes
 from robolang.perception.pixels import heatmap_target, project
-from robolang.perception.train import EstimatorTrainConfig, EstimatorTrainer, FrameBatches, update
+from robolang.perception.train import EstimatorTrainConfig, EstimatorTrainer, FrameBatches, photometric, update
 
 SIZE = 32
 FRAMES = 40
@@ -93,6 +93,20 @@ def test_render_writes_whole_labelled_shards_and_resume_adds_only_the_missing(re
     # The proprioception and the scene state were read at the same instant (same end-effector position).
     ee = [fields.index(k) for k in ("ee.x", "ee.y", "ee.z")]
     np.testing.assert_allclose(frames.scene[:, ee], frames.proprio[:, :3], atol=1e-5)
+
+
+def test_render_workers_draw_the_same_shards_as_one_process(tmp_path):
+    args = ["estimator", "render", f"image_size={SIZE}", "frames=24", "shard_frames=8", "draw.warmup_steps=5",
+            "draw.max_steps=5", "camera_labels=null"]  # fmt: skip
+    assert cli.main([*args, f"out={tmp_path / 'one'}"]) == 0
+    assert cli.main([*args, f"out={tmp_path / 'one'}", "workers=2"]) == 2  # frames there, no resume=true: refused
+    assert cli.main([*args, f"out={tmp_path / 'two' / 'frames'}", "workers=2"]) == 0
+    one, two = load_frames(tmp_path / "one"), load_frames(tmp_path / "two" / "frames")
+    assert len(two) == 24 and sorted(p.name for p in (tmp_path / "two" / "frames").glob("shard_*")) == [
+        "shard_00000.npz", "shard_00001.npz", "shard_00002.npz"]  # fmt: skip
+    np.testing.assert_array_equal(one.scene, two.scene)
+    for cam in one.images:
+        np.testing.assert_array_equal(one.images[cam], two.images[cam])
 
 
 def test_layout_predicts_objects_fixtures_and_the_light_with_yaw_by_symmetry(rendered):
@@ -214,6 +228,21 @@ def test_data_without_scene_state_is_refused_naming_what_is_missing(rendered, tm
     assert cli.main(["estimator", "train", f"data={no_fields}", f"out={tmp_path / 'run'}"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no scene state" in err and not (tmp_path / "run").exists()
+
+
+def test_white_balance_tints_each_channel_apart_and_keeps_a_red_cube_red():
+    warm_table, red_cube = [0.7, 0.6, 0.5], [0.7, 0.1, 0.1]  # no channel reaches the clip at 1
+    images = torch.tensor([warm_table, red_cube]).T.reshape(1, 3, 1, 2).repeat(64, 1, 1, 1)  # (64, 3, 1, 2)
+    only_tint = EstimatorTrainConfig(brightness=0.0, contrast=0.0, saturation=0.0, white_balance=0.3)
+    out = photometric(images, np.random.default_rng(0), only_tint)
+    gains = out[:, :, 0, 0] / images[:, :, 0, 0]  # (64, 3): the table pixel's gain per channel
+    assert torch.allclose(out[:, :, 0, 1] / images[:, :, 0, 1], gains, atol=1e-5)  # one tint per image
+    assert gains.min() >= 0.7 - 1e-6 and gains.max() <= 1.3 + 1e-6
+    assert (gains[:, 0] - gains[:, 2]).abs().max() > 0.2  # channels drawn apart: hue, not only brightness
+    assert (out[:, 2, 0, 0] > out[:, 0, 0, 0]).any()  # some warm tables turn blue-ish
+    assert (out[:, 0, 0, 1] > 2 * out[:, 1:, 0, 1].amax(1)).all()  # the cube stays red in every image
+    off = photometric(images, np.random.default_rng(0), EstimatorTrainConfig(brightness=0, contrast=0, saturation=0))
+    assert torch.allclose(off, images, atol=1e-6)  # every factor 1: the image as it was
 
 
 def test_training_resumes_exactly_and_a_stop_saves(rendered, tmp_path):

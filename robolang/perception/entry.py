@@ -16,7 +16,16 @@ from omegaconf import DictConfig, OmegaConf
 from robolang.config import ConfigError, checked, config_dir
 from robolang.config import world_config as load_world
 from robolang.errors import RobolangError
-from robolang.perception.frames import DrawPlan, concat_frames, data_meta, draw_frames, load_frames, render_dataset
+from robolang.perception.frames import (
+    DrawPlan,
+    concat_frames,
+    data_meta,
+    draw_frames,
+    load_frames,
+    missing_shards,
+    render_dataset,
+    render_shards,
+)
 
 # train.<key> -> (type, low, high), bounds inclusive; None: unbounded.
 TRAIN_KEYS = {
@@ -25,6 +34,7 @@ TRAIN_KEYS = {
     "lr": (float, 1e-12, None), "weight_decay": (float, 0, None), "grad_clip": (float, 1e-12, None),
     "min_lr_ratio": (float, 0, 1), "val_fraction": (float, 0, 0.9),
     "brightness": (float, 0, 1), "contrast": (float, 0, 1), "saturation": (float, 0, 1),
+    "white_balance": (float, 0, 1),
 }  # fmt: skip
 RECORDED_SUFFIX = "+codec"  # a world's frames measured again through the recordings' video codec
 SIZE_KEYS = {"static": ("static_height", "static_width"), "wrist": ("wrist_height", "wrist_width")}
@@ -87,6 +97,7 @@ def run_render(cfg: DictConfig) -> Path:
     """``robolang estimator render``: frames with scene-state labels into ``out``."""
     frames, shard = checked(cfg, "frames", int, low=1), checked(cfg, "shard_frames", int, low=1)
     seed, resume, out = checked(cfg, "seed", int), checked(cfg, "resume", bool), Path(checked(cfg, "out", str))
+    workers = checked(cfg, "workers", int, low=1)
     plan = _plan(cfg)
     world = OmegaConf.to_container(cfg.world, resolve=True)
     robot = build_robot(cfg)
@@ -94,16 +105,50 @@ def run_render(cfg: DictConfig) -> Path:
     robot.connect()
     try:
         meta = data_meta(robot, world, plan, seed, shard, pixel_labels=matrices is not None)
-        written = render_dataset(robot, _agent_factory(cfg, robot), out, frames, meta, resume, matrices)
+        if workers == 1:
+            written = render_dataset(robot, _agent_factory(cfg, robot), out, frames, meta, resume, matrices)
     except KeyboardInterrupt:
         print(f"stopped: whole shards are kept; `robolang estimator render out={out} resume=true` adds the rest")
         raise
     finally:
         robot.disconnect()
+    if workers > 1:
+        written = _render_in_processes(cfg, out, frames, meta, resume, workers)
     print(
         f"{out}: {frames} frames of world {world.get('name')!r} ({written} shards rendered now), cameras {meta['cameras']}"
     )
     return out
+
+
+def _render_in_processes(cfg: DictConfig, out: Path, frames: int, meta: dict, resume: bool, workers: int) -> int:
+    """The missing shards dealt round-robin to ``workers`` processes (each its own simulator); the shards are
+    the same whoever renders them. Ctrl-C stops them all and keeps every whole shard."""
+    from tqdm import tqdm
+
+    from robolang.parallel import run_jobs
+
+    todo = missing_shards(out, frames, meta, resume)
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    jobs = [(plain, str(out), meta, todo[w::workers]) for w in range(min(workers, len(todo)))]
+    with tqdm(total=frames, initial=frames - sum(n for _, n in todo), unit="frame", desc="render") as bar:
+        try:
+            run_jobs(_render_job, jobs, bar.update)
+        except KeyboardInterrupt:
+            print(f"stopped: whole shards are kept; `robolang estimator render out={out} resume=true` adds the rest")
+            raise
+    return len(todo)
+
+
+def _render_job(plain: dict, out: str, meta: dict, shards: list, report) -> None:
+    """One render worker (a spawned process): its own robot renders its share of the shards."""
+    cfg = OmegaConf.create(plain)
+    robot = build_robot(cfg)
+    matrices = _camera_labels(cfg)
+    robot.connect()
+    try:
+        render_shards(robot, _agent_factory(cfg, robot), Path(out), meta, shards, report, matrices)
+    finally:
+        robot.disconnect()
 
 
 def video_codec(cfg: DictConfig):

@@ -151,17 +151,31 @@ def render_dataset(
 
     An ``out`` that already holds frames is refused unless ``resume`` (then it must have been
     rendered with the same settings, and only the missing shards are drawn)."""
+    todo = missing_shards(out, frames, meta, resume)
+    with tqdm(total=frames, initial=frames - sum(n for _, n in todo), unit="frame", desc="render") as bar:
+        render_shards(robot, make_agent, out, meta, todo, bar.update, matrices)
+    return len(todo)
+
+
+def missing_shards(out: Path, frames: int, meta: dict, resume: bool) -> list[tuple[int, int]]:
+    """(index, frames) of every shard ``out`` still lacks, after checking (and writing) its settings."""
     out, meta = Path(out), {**meta, "frames": frames}
     _prepare_out(out, meta, resume)
-    size, plan = meta["shard_frames"], DrawPlan(**meta["draw"])
+    size = meta["shard_frames"]
     shards = [(i, min(size, frames - i * size)) for i in range(-(-frames // size))]
-    todo = [(i, n) for i, n in shards if not shard_path(out, i).exists()]
-    with tqdm(total=frames, initial=frames - sum(n for _, n in todo), unit="frame", desc="render") as bar:
-        for index, n in todo:
-            rng = np.random.default_rng([meta["seed"], index])
-            arrays = draw_frames(robot, make_agent, n, rng, plan, bar.update, matrices)
-            write_atomic(shard_path(out, index), lambda f, a=arrays: np.savez_compressed(f, **a))
-    return len(todo)
+    return [(i, n) for i, n in shards if not shard_path(out, i).exists()]
+
+
+def render_shards(
+    robot, make_agent: Callable, out: Path, meta: dict, shards: list[tuple[int, int]], progress: Callable,
+    matrices: Callable | None = None,
+) -> None:  # fmt: skip
+    """Draw and write each (index, frames) shard; shard i depends on (seed, i) alone, whoever renders it."""
+    plan = DrawPlan(**meta["draw"])
+    for index, n in shards:
+        rng = np.random.default_rng([meta["seed"], index])
+        arrays = draw_frames(robot, make_agent, n, rng, plan, progress, matrices)
+        write_atomic(shard_path(Path(out), index), lambda f, a=arrays: np.savez_compressed(f, **a))
 
 
 def _prepare_out(out: Path, meta: dict, resume: bool) -> None:

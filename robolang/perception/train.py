@@ -49,6 +49,9 @@ class EstimatorTrainConfig:
     brightness: float = 0.3
     contrast: float = 0.3
     saturation: float = 0.3
+    # Per-channel gains in [1 - a, 1 + a] (a camera's white balance, a tinted light): a warm table turns
+    # grey-blue while a red cube stays red. 0: off (and nothing drawn, so older runs resume exactly).
+    white_balance: float = 0.0
     log_every: int = 50
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
@@ -84,12 +87,15 @@ class FrameBatches:
 
 
 def photometric(images: torch.Tensor, rng: np.random.Generator, cfg: EstimatorTrainConfig) -> torch.Tensor:
-    """(B, 3, H, W) in [0, 1] -> brightness, contrast and saturation jittered per sample, clipped to [0, 1]."""
+    """(B, 3, H, W) in [0, 1] -> white balance, saturation, contrast and brightness jittered per sample, in [0, 1]."""
     b = images.shape[0]
 
-    def factor(a: float) -> torch.Tensor:  # (B, 1, 1, 1) drawn from the run's RNG (exact resume)
-        return torch.from_numpy(rng.uniform(1 - a, 1 + a, size=(b, 1, 1, 1)).astype(np.float32)).to(images.device)
+    def factor(a: float, channels: int = 1) -> torch.Tensor:  # (B, C, 1, 1) drawn from the run's RNG (exact resume)
+        drawn = rng.uniform(1 - a, 1 + a, size=(b, channels, 1, 1)).astype(np.float32)
+        return torch.from_numpy(drawn).to(images.device)
 
+    if cfg.white_balance > 0:
+        images = (images * factor(cfg.white_balance, channels=3)).clamp(0, 1)
     grey = images.mean(1, keepdim=True)  # (B, 1, H, W)
     images = grey + (images - grey) * factor(cfg.saturation)
     mean = images.mean((1, 2, 3), keepdim=True)  # (B, 1, 1, 1)
