@@ -10,6 +10,10 @@ instructions, each labelled with what was asked) -> the privileged state policy 
 one deployable policy (``robolang estimator compose``) -> ``robolang eval`` of the deployable
 policy beside the privileged one, the scripted expert and the zero action -> an HTML report.
 
+With ``side_by_side: true`` (the demo's default) the state policy and the estimator's branch (render,
+then train) run at once in two processes, one core each: the two small models train faster that way
+than one after the other on two threads each.
+
 A stage whose output is already in ``out`` is reused (a stopped run continues); the demo's
 ``out`` rules (same settings to continue, ``overwrite=true`` to start again) hold here too.
 """
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from robolang.config import checked, load_config
 from robolang.demo import camera_overrides
@@ -29,20 +33,25 @@ def check(cfg: DictConfig) -> None:
     checked(cfg, "demos.hours", float, low=0.001)
     checked(cfg, "demos.episode_seconds", float, low=1)
     checked(cfg, "demos.image_size", int, low=8)
+    checked(cfg, "demos.start_pose", str, choices=("here", "random"), optional=True)
     checked(cfg, "estimator.render.frames", int, low=1)
+    checked(cfg, "side_by_side", bool, optional=True)
 
 
 def demonstrations(cfg: DictConfig, out: Path) -> None:
     """The expert's own demonstrations, every instruction labelled (``source=expert``)."""
     from robolang import dagger
     from robolang.captioning import annotations
+    from robolang.captioning.tasks import TASK_IDS
 
     if (out / "meta" / "info.json").exists() and not annotations.load(out).empty:
         print(f"{out} holds the demonstrations: reusing them")
         return
     overrides = ["checkpoint=null", "beta=1", f"out={out}", f"hours={cfg.demos.hours}", f"seed={cfg.seed}",
                  f"workers={cfg.workers}", f"episode_seconds={cfg.demos.episode_seconds}",
-                 *camera_overrides(cfg.demos.image_size)]  # fmt: skip
+                 f"start_pose={cfg.demos.get('start_pose', 'here')}", *camera_overrides(cfg.demos.image_size)]  # fmt: skip
+    if set(cfg.tasks) != set(TASK_IDS):  # demonstrate only the tasks the run trains and evaluates
+        overrides.append("tasks=[" + ",".join(cfg.tasks) + "]")
     if (out / "meta" / "info.json").exists():
         overrides.append("resume=true")  # stopped while recording: finish it
     dagger.run(load_config("dagger", overrides))
@@ -59,24 +68,56 @@ def train_state(cfg: DictConfig, demos: Path, run: Path) -> None:
     train_cmd.run(load_config("train", overrides))
 
 
-def render_frames(cfg: DictConfig, out: Path) -> None:
+def render_frames(cfg: DictConfig, out: Path, workers: int | None = None) -> None:
     from robolang.demo import overrides_of
     from robolang.perception.entry import run_render
 
-    overrides = [f"out={out}", f"image_size={cfg.image_size}", f"seed={cfg.seed}", *overrides_of(cfg.estimator.render)]
+    workers = cfg.workers if workers is None else workers
+    overrides = [f"out={out}", f"image_size={cfg.image_size}", f"seed={cfg.seed}", f"workers={workers}",
+                 *overrides_of(cfg.estimator.render)]  # fmt: skip
     if out.exists():
         overrides.append("resume=true")  # the shards it lacks (none when it is complete)
     run_render(load_config("estimator_render", overrides))
 
 
-def train_estimator(cfg: DictConfig, frames: Path, run: Path) -> None:
+def train_estimator(cfg: DictConfig, frames: Path, run: Path, threads: int | None = None) -> None:
     from robolang.demo import overrides_of
     from robolang.perception.entry import run_train
 
     overrides = [f"data={frames}", f"out={run}", *overrides_of(cfg.estimator.train)]
+    if threads is not None:
+        overrides.append(f"threads={threads}")
     if (run / "checkpoints" / "last").exists():
         overrides.append("resume=true")  # a finished run trains no further
     run_train(load_config("estimator_train", overrides))
+
+
+def side_by_side(cfg: DictConfig, demos: Path, state: Path, frames: Path, estimator: Path) -> None:
+    """The state policy and the estimator's branch (render, then train) at once, one process and one
+    core each: two small models train faster side by side on one thread each than one after the other
+    on two (measured: BENCHMARKS.md, the demo)."""
+    from robolang.parallel import run_jobs
+
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    paths = {"demos": str(demos), "state": str(state), "frames": str(frames), "estimator": str(estimator)}
+    seconds = run_jobs(_branch, [("state policy", plain, paths), ("estimator", plain, paths)], lambda n: None)
+    print(f"side by side: state policy {seconds[0]:.0f} s, estimator frames and training {seconds[1]:.0f} s")
+
+
+def _branch(name: str, plain: dict, paths: dict, report) -> float:
+    """One branch of ``side_by_side`` in its own process, on one core; returns its seconds."""
+    import time
+
+    import torch
+
+    torch.set_num_threads(1)
+    cfg, start = OmegaConf.create(plain), time.perf_counter()
+    if name == "state policy":
+        train_state(cfg, Path(paths["demos"]), Path(paths["state"]))
+    else:
+        render_frames(cfg, Path(paths["frames"]), workers=1)
+        train_estimator(cfg, Path(paths["frames"]), Path(paths["estimator"]), threads=1)
+    return time.perf_counter() - start
 
 
 def compose(estimator: Path, state: Path, out: Path) -> None:
@@ -104,11 +145,17 @@ def stages(cfg: DictConfig, out: Path, results: dict) -> list[tuple[str, object]
     """(name, work) of every stage in order; ``results`` receives the evaluation's."""
     demos, state, frames = out / "demos", out / "state_policy", out / "estimator_frames"
     estimator, deployable = out / "estimator", out / "deployable"
+    if cfg.get("side_by_side", False):
+        training = [("train state policy | estimator", lambda: side_by_side(cfg, demos, state, frames, estimator))]
+    else:
+        training = [
+            ("train state policy", lambda: train_state(cfg, demos, state)),
+            ("render estimator frames", lambda: render_frames(cfg, frames)),
+            ("train estimator", lambda: train_estimator(cfg, frames, estimator)),
+        ]
     return [
         ("demonstrations", lambda: demonstrations(cfg, demos)),
-        ("train state policy", lambda: train_state(cfg, demos, state)),
-        ("render estimator frames", lambda: render_frames(cfg, frames)),
-        ("train estimator", lambda: train_estimator(cfg, frames, estimator)),
+        *training,
         ("compose", lambda: compose(estimator, state, deployable)),
         ("evaluate", lambda: results.update(evaluate(cfg, deployable, state, out / "eval"))),
     ]
