@@ -146,7 +146,7 @@ def stages(cfg: DictConfig, out: Path, results: dict) -> list[tuple[str, object]
     demos, state, frames = out / "demos", out / "state_policy", out / "estimator_frames"
     estimator, deployable = out / "estimator", out / "deployable"
     if cfg.get("side_by_side", False):
-        training = [("train state policy | estimator", lambda: side_by_side(cfg, demos, state, frames, estimator))]
+        training = [("train state policy + estimator", lambda: side_by_side(cfg, demos, state, frames, estimator))]
     else:
         training = [
             ("train state policy", lambda: train_state(cfg, demos, state)),

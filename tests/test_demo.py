@@ -56,7 +56,7 @@ def test_the_demo_covers_object_tasks_beside_the_fixtures():
 LADDER_STAGES = {
     "experiment/ladder_cpu": ["demonstrations", "train state policy", "render estimator frames", "train estimator",
                               "compose", "evaluate"],
-    "demo": ["demonstrations", "train state policy | estimator", "compose", "evaluate"],  # side by side
+    "demo": ["demonstrations", "train state policy + estimator", "compose", "evaluate"],  # side by side
 }  # fmt: skip
 
 
@@ -132,13 +132,13 @@ def test_a_run_writes_its_own_benchmarks_section_with_worlds_and_target(tmp_path
 
 
 @pytest.mark.parametrize(
-    ("name", "main", "stages"),
-    [
-        ("demo", "deployable", ["demonstrations", "train state policy | estimator", "compose", "evaluate"]),
-        ("experiment/demo_play", "ours", ["collect", "caption", "train", "train mcil", "evaluate"]),
+    ("name", "main", "stages", "reach"),
+    [  # the ladder demo names objects: its table has the closest-approach column
+        ("demo", "deployable", ["demonstrations", "train state policy + estimator", "compose", "evaluate"], True),
+        ("experiment/demo_play", "ours", ["collect", "caption", "train", "train mcil", "evaluate"], False),
     ],
 )
-def test_the_demo_section_keeps_the_shipped_format(tmp_path, name, main, stages):
+def test_the_demo_section_keeps_the_shipped_format(tmp_path, name, main, stages, reach):
     """Heading and tables as in the project's BENCHMARKS.md (the config's splits, one world)."""
     splits = ["train", "heldout_phrasing"]
     cells = {s: _cell(3, 5) for s in splits}
@@ -146,6 +146,8 @@ def test_the_demo_section_keeps_the_shipped_format(tmp_path, name, main, stages)
                "by_world": {}, "by_task": {main: {s: {"open_drawer": _cell(1, 5)} for s in splits}},
                "overall": {main: _cell(6, 10), "scripted": _cell(6, 10)},
                "chains": {main: {"heldout_phrasing": {"n": 3, "average": 0.3}}}}  # fmt: skip
+    if reach:
+        summary["reach"] = {main: {"median_m": 0.03, "within": _cell(4, 5)}}
     conf = {"splits": splits, "chain_splits": ["heldout_phrasing"], "worlds": ["default"], "episodes": 5, "chains": 3}
     cfg = load_config(name, [f"bench_out={tmp_path / 'B.md'}"])
     check(cfg)
