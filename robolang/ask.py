@@ -74,12 +74,21 @@ def _match_cameras(robot_config: dict, images: dict) -> None:
 
 def load_deployable(cfg: DictConfig, checkpoint: str | Path) -> tuple[LanguagePolicy, InstructionCache]:
     """A checkpoint's policy ready to act on a robot (``cfg.execution``, ``cfg.actions_per_chunk``),
-    with its instruction cache; a privileged one is refused before any robot is built."""
-    bundle = load_checkpoint(checkpoint)
+    with its instruction cache; a privileged one is refused before any robot is built. A composed
+    estimator + state policy folder (``robolang estimator compose``) is asked through its state policy's
+    sentence encoder."""
+    from robolang.policy.estimated_state import EstimatedStatePolicy, is_estimated_state
+
+    composed = is_estimated_state(checkpoint)
+    bundle = load_checkpoint(Path(checkpoint) / "policy" if composed else checkpoint)
     encoder = SentenceEncoder(bundle.encoder, max_length=getattr(bundle.policy.config, "max_lang_tokens", 32))
     key = Path(encoder.reference).name.replace("/", "_")
     instructions = InstructionCache(encoder, CACHE.expanduser() / f"{key}.pt")
-    policy = LanguagePolicy(bundle, instructions, execution=cfg.execution, actions_per_chunk=cfg.actions_per_chunk)
+    if composed:
+        policy = EstimatedStatePolicy.load(checkpoint, instructions=instructions, execution=cfg.execution,
+                                           actions_per_chunk=cfg.actions_per_chunk)  # fmt: skip
+    else:
+        policy = LanguagePolicy(bundle, instructions, execution=cfg.execution, actions_per_chunk=cfg.actions_per_chunk)
     refuse_privileged(policy, checkpoint)
     return policy, instructions
 

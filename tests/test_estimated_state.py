@@ -97,3 +97,18 @@ def test_dagger_refuses_a_policy_whose_cameras_are_not_the_robot_s_before_record
     capsys.readouterr()
     assert cli.main(["dagger", f"checkpoint={composed}", f"out={tmp_path / 'dagger'}", *sizes]) == 2
     assert "camera 'static' gives (64, 64, 3)" in capsys.readouterr().err and not (tmp_path / "dagger").exists()
+
+
+def test_ask_takes_the_composed_folder_and_refuses_its_privileged_state_policy(parts, tmp_path, capsys):
+    root, estimator = parts
+    composed = tmp_path / "composed"
+    assert cli.main(["estimator", "compose", f"estimator={estimator}", f"state_policy={root / 'state'}",
+                     f"out={composed}"]) == 0  # fmt: skip
+    fast = [*(f"robot.config.{k}=32" for k in ("static_width", "static_height", "wrist_width", "wrist_height")),
+            "max_steps=3", "match_tasks=[open_drawer,close_drawer]", "gui=false"]  # fmt: skip
+    video = tmp_path / "ask.mp4"
+    capsys.readouterr()
+    assert cli.main(["ask", "open the drawer", "--checkpoint", str(composed), f"out={video}", *fast]) == 0
+    assert "(task open_drawer), 3 steps" in capsys.readouterr().out and video.exists()
+    assert cli.main(["ask", "open the drawer", "--checkpoint", str(root / "state"), *fast]) == 2  # privileged alone
+    assert "privileged" in capsys.readouterr().err
