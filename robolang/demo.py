@@ -1,11 +1,12 @@
-"""``robolang demo``: the whole pipeline at a small embedded default, end to end.
+"""``robolang demo``: a whole pipeline at a small embedded default, end to end.
 
-collect scripted play -> hindsight-caption it -> train the transformer policy -> evaluate it
-beside the scripted agent (upper bound) and the zero action (lower bound) -> an HTML report.
-Every stage is one of the ordinary commands with overrides (nothing here is special-cased).
-``configs/demo.yaml`` holds the small default (sized for ~30 min on 2 CPU cores);
-``configs/experiment/full.yaml`` the larger run. ``pipeline: ladder`` (``configs/experiment/ladder_cpu.yaml``,
-``full.yaml``) runs the policy ladder instead: ``robolang.ladder``.
+``pipeline: play``: collect scripted play -> hindsight-caption it -> train the transformer policy ->
+evaluate it beside the scripted agent (upper bound) and the zero action (lower bound) -> an HTML report.
+``pipeline: ladder`` (``robolang.ladder``): the policy ladder (demonstrations, state policy, estimator,
+deployable policy). Every stage is one of the ordinary commands with overrides (nothing here is
+special-cased). ``configs/demo.yaml`` holds the small default, the ladder on 12 tasks (sized for ~30 min
+on 2 CPU cores); ``configs/experiment/demo_play.yaml`` the play pipeline's; ``ladder_cpu``, ``full``,
+``all_tasks_cpu`` and ``full_play`` the larger runs.
 
 One run per ``out`` folder: a new folder starts a run; a folder holding a demo run with the
 same settings is continued (each stage reuses the work already done there, so an interrupted

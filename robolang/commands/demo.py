@@ -13,18 +13,21 @@ from robolang.commands._overrides import add_overrides
 NAME = "demo"
 HELP = "the whole pipeline at a small default: collect, caption, train, evaluate, report (~30 min, 2 cores)"
 EXAMPLES = [
-    "robolang demo                              # collect, caption, train, evaluate -> runs/demo/eval/report.html",
+    "robolang demo            # 12 tasks: demonstrations -> state policy + estimator -> deployable -> runs/demo/eval",
+    "robolang demo --config-name experiment/demo_play   # collect play, caption, train the transformer, evaluate",
     "robolang demo --config-name experiment/all_tasks_cpu bench_out=BENCHMARKS.md   # every task, ~2 h",
     "robolang demo --config-name experiment/ladder_cpu   # demonstrations -> state policy + estimator -> deployable",
 ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_overrides(parser, "demo", "out=runs/demo2 collect.hours=1 overwrite=true bench_out=BENCHMARKS.md")
+    add_overrides(parser, "demo", "out=runs/demo2 demos.hours=2 overwrite=true bench_out=BENCHMARKS.md")
     parser.add_argument(
         "--config-name",
         default="demo",
-        help="demo (default), experiment/all_tasks_cpu (every task, ~2 h on 2 cores), experiment/ladder_cpu "
+        help="demo (default: the policy ladder on 12 tasks, ~27 min on 2 cores), experiment/demo_play (the play "
+        "pipeline on the six fixture tasks, ~8 min), experiment/all_tasks_cpu (every task, ~2 h on 2 cores), "
+        "experiment/ladder_cpu "
         "(the policy ladder: demonstrations, state policy, estimator, deployable policy; ~2-3 h on 2 cores), "
         "experiment/full (the ladder GPU-sized) or experiment/full_play (the image transformer GPU-sized)",
     )
