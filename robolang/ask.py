@@ -84,11 +84,10 @@ def load_deployable(cfg: DictConfig, checkpoint: str | Path) -> tuple[LanguagePo
     encoder = SentenceEncoder(bundle.encoder, max_length=getattr(bundle.policy.config, "max_lang_tokens", 32))
     key = Path(encoder.reference).name.replace("/", "_")
     instructions = InstructionCache(encoder, CACHE.expanduser() / f"{key}.pt")
-    if composed:
-        policy = EstimatedStatePolicy.load(checkpoint, instructions=instructions, execution=cfg.execution,
-                                           actions_per_chunk=cfg.actions_per_chunk)  # fmt: skip
-    else:
-        policy = LanguagePolicy(bundle, instructions, execution=cfg.execution, actions_per_chunk=cfg.actions_per_chunk)
+    execution = {"execution": cfg.execution, "actions_per_chunk": cfg.actions_per_chunk}
+    policy = LanguagePolicy(bundle, instructions, **({} if composed else execution))
+    if composed:  # the state policy loaded once, wrapped with its estimator
+        policy = EstimatedStatePolicy.around(checkpoint, policy, **execution)
     refuse_privileged(policy, checkpoint)
     return policy, instructions
 

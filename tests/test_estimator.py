@@ -100,6 +100,9 @@ def test_render_workers_draw_the_same_shards_as_one_process(tmp_path):
             "draw.max_steps=5", "camera_labels=null"]  # fmt: skip
     assert cli.main([*args, f"out={tmp_path / 'one'}"]) == 0
     assert cli.main([*args, f"out={tmp_path / 'one'}", "workers=2"]) == 2  # frames there, no resume=true: refused
+    for bad in ("workers=0", "workers=two"):
+        assert cli.main([*args, f"out={tmp_path / 'bad'}", bad]) == 2
+    assert not (tmp_path / "bad").exists()
     assert cli.main([*args, f"out={tmp_path / 'two' / 'frames'}", "workers=2"]) == 0
     one, two = load_frames(tmp_path / "one"), load_frames(tmp_path / "two" / "frames")
     assert len(two) == 24 and sorted(p.name for p in (tmp_path / "two" / "frames").glob("shard_*")) == [
@@ -243,6 +246,12 @@ def test_white_balance_tints_each_channel_apart_and_keeps_a_red_cube_red():
     assert (out[:, 0, 0, 1] > 2 * out[:, 1:, 0, 1].amax(1)).all()  # the cube stays red in every image
     off = photometric(images, np.random.default_rng(0), EstimatorTrainConfig(brightness=0, contrast=0, saturation=0))
     assert torch.allclose(off, images, atol=1e-6)  # every factor 1: the image as it was
+
+
+@pytest.mark.parametrize("bad", ["train.white_balance=1.5", "train.white_balance=-0.1", "train.white_balance=x"])
+def test_a_bad_white_balance_is_refused_naming_the_key(rendered, tmp_path, capsys, bad):
+    assert cli.main(["estimator", "train", f"data={rendered[0]}", f"out={tmp_path / 'run'}", bad]) == 2
+    assert "train.white_balance=" in capsys.readouterr().err and not (tmp_path / "run").exists()
 
 
 def test_training_resumes_exactly_and_a_stop_saves(rendered, tmp_path):

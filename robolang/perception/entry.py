@@ -108,7 +108,7 @@ def run_render(cfg: DictConfig) -> Path:
         if workers == 1:
             written = render_dataset(robot, _agent_factory(cfg, robot), out, frames, meta, resume, matrices)
     except KeyboardInterrupt:
-        print(f"stopped: whole shards are kept; `robolang estimator render out={out} resume=true` adds the rest")
+        print(_stopped(out))
         raise
     finally:
         robot.disconnect()
@@ -134,9 +134,13 @@ def _render_in_processes(cfg: DictConfig, out: Path, frames: int, meta: dict, re
         try:
             run_jobs(_render_job, jobs, bar.update)
         except KeyboardInterrupt:
-            print(f"stopped: whole shards are kept; `robolang estimator render out={out} resume=true` adds the rest")
+            print(_stopped(out))
             raise
     return len(todo)
+
+
+def _stopped(out: Path) -> str:
+    return f"stopped: whole shards are kept; `robolang estimator render out={out} resume=true` adds the rest"
 
 
 def _render_job(plain: dict, out: str, meta: dict, shards: list, report) -> None:

@@ -97,16 +97,21 @@ class EstimatedStatePolicy(ChunkExecution):
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", instructions=None, **kw) -> EstimatedStatePolicy:
-        from robolang.perception.checkpoint import load_estimator
         from robolang.policy.inference import LanguagePolicy
+
+        state = LanguagePolicy.load(Path(path) / "policy", device=device, instructions=instructions)
+        return cls.around(path, state, device=device, **kw)
+
+    @classmethod
+    def around(cls, path: str | Path, state_policy, device: str = "cpu", **kw) -> EstimatedStatePolicy:
+        """The composed folder ``path`` with its state policy already loaded (``path/policy``)."""
+        from robolang.perception.checkpoint import load_estimator
 
         path = Path(path)
         manifest = json.loads((path / MANIFEST).read_text())
         if manifest.get("kind") != KIND:
             raise CheckpointError(f"{path / MANIFEST} is not a {KIND} manifest (kind {manifest.get('kind')!r})")
-        estimator = load_estimator(path / "estimator", device=device)
-        state = LanguagePolicy.load(path / "policy", device=device, instructions=instructions)
-        return cls(path, estimator, state, **kw)
+        return cls(path, load_estimator(path / "estimator", device=device), state_policy, **kw)
 
     # ---- what it is ---------------------------------------------------------------------------
     @property
