@@ -305,6 +305,25 @@ def test_the_task_head_learns_which_task_is_asked_and_its_embedding_reaches_the_
         _tiny_policy(data, task_head=True, task_weight=-1.0)
 
 
+def test_the_token_task_head_reads_the_instructions_words_not_their_mean(labelled):
+    torch.manual_seed(0)
+    data = SceneStateDataset(labelled, FakeInstructions(), chunk_size=4, val_fraction=0.0)
+    batch = data.sample(16, np.random.default_rng(0))
+    policy = _tiny_policy(data, task_head=True, task_tokens=True)
+    _fit(policy, batch, steps=60)
+    policy.eval()
+    assert policy.compute_loss(batch)["task_accuracy"] == 1.0
+    normalized = policy.normalize(batch)
+    with torch.no_grad():
+        logits = policy.task_logits(normalized)
+        no_mean = policy.task_logits({**normalized, B.LANG_POOLED: torch.zeros_like(normalized[B.LANG_POOLED])})
+        torch.testing.assert_close(no_mean, logits)  # the pooled sentence is not read
+        other_words = policy.task_logits({**normalized, B.LANG_TOKENS: normalized[B.LANG_TOKENS].flip(0)})
+        assert not torch.allclose(other_words, logits)
+    with pytest.raises(ValueError, match="task_tokens=true needs policy.task_head=true"):
+        _tiny_policy(data, task_tokens=True)
+
+
 def test_pointer_labels_name_each_argument_by_its_object_index_and_none_otherwise():
     objects = ("red_cube", "green_cube", "plate")
     labels = pointer_labels(["red_cube", "green_cube,plate", "", "drawer", "plate,red_cube,green_cube"], objects)
@@ -472,10 +491,12 @@ def test_train_writes_a_privileged_checkpoint_that_loads_back(trained, tmp_path)
 
 def test_the_bins_head_relative_yaw_and_task_head_train_save_and_predict_through_robolang_train(labelled, tmp_path):
     out = tmp_path / "bins"
-    options = ["policy.action_head=bins", "policy.action_bins=21", "policy.relative_yaw=true", "policy.task_head=true"]
+    options = ["policy.action_head=bins", "policy.action_bins=21", "policy.relative_yaw=true", "policy.task_head=true",
+               "policy.task_tokens=true"]  # fmt: skip
     assert _train(labelled, out, *options) == 0
     policy = load_policy(out)
     assert policy.config.action_head == "bins" and policy.config.relative_yaw and policy.config.task_head
+    assert policy.config.task_tokens
     header = (out / "metrics.csv").read_text().splitlines()[0]
     assert "action_ce" in header and "task_accuracy" in header
     observation = {"observation.state": np.zeros(STATE_DIM, np.float32), KEY_SCENE_STATE: np.zeros(len(FIELDS))}

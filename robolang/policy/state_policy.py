@@ -98,6 +98,11 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
     # directly (without it the same state gave the same chunk for "lift it" and "put it down").
     task_head: bool = False
     task_weight: float = 1.0
+    # The task head reads the instruction's tokens through one learned attention query (true)
+    # rather than the pooled sentence (false, as checkpoints saved before it): a mean over every
+    # token dilutes the one word that tells push_left from push_right once the verb is new
+    # ("nudge the red block to the right" was push_left for the pooled head).
+    task_tokens: bool = False
     # One more token per object: its features when the instruction began (``batch.SCENE_START``),
     # with an identity of its own, so the turn or push made so far is two tokens apart ("rotate it
     # left" is judged on the turn since the start, which the current state alone does not say).
@@ -134,6 +139,7 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
             "lang_tokens",
             "relative_yaw",
             "task_head",
+            "task_tokens",
         ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"policy.{name}={getattr(self, name)!r} is not allowed: it must be true or false")
@@ -145,6 +151,8 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
             raise ValueError(f"policy.action_bins={self.action_bins!r} is not allowed: it must be an integer >= 3")
         if isinstance(self.bin_sigma, bool) or not isinstance(self.bin_sigma, (int, float)) or not self.bin_sigma >= 0:
             raise ValueError(f"policy.bin_sigma={self.bin_sigma!r} is not allowed: it must be a number >= 0 (bins)")
+        if self.task_tokens and not self.task_head:
+            raise ValueError("policy.task_tokens=true needs policy.task_head=true (it is how the task head reads)")
         if self.pointer_tokens and not self.pointer:
             raise ValueError("policy.pointer_tokens=true needs policy.pointer=true (it is how the pointer reads)")
         if self.pointer_scene and not self.pointer:
@@ -204,6 +212,30 @@ class ScenePointer(nn.Module):
         return out[:, n : n + 2] @ candidates.transpose(1, 2) / candidates.shape[-1] ** 0.5  # (B, 2, O + 1)
 
 
+class TokenTaskHead(nn.Module):
+    """``task_tokens``: which task the instruction asks for, read from its tokens by one learned
+    attention query (see ``PrivilegedStatePolicyConfig.task_tokens``)."""
+
+    def __init__(self, c: PrivilegedStatePolicyConfig, n_tasks: int):
+        super().__init__()
+        d = c.d_model
+        self.proj = nn.Linear(c.lang_dim, d)
+        self.query = nn.Parameter(torch.zeros(1, 1, d))
+        nn.init.normal_(self.query, std=0.02)
+        self.attention = nn.MultiheadAttention(d, c.n_heads, batch_first=True)
+        self.out = nn.Sequential(nn.GELU(), nn.Linear(d, n_tasks))
+
+    def forward(self, tokens: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """Instruction tokens (B, L, lang_dim) with their pad mask (B, L) -> logits (B, n_tasks)."""
+        pad = pad.clone()
+        pad[:, 0] = False  # an empty instruction still has one key
+        keys = self.proj(tokens)
+        read, _ = self.attention(
+            self.query.expand(len(keys), -1, -1), keys, keys, key_padding_mask=pad, need_weights=False
+        )
+        return self.out(read[:, 0])
+
+
 RELATIVE_YAW_MULTIPLES = (1.0, 2.0, 4.0)  # any body, a bar's two-fold and a cube's four-fold symmetry
 
 
@@ -251,9 +283,12 @@ class PrivilegedStatePolicy(PolicyBase):
         self.pointer_id = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
         self.pointer_none = nn.Parameter(torch.zeros(2, d)) if c.pointer else None
         n_tasks = len(c.task_ids) if c.task_head else 0
-        self.task_classifier = (
-            nn.Sequential(nn.Linear(c.lang_dim, d), nn.GELU(), nn.Linear(d, n_tasks)) if c.task_head else None
-        )
+        if not c.task_head:
+            self.task_classifier = None
+        elif c.task_tokens:
+            self.task_classifier = TokenTaskHead(c, n_tasks)
+        else:
+            self.task_classifier = nn.Sequential(nn.Linear(c.lang_dim, d), nn.GELU(), nn.Linear(d, n_tasks))
         self.task_embedding = nn.Parameter(torch.zeros(n_tasks, d)) if c.task_head else None
         self.fixture_proj = nn.Linear(1, d)
         self.fixture_id = nn.Parameter(torch.zeros(n_fixtures, d))
@@ -383,6 +418,8 @@ class PrivilegedStatePolicy(PolicyBase):
 
     def task_logits(self, batch: dict) -> torch.Tensor:
         """(B, n_tasks): which task the instruction asks for (``config.task_ids`` order)."""
+        if self.config.task_tokens:
+            return self.task_classifier(batch[B.LANG_TOKENS], batch[B.LANG_PAD])
         return self.task_classifier(batch[B.LANG_POOLED])
 
     def _read_queries(
