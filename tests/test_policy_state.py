@@ -614,7 +614,7 @@ def test_bench_fit_writes_each_dimension_s_fit_and_the_heads_accuracy(trained, l
     text = out.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `tiny`"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert len(cells) == 13
+    assert len(cells) == 15
     r2, sign, heads = cells[1:6], cells[6:11], cells[11:]
     assert all(float(c) <= 1 for c in r2)  # every dimension fitted (a NaN would print as "-")
     assert all(0 <= float(c) <= 1 for c in sign if c != "-")  # a fraction, "-" where nothing moves
@@ -626,9 +626,42 @@ def test_bench_fit_refuses_what_it_cannot_fit(labelled, tmp_path):
         cli_bench_fit(["dataset=" + str(labelled)], tmp_path)
     with pytest.raises(RobolangError, match="no dataset there"):
         cli_bench_fit(["controllers={a:/nowhere}", f"dataset={tmp_path}"], tmp_path)
-    for bad, said in (("samples=0", "samples"), ("subset=test", "subset"), ("seed=-1", "seed")):
+    for bad, said in (
+        ("samples=0", "samples"),
+        ("subset=test", "subset"),
+        ("seed=-1", "seed"),
+        ("phrasings=-1", "phrasings"),
+    ):
         with pytest.raises(RobolangError, match=said):
             cli_bench_fit(["controllers={a:/nowhere}", f"dataset={labelled}", bad], tmp_path)
+
+
+def test_bench_fit_scores_the_task_head_on_train_and_held_out_phrasings_against_the_asked_task(trained, labelled):
+    from robolang.bench import fit
+    from robolang.policy import batch as B
+
+    policy = load_policy(trained)
+    model = policy.bundle.policy
+    asked = []
+
+    def always(task):
+        def logits(batch):
+            asked.append(batch[B.LANG_TOKENS].shape[0])
+            out = torch.zeros(len(batch[B.LANG_POOLED]), len(model.config.task_ids))
+            out[:, model.config.task_ids.index(task)] = 1.0
+            return out
+
+        return logits
+
+    model.task_logits = always("lift")
+    lift = fit.task_by_split(policy, str(labelled), phrasings=5)
+    model.task_logits = always("open_drawer")
+    drawer = fit.task_by_split(policy, str(labelled), phrasings=5)
+    assert set(lift) == set(drawer) == {"train", "heldout_phrasing"}  # the dataset labels open_drawer and lift
+    for split in lift:  # each instruction scored against the task it was phrased for: one of the two is right
+        assert 0 < lift[split] < 1 and lift[split] + drawer[split] == pytest.approx(1.0)
+    assert asked and max(asked) <= 2 * 5
+    assert fit.task_by_split(policy, str(labelled), phrasings=0) == {}
 
 
 def test_bench_fit_refuses_a_policy_that_reads_no_scene_state(labelled, tmp_path):
