@@ -662,6 +662,10 @@ def test_bench_fit_scores_the_task_head_on_train_and_held_out_phrasings_against_
         assert 0 < lift[split] < 1 and lift[split] + drawer[split] == pytest.approx(1.0)
     assert asked and max(asked) <= 2 * 5
     assert fit.task_by_split(policy, str(labelled), phrasings=0) == {}
+    assert fit.task_by_split(policy, str(labelled), phrasings=5, tasks=["open_drawer"]) == {
+        "train": 1.0,
+        "heldout_phrasing": 1.0,
+    }
 
 
 def test_bench_fit_refuses_a_policy_that_reads_no_scene_state(labelled, tmp_path):

@@ -41,6 +41,9 @@ def check(cfg: DictConfig) -> None:
     checked(cfg, "seed", int, low=0)
     checked(cfg, "subset", str, choices=("val", "train"))
     checked(cfg, "phrasings", int, low=0)
+    tasks = cfg.get("tasks")
+    if tasks is not None and (isinstance(tasks, str) or not all(isinstance(t, str) for t in tasks)):
+        raise FitConfigError(f"tasks={tasks}: give a list of task ids, e.g. tasks=[lift,push_left], or null for all")
 
 
 def fit(policy, dataset: str, samples: int, seed: int, subset: str = "val") -> dict:
@@ -82,10 +85,11 @@ def fit(policy, dataset: str, samples: int, seed: int, subset: str = "val") -> d
     return out
 
 
-def task_by_split(policy, dataset: str, phrasings: int) -> dict[str, float]:
+def task_by_split(policy, dataset: str, phrasings: int, tasks=None) -> dict[str, float]:
     """The task head's accuracy per grammar split (``train``, ``heldout_phrasing``) on up to
-    ``phrasings`` instructions per split for each (task, objects) that ``dataset`` labels (in the
-    tasks the head knows), drawn with fixed seeds; {} without a task head or a scene file."""
+    ``phrasings`` instructions per split for each (task, objects) that ``dataset`` labels (of
+    ``tasks``, None: every task the head knows), drawn with fixed seeds; {} without a task head
+    or a scene file."""
     import json
     from pathlib import Path
 
@@ -107,7 +111,7 @@ def task_by_split(policy, dataset: str, phrasings: int) -> dict[str, float]:
     for split in PHRASING_SPLITS:
         texts, truth = [], []
         for task, args in keys:
-            if task not in task_ids:
+            if task not in task_ids or (tasks is not None and task not in tasks):
                 continue
             objects = tuple(args.split(",")) if args else ()
             drawn: dict[str, None] = {}
@@ -139,7 +143,8 @@ def run(cfg: DictConfig) -> dict:
     for name, path in cfg.controllers.items():
         policy = load_policy(path)
         figures[name] = fit(policy, cfg.dataset, cfg.samples, cfg.seed, cfg.subset)
-        figures[name]["task_by_split"] = task_by_split(policy, cfg.dataset, cfg.phrasings)
+        tasks = None if cfg.get("tasks") is None else list(cfg.tasks)
+        figures[name]["task_by_split"] = task_by_split(policy, cfg.dataset, cfg.phrasings, tasks)
     return {"policies": figures, "dataset": cfg.dataset, "subset": cfg.subset, "paths": dict(cfg.controllers)}
 
 
@@ -165,7 +170,8 @@ def section(cfg: DictConfig, figures: dict, load: Load) -> str:
             f"the mean), then the sign agreement where the recorded command moves (|a| > {MOVING}: {moving} "
             "of windows), the task head's and the pointer's accuracy ('-': the policy has none), and the task "
             f"head's accuracy on up to {cfg.phrasings} instructions per split the grammar phrases for each (task, objects) "
-            "the dataset labels: train phrasings, and held-out ones (verbs and nouns training never saw).",
+            f"the dataset labels ({'tasks ' + ', '.join(cfg.tasks) if cfg.get('tasks') else 'every task'}): train "
+            "phrasings, and held-out ones (verbs and nouns training never saw).",
             "",
             *table(
                 [
