@@ -140,10 +140,10 @@ def run(cfg: DictConfig) -> dict:
     from robolang.policy import load_policy
 
     figures = {}
+    tasks = None if cfg.get("tasks") is None else list(cfg.tasks)
     for name, path in cfg.controllers.items():
         policy = load_policy(path)
         figures[name] = fit(policy, cfg.dataset, cfg.samples, cfg.seed, cfg.subset)
-        tasks = None if cfg.get("tasks") is None else list(cfg.tasks)
         figures[name]["task_by_split"] = task_by_split(policy, cfg.dataset, cfg.phrasings, tasks)
     return {"policies": figures, "dataset": cfg.dataset, "subset": cfg.subset, "paths": dict(cfg.controllers)}
 
@@ -182,7 +182,7 @@ def section(cfg: DictConfig, figures: dict, load: Load) -> str:
                     "pointer",
                     "task (train phrasings)",
                     "task (held-out phrasings)",
-                ],  # fmt: skip
+                ],
                 rows,
                 align="l" + "r" * (2 * len(DIMENSIONS) + 4),
             ),
