@@ -82,6 +82,17 @@ def test_the_composed_policy_acts_on_the_robot_s_own_observation(parts, robot):
     policy.check_robot(robot.observation_features)
     result = run_episode(robot, PolicyController(policy), "open the drawer", "open_drawer", (), 0, 12)
     assert result.steps == 12 and result.judged  # PolicyController gives only cameras + proprioception
+    assert result.estimate is None  # no object named: nothing to score
+    # the evaluation scores the estimate it acted on against the scene its frame showed
+    lift = run_episode(robot, PolicyController(policy), "lift the red cube", "lift", ("red_cube",), 0, 1)
+    names, acted_on = policy.last_estimate
+    robot.reset(0)
+    truth, index = robot.scene_vector(), {f: i for i, f in enumerate(robot.scene_fields)}
+    red = [f"red_cube.{a}" for a in "xyz"]
+    expected = np.linalg.norm(acted_on[[names.index(f) for f in red]] - truth[[index[f] for f in red]])
+    assert lift.estimate == pytest.approx(expected, abs=1e-6)
+    policy.reset()
+    assert policy.last_estimate is None
     vector = policy.estimate(robot.get_observation())
     assert vector.shape == (len(FIELDS),) and np.all(np.isfinite(vector))
     with pytest.raises(CheckpointError, match=r"camera 'static' gives \(64, 64, 3\)"):

@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 from robolang import cli
 from robolang.config import load_config
 from robolang.evaluation import suite
-from robolang.evaluation.rollout import ScriptedController, ZeroController, run_episode
+from robolang.evaluation.rollout import NEAR_M, EstimateProbe, ScriptedController, ZeroController, run_episode
 from robolang.evaluation.sampler import TaskSampler
 from robolang.evaluation.stats import REACH_M, comparison_rows, fmt_rate, reference_rows, summarize, wilson
 from robolang.features import CAMERA_NAMES, STATE_NAMES
@@ -85,6 +85,34 @@ def test_closest_approach_tells_reaching_the_object_from_staying_away(robot):
     )  # fmt: skip
     assert summary["reach"]["scripted"]["within"]["rate"] == 1 and summary["reach"]["zero"]["within"]["rate"] == 0
     assert "within 5 cm" in comparison_rows(summary, ["train"], [])[1][0][-1]
+
+
+def test_the_estimate_probe_scores_each_new_estimate_of_the_named_object_where_the_frame_showed_it():
+    fields = ("ee.x", "ee.y", "ee.z", "red_cube.x", "red_cube.y", "red_cube.z", "plate.x", "plate.y", "plate.z")
+    probe = EstimateProbe(fields, ("red_cube",))
+    far = np.array([0, 0, 0.1, 0.05, 0, 0, 0.3, 0, 0])  # the gripper 11 cm from the cube
+    guess = (fields, np.array([9, 9, 9, 0.08, 0, 0, 9, 9, 9]))  # the cube read 3 cm off; nothing else scored
+    probe.add(guess, far)
+    probe.add(guess, far)  # the same estimate (a chunk still running) counts once
+    near = far.copy()
+    near[:3] = (0.05, 0, 0.05)  # the gripper 5 cm above it
+    probe.add((fields, np.array([0, 0, 0, 0.05, 0.01, 0, 0, 0, 0])), near)
+    probe.add(None, near)  # no estimate yet: nothing
+    assert 0.05 < NEAR_M < 0.11
+    assert probe.summary() == pytest.approx((0.02, 0.01))  # median of 3 and 1 cm; near the gripper: 1 cm
+    assert EstimateProbe(fields, ("blue_bar",)).summary() == (None, None)  # an object the scene vector lacks
+    records = [{"kind": "single", "controller": c, "split": "train", "world": "default", "task": "lift",
+                "success": True, **extra}
+               for c, extra in (("deployable", {"estimate_m": 0.02, "estimate_near_m": 0.01}),
+                                ("deployable", {"estimate_m": 0.04, "estimate_near_m": None}), ("privileged", {}))]  # fmt: skip
+    summary = summarize(records, ["deployable", "privileged"], 5)
+    cell = summary["estimate"]["deployable"]
+    assert cell == {"median_m": pytest.approx(0.03), "n": 2, "near_median_m": pytest.approx(0.01), "near_n": 1}
+    assert "privileged" not in summary["estimate"]
+    header, rows = comparison_rows(summary, ["train"], [])
+    assert header[-1].startswith("estimate of the object")
+    assert rows[0][-1] == "3.0 cm (n=2); near the gripper 1.0 cm (n=1)" and rows[1][-1] == "-"
+    assert not comparison_rows(summarize(records[2:], ["privileged"], 5), ["train"], [])[0][-1].startswith("estimate")
 
 
 def test_an_episode_says_whether_its_instruction_names_the_object_by_where_it_is(robot):

@@ -159,6 +159,8 @@ class EpisodeResult:
     frames: list[np.ndarray] | None = field(default=None, repr=False)
     closest: float | None = None
     trace: list[dict] | None = field(default=None, repr=False)
+    estimate: float | None = None  # a camera-estimating policy: median error of its estimates of the object (m)
+    estimate_near: float | None = None  # the same over estimates made with the gripper within NEAR_M of it
 
 
 def run_episode(
@@ -200,22 +202,71 @@ def run_instruction(
     kept = [] if frames else None
     tracer = Tracer(robot.scene_fields, args) if trace else None
     steps_run = tracer.steps if tracer is not None else None  # filled as the episode runs
+    policy = getattr(controller, "policy", None)
+    probe = EstimateProbe(robot.scene_fields, args) if hasattr(policy, "last_estimate") and args else None
+    before = robot.scene_vector() if probe is not None else None  # the scene the observation shows
     obs = robot.get_observation() if watch else {}
+
+    def result(success: bool | None, steps: int) -> EpisodeResult:
+        closest = judge.closest if judge is not None else None
+        error, near = probe.summary() if probe is not None else (None, None)
+        return EpisodeResult(success, steps, judge is not None, kept, closest, steps_run, error, near)
+
     for step in range(1, max_steps + 1):
         action = np.asarray(controller.act(policy_view(obs), instruction), np.float32)
+        if probe is not None:
+            probe.add(policy.last_estimate, before)
         robot.send_action(action)
-        vector = robot.scene_vector() if judge is not None or tracer is not None else None
+        needed = judge is not None or tracer is not None or probe is not None
+        vector = robot.scene_vector() if needed else None
         done = judge is not None and judge.add(vector)
         if tracer is not None:
             tracer.add(action, vector)
         if kept is not None:
             kept.append(annotate(obs, instruction, step, max_steps, label))
         if done:
-            return EpisodeResult(True, step, True, kept, judge.closest, steps_run)
+            return result(True, step)
+        before = vector
         obs = robot.get_observation() if watch else {}
-    if judge is None:
-        return EpisodeResult(None, max_steps, False, kept, trace=steps_run)
-    return EpisodeResult(False, max_steps, True, kept, judge.closest, steps_run)
+    return result(None if judge is None else False, max_steps)
+
+
+NEAR_M = 0.10  # an estimate made with the gripper this close to the object (m): where the policy acts on it
+
+
+class EstimateProbe:
+    """For a policy that acts on a scene it estimates from the cameras (``last_estimate``: the field
+    names and the vector of its latest estimate, None before one): how far each new estimate put the
+    instruction's first object from where it was in the frame the estimate read, and how far the
+    gripper was from it then. The evaluation's judge of the estimator where the policy uses it: the
+    median over rendered frames does not say how it reads the object the hand is reaching for."""
+
+    def __init__(self, fields, args):
+        self.index = {f: i for i, f in enumerate(fields)}
+        self.object = next((o for o in args if f"{o}.x" in self.index), None)
+        self.readings: list[tuple[float, float]] = []  # (error, gripper distance), m
+        self._seen = None
+
+    def add(self, estimate, before: np.ndarray) -> None:
+        """Score ``estimate`` (names, vector) against the scene vector ``before`` once, when it is new."""
+        if estimate is None or estimate is self._seen or self.object is None:
+            return
+        self._seen = estimate
+        names, vector = estimate
+        where = {n: i for i, n in enumerate(names)}
+        keys = [f"{self.object}.{a}" for a in "xyz"]
+        if not all(k in where for k in keys):
+            return
+        truth = before[[self.index[k] for k in keys]]
+        guess = np.asarray(vector, np.float64)[[where[k] for k in keys]]
+        gripper = before[[self.index[f"ee.{a}"] for a in "xyz"]]
+        self.readings.append((float(np.linalg.norm(guess - truth)), float(np.linalg.norm(gripper - truth))))
+
+    def summary(self) -> tuple[float | None, float | None]:
+        """The median error over the episode's estimates, and over those with the gripper within ``NEAR_M``."""
+        errors = [e for e, _ in self.readings]
+        near = [e for e, d in self.readings if d <= NEAR_M]
+        return (float(np.median(errors)) if errors else None, float(np.median(near)) if near else None)
 
 
 class Tracer:

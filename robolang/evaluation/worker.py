@@ -117,6 +117,8 @@ class Workbench:
                         "closest_m": r.closest, "start_m": pick.start_m, "by_position": pick.by_position})  # fmt: skip
             if isinstance(controller, GroundedController):
                 out[-1]["told"] = controller.told.get(pick.instruction)  # None: the words as said
+            if r.estimate is not None:
+                out[-1].update(estimate_m=r.estimate, estimate_near_m=r.estimate_near)
             if r.trace is not None:
                 out[-1]["trace"] = r.trace
             if frames_for is not None:

@@ -81,6 +81,9 @@ class EstimatedStatePolicy(ChunkExecution):
     language_blind = False
     privileged = False
     scene_fields: tuple[str, ...] = ()
+    # The latest estimate the state policy acted on: (its scene-field names, the vector), None before
+    # one. The evaluation scores it against the true scene (``rollout.EstimateProbe``); nothing reads it to act.
+    last_estimate: tuple[tuple[str, ...], np.ndarray] | None = None
 
     def __init__(self, path: Path, estimator, state_policy, execution: str = "chunk",
                  actions_per_chunk: int | None = None, ensemble_decay: float = 0.01):  # fmt: skip
@@ -137,6 +140,7 @@ class EstimatedStatePolicy(ChunkExecution):
     def reset(self) -> None:
         self.state_policy.reset()
         self._reset_actions()
+        self.last_estimate = None
 
     # ---- acting ----------------------------------------------------------------------------------
     def estimate(self, observation: dict, state: np.ndarray | None = None) -> np.ndarray:
@@ -156,9 +160,9 @@ class EstimatedStatePolicy(ChunkExecution):
     def predict(self, observation: dict, instruction: str) -> np.ndarray:
         instruction = check_instruction(instruction)
         state = proprioception(observation)
-        return self.state_policy.predict(
-            {KEY_STATE: state, KEY_SCENE_STATE: self.estimate(observation, state)}, instruction
-        )
+        scene = self.estimate(observation, state)
+        self.last_estimate = (tuple(self.state_policy.scene_fields), scene)
+        return self.state_policy.predict({KEY_STATE: state, KEY_SCENE_STATE: scene}, instruction)
 
 
 def compose(estimator: str | Path, policy: str | Path, out: str | Path) -> Path:
