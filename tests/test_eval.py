@@ -13,7 +13,14 @@ from hydra.utils import instantiate
 from robolang import cli
 from robolang.config import load_config
 from robolang.evaluation import suite
-from robolang.evaluation.rollout import NEAR_M, EstimateProbe, ScriptedController, ZeroController, run_episode
+from robolang.evaluation.rollout import (
+    LIFTED_M,
+    NEAR_M,
+    EstimateProbe,
+    ScriptedController,
+    ZeroController,
+    run_episode,
+)
 from robolang.evaluation.sampler import TaskSampler
 from robolang.evaluation.stats import REACH_M, comparison_rows, fmt_rate, reference_rows, summarize, wilson
 from robolang.features import CAMERA_NAMES, STATE_NAMES
@@ -98,20 +105,26 @@ def test_the_estimate_probe_scores_each_new_estimate_of_the_named_object_where_t
     near[:3] = (0.05, 0, 0.05)  # the gripper 5 cm above it
     probe.add((fields, np.array([0, 0, 0, 0.05, 0.01, 0, 0, 0, 0])), near)
     probe.add(None, near)  # no estimate yet: nothing
-    assert 0.05 < NEAR_M < 0.11
-    assert probe.summary() == pytest.approx((0.02, 0.01))  # median of 3 and 1 cm; near the gripper: 1 cm
-    assert EstimateProbe(fields, ("blue_bar",)).summary() == (None, None)  # an object the scene vector lacks
+    held = near.copy()
+    held[[2, 5]] = (0.09, 0.06)  # the cube 6 cm up, the gripper 3 cm above it: lifted
+    probe.add((fields, np.array([0, 0, 0, 0.05, 0, 0.01, 0, 0, 0])), held)  # read 5 cm low
+    assert 0.05 < NEAR_M < 0.11 and LIFTED_M < 0.06
+    assert probe.summary() == pytest.approx((0.03, 0.03, 0.05))  # all: 3, 1, 5 cm; near: 1, 5; lifted: 5
+    assert EstimateProbe(fields, ("red_cube",)).summary() == (None, None, None)  # no estimate
+    assert EstimateProbe(fields, ("blue_bar",)).summary() == (None, None, None)  # an object the scene vector lacks
     records = [{"kind": "single", "controller": c, "split": "train", "world": "default", "task": "lift",
                 "success": True, **extra}
-               for c, extra in (("deployable", {"estimate_m": 0.02, "estimate_near_m": 0.01}),
-                                ("deployable", {"estimate_m": 0.04, "estimate_near_m": None}), ("privileged", {}))]  # fmt: skip
+               for c, extra in (("deployable", {"estimate_m": 0.02, "estimate_near_m": 0.01, "estimate_lifted_m": None}),
+                                ("deployable", {"estimate_m": 0.04, "estimate_near_m": None, "estimate_lifted_m": None}),
+                                ("privileged", {}))]  # fmt: skip
     summary = summarize(records, ["deployable", "privileged"], 5)
     cell = summary["estimate"]["deployable"]
-    assert cell == {"median_m": pytest.approx(0.03), "n": 2, "near_median_m": pytest.approx(0.01), "near_n": 1}
+    assert cell == {"median_m": pytest.approx(0.03), "n": 2, "near_median_m": pytest.approx(0.01), "near_n": 1,
+                    "lifted_median_m": None, "lifted_n": 0}  # fmt: skip
     assert "privileged" not in summary["estimate"]
     header, rows = comparison_rows(summary, ["train"], [])
     assert header[-1].startswith("estimate of the object")
-    assert rows[0][-1] == "3.0 cm (n=2); near the gripper 1.0 cm (n=1)" and rows[1][-1] == "-"
+    assert rows[0][-1] == "3.0 cm (n=2); near 1.0 cm (n=1); lifted -" and rows[1][-1] == "-"
     assert not comparison_rows(summarize(records[2:], ["privileged"], 5), ["train"], [])[0][-1].startswith("estimate")
 
 

@@ -161,6 +161,7 @@ class EpisodeResult:
     trace: list[dict] | None = field(default=None, repr=False)
     estimate: float | None = None  # a camera-estimating policy: median error of its estimates of the object (m)
     estimate_near: float | None = None  # the same over estimates made with the gripper within NEAR_M of it
+    estimate_lifted: float | None = None  # ... and over those made with it lifted (LIFTED_M up: in the hand)
 
 
 def run_episode(
@@ -209,8 +210,8 @@ def run_instruction(
 
     def result(success: bool | None, steps: int) -> EpisodeResult:
         closest = judge.closest if judge is not None else None
-        error, near = probe.summary() if probe is not None else (None, None)
-        return EpisodeResult(success, steps, judge is not None, kept, closest, steps_run, error, near)
+        error, near, lifted = probe.summary() if probe is not None else (None, None, None)
+        return EpisodeResult(success, steps, judge is not None, kept, closest, steps_run, error, near, lifted)
 
     for step in range(1, max_steps + 1):
         action = np.asarray(controller.act(policy_view(obs), instruction), np.float32)
@@ -232,20 +233,22 @@ def run_instruction(
 
 
 NEAR_M = 0.10  # an estimate made with the gripper this close to the object (m): where the policy acts on it
+LIFTED_M = 0.03  # the object this far above where it first rested (m): held up, read under the hand
 
 
 class EstimateProbe:
     """For a policy that acts on a scene it estimates from the cameras (``last_estimate``: the field
     names and the vector of its latest estimate, None before one): how far each new estimate put the
-    instruction's first object from where it was in the frame the estimate read, and how far the
-    gripper was from it then. The evaluation's judge of the estimator where the policy uses it: the
+    instruction's first object from where it was in the frame the estimate read, how far the
+    gripper was from it then, and whether it was lifted. The evaluation's judge of the estimator where the policy uses it: the
     median over rendered frames does not say how it reads the object the hand is reaching for."""
 
     def __init__(self, fields, args):
         self.index = {f: i for i, f in enumerate(fields)}
         self.object = next((o for o in args if f"{o}.x" in self.index), None)
-        self.readings: list[tuple[float, float]] = []  # (error, gripper distance), m
+        self.readings: list[tuple[float, float, bool]] = []  # (error m, gripper distance m, lifted)
         self._seen = None
+        self._rest_z: float | None = None  # the object's height at the first reading (it starts resting)
 
     def add(self, estimate, before: np.ndarray) -> None:
         """Score ``estimate`` (names, vector) against the scene vector ``before`` once, when it is new."""
@@ -260,13 +263,18 @@ class EstimateProbe:
         truth = before[[self.index[k] for k in keys]]
         guess = np.asarray(vector, np.float64)[[where[k] for k in keys]]
         gripper = before[[self.index[f"ee.{a}"] for a in "xyz"]]
-        self.readings.append((float(np.linalg.norm(guess - truth)), float(np.linalg.norm(gripper - truth))))
+        if self._rest_z is None:
+            self._rest_z = float(truth[2])
+        lifted = truth[2] - self._rest_z > LIFTED_M
+        self.readings.append((float(np.linalg.norm(guess - truth)), float(np.linalg.norm(gripper - truth)), lifted))
 
-    def summary(self) -> tuple[float | None, float | None]:
-        """The median error over the episode's estimates, and over those with the gripper within ``NEAR_M``."""
-        errors = [e for e, _ in self.readings]
-        near = [e for e, d in self.readings if d <= NEAR_M]
-        return (float(np.median(errors)) if errors else None, float(np.median(near)) if near else None)
+    def summary(self) -> tuple[float | None, float | None, float | None]:
+        """The median error over the episode's estimates, over those with the gripper within ``NEAR_M``,
+        and over those with the object lifted (``LIFTED_M`` above where it first rested: in the hand)."""
+        errors = [e for e, _, _ in self.readings]
+        near = [e for e, d, _ in self.readings if d <= NEAR_M]
+        lifted = [e for e, _, up in self.readings if up]
+        return tuple(float(np.median(x)) if x else None for x in (errors, near, lifted))
 
 
 class Tracer:

@@ -118,7 +118,9 @@ class Workbench:
             if isinstance(controller, GroundedController):
                 out[-1]["told"] = controller.told.get(pick.instruction)  # None: the words as said
             if r.estimate is not None:
-                out[-1].update(estimate_m=r.estimate, estimate_near_m=r.estimate_near)
+                out[-1].update(
+                    estimate_m=r.estimate, estimate_near_m=r.estimate_near, estimate_lifted_m=r.estimate_lifted
+                )
             if r.trace is not None:
                 out[-1]["trace"] = r.trace
             if frames_for is not None:
