@@ -322,6 +322,8 @@ def test_the_token_task_head_reads_the_instructions_words_not_their_mean(labelle
         assert not torch.allclose(other_words, logits)
     with pytest.raises(ValueError, match="task_tokens=true needs policy.task_head=true"):
         _tiny_policy(data, task_tokens=True)
+    with pytest.raises(ValueError, match="policy.task_tokens='yes' is not allowed: it must be true or false"):
+        _tiny_policy(data, task_head=True, task_tokens="yes")
 
 
 def test_pointer_labels_name_each_argument_by_its_object_index_and_none_otherwise():
