@@ -240,8 +240,9 @@ class EstimateProbe:
     """For a policy that acts on a scene it estimates from the cameras (``last_estimate``: the field
     names and the vector of its latest estimate, None before one): how far each new estimate put the
     instruction's first object from where it was in the frame the estimate read, how far the
-    gripper was from it then, and whether it was lifted. The evaluation's judge of the estimator where the policy uses it: the
-    median over rendered frames does not say how it reads the object the hand is reaching for."""
+    gripper was from it then, and whether it was lifted (above its height at the first reading; an
+    episode that starts with it in the hand counts from there). The estimator judged where the
+    policy uses it: the median over rendered frames does not say how it reads the object in hand."""
 
     def __init__(self, fields, args):
         self.index = {f: i for i, f in enumerate(fields)}
