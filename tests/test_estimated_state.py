@@ -13,7 +13,13 @@ from robolang.evaluation.rollout import PolicyController, run_episode
 from robolang.features import STATE_NAMES
 from robolang.perception.layout import EstimatorLayout
 from robolang.policy import CheckpointError, load_policy
-from robolang.policy.estimated_state import EstimatedStatePolicy, SceneFromEstimate
+from robolang.policy.estimated_state import (
+    GRASP_OFFSET_M,
+    HELD_REACH_M,
+    EstimatedStatePolicy,
+    SceneFromEstimate,
+    held_in_hand,
+)
 
 SHAPES = {"red_cube": "cube", "green_cube": "cube", "blue_bar": "bar", "yellow_cylinder": "cylinder", "plate": ""}
 
@@ -51,6 +57,33 @@ def test_the_estimate_fills_the_scene_vector_the_state_policy_reads():
     assert all(at[f] == 0 for f in FIELDS if f.startswith("contact."))
 
 
+def test_an_object_in_the_hand_is_placed_at_the_grasp_point_only_while_the_fingers_hold_something():
+    names = {n: i for i, n in enumerate(STATE_NAMES)}
+    state = np.zeros(len(STATE_NAMES), np.float32)
+    state[[names["ee.x"], names["ee.y"], names["ee.z"]]] = (0.4, 0.1, 0.15)
+    grasp = np.array([0.4, 0.1, 0.15], np.float32) + GRASP_OFFSET_M
+    read = np.array([[0.41, 0.09, 0.10], [0.2, -0.2, 0.02], [0.4, 0.1, 0.0]], np.float32)  # held, far, plate below
+    for width, moved in ((0.04, True), (0.08, False), (0.0, False)):  # holding; open; closed on nothing
+        position = read.copy()
+        state[names["gripper.width"]] = width
+        held_in_hand(position, state)
+        np.testing.assert_allclose(position[0], grasp if moved else read[0])
+        np.testing.assert_array_equal(position[1:], read[1:])  # nothing else moves
+    state[names["gripper.width"]] = 0.04
+    position = read.copy()
+    position[0] = grasp + (HELD_REACH_M + 0.01, 0, 0)  # nothing read near the hand: nothing moves
+    before = position.copy()
+    held_in_hand(position, state)
+    np.testing.assert_array_equal(position, before)
+    layout = EstimatorLayout.from_fields(FIELDS, SHAPES)
+    estimate = {"position": np.zeros((1, 5, 3), np.float32), "yaw": np.zeros((1, 5), np.float32),
+                "fixture": np.zeros((1, 3), np.float32), "switch": np.zeros((1, 1), np.float32)}  # fmt: skip
+    estimate["position"][0, 0] = (0.41, 0.09, 0.10)
+    for held, expected in ((False, (0.41, 0.09, 0.10)), (True, grasp)):
+        vector = SceneFromEstimate(layout, FIELDS, held_from_gripper=held)(estimate, state)
+        np.testing.assert_allclose([vector[FIELDS.index(f"red_cube.{a}")] for a in "xyz"], expected, atol=1e-6)
+
+
 def test_compose_refuses_a_state_policy_that_reads_contacts_and_an_existing_folder(parts, capsys):
     root, estimator = parts
     args = ["estimator", "compose", f"estimator={estimator}"]
@@ -78,6 +111,13 @@ def test_the_composed_policy_acts_on_the_robot_s_own_observation(parts, robot):
     )
     policy = load_policy(out)
     assert isinstance(policy, EstimatedStatePolicy) and not policy.privileged and policy.name == "estimated_state"
+    assert not policy.scene.held_from_gripper  # off unless composed with it
+    held = root / "acting_held"
+    args = ["estimator", "compose", f"estimator={estimator}", f"state_policy={root / 'state'}"]
+    assert cli.main([*args, f"out={held}", "held_from_gripper=true"]) == 0
+    assert load_policy(held).scene.held_from_gripper
+    assert cli.main([*args, f"out={root / 'bad_held'}", "held_from_gripper=sometimes"]) == 2
+    assert not (root / "bad_held").exists()
     assert policy.observation_features == {"static": (32, 32, 3), "wrist": (32, 32, 3), "observation.state": (12,)}
     policy.check_robot(robot.observation_features)
     result = run_episode(robot, PolicyController(policy), "open the drawer", "open_drawer", (), 0, 12)

@@ -355,6 +355,7 @@ def run_compose(cfg: DictConfig) -> Path:
 
     for key in ("estimator", "state_policy", "out"):
         checked(cfg, key, str)
-    out = compose(cfg.estimator, cfg.state_policy, cfg.out)
+    held = checked(cfg, "held_from_gripper", bool)
+    out = compose(cfg.estimator, cfg.state_policy, cfg.out, held_from_gripper=held)
     print(f"deployable policy (state estimator + state policy): {out}")
     return out

@@ -44,7 +44,8 @@ def is_estimated_state(path: str | Path) -> bool:
 class SceneFromEstimate:
     """Writes an estimate (and proprioception) into a state policy's scene-state vector (D,)."""
 
-    def __init__(self, estimator_layout, scene_fields: tuple[str, ...]):
+    def __init__(self, estimator_layout, scene_fields: tuple[str, ...], held_from_gripper: bool = False):
+        self.held_from_gripper = held_from_gripper
         index = {name: i for i, name in enumerate(scene_fields)}
         objects = estimator_layout.objects
         missing = [f"{o}.x" for o in objects if f"{o}.x" not in index]
@@ -62,7 +63,10 @@ class SceneFromEstimate:
         """One scene vector (D,) float32 from one frame's estimate (arrays with a leading 1) and proprioception."""
         vector = np.zeros(self.size + 1, np.float32)  # the extra last slot takes what the policy does not read
         yaw = np.nan_to_num(estimate["yaw"][0], nan=0.0)  # (O,) no visible yaw: 0
-        vector[self.position] = estimate["position"][0]
+        position = np.array(estimate["position"][0], np.float32)  # (O, 3)
+        if self.held_from_gripper:
+            held_in_hand(position, state)
+        vector[self.position] = position
         vector[self.yaw] = yaw
         half = yaw / 2
         quaternion = np.stack([np.zeros_like(half), np.zeros_like(half), np.sin(half), np.cos(half)], -1)  # upright
@@ -72,6 +76,26 @@ class SceneFromEstimate:
         for column, i in self.proprio:
             vector[column] = state[i]
         return vector[: self.size]
+
+
+HELD_WIDTH_M = (0.005, 0.075)  # the fingers neither closed on nothing nor open: something is between them
+HELD_REACH_M = 0.08  # the held object is the one read nearest the grasp point, if within this
+GRASP_OFFSET_M = np.array([0.0, 0.0, -0.011], np.float32)  # a held object's centre from ee (measured in play)
+
+
+def held_in_hand(position: np.ndarray, state: np.ndarray) -> None:
+    """With the fingers closed on something (``gripper.width`` in ``HELD_WIDTH_M``), move the object
+    read nearest the grasp point (within ``HELD_REACH_M``) there, in place: the cameras read an
+    object in the hand a few centimetres low (the hand covers it), where proprioception knows it."""
+    names = {n: i for i, n in enumerate(STATE_NAMES)}
+    width = state[names["gripper.width"]]
+    if not HELD_WIDTH_M[0] < width < HELD_WIDTH_M[1] or not len(position):
+        return
+    grasp = np.array([state[names[f"ee.{a}"]] for a in "xyz"], np.float32) + GRASP_OFFSET_M
+    distance = np.linalg.norm(position - grasp, axis=1)
+    nearest = int(np.argmin(distance))
+    if distance[nearest] <= HELD_REACH_M:
+        position[nearest] = grasp
 
 
 class EstimatedStatePolicy(ChunkExecution):
@@ -86,14 +110,15 @@ class EstimatedStatePolicy(ChunkExecution):
     last_estimate: tuple[tuple[str, ...], np.ndarray] | None = None
 
     def __init__(self, path: Path, estimator, state_policy, execution: str = "chunk",
-                 actions_per_chunk: int | None = None, ensemble_decay: float = 0.01):  # fmt: skip
+                 actions_per_chunk: int | None = None, ensemble_decay: float = 0.01,
+                 held_from_gripper: bool = False):  # fmt: skip
         if getattr(state_policy.config, "contacts", False):
             raise CheckpointError(
                 f"{path}: its state policy reads contact flags, which no camera estimate gives; train it with "
                 "policy.contacts=false"
             )
         self.path, self.estimator, self.state_policy = Path(path), estimator, state_policy
-        self.scene = SceneFromEstimate(estimator.layout, state_policy.scene_fields)
+        self.scene = SceneFromEstimate(estimator.layout, state_policy.scene_fields, held_from_gripper)
         self.chunk_size, self.n_obs_steps = state_policy.chunk_size, 1
         self.step = state_policy.step
         self.set_execution(execution, actions_per_chunk, ensemble_decay)
@@ -114,7 +139,8 @@ class EstimatedStatePolicy(ChunkExecution):
         manifest = json.loads((path / MANIFEST).read_text())
         if manifest.get("kind") != KIND:
             raise CheckpointError(f"{path / MANIFEST} is not a {KIND} manifest (kind {manifest.get('kind')!r})")
-        return cls(path, load_estimator(path / "estimator", device=device), state_policy, **kw)
+        held = bool(manifest.get("held_from_gripper", False))  # folders composed before the option: off
+        return cls(path, load_estimator(path / "estimator", device=device), state_policy, held_from_gripper=held, **kw)
 
     # ---- what it is ---------------------------------------------------------------------------
     @property
@@ -165,9 +191,10 @@ class EstimatedStatePolicy(ChunkExecution):
         return self.state_policy.predict({KEY_STATE: state, KEY_SCENE_STATE: scene}, instruction)
 
 
-def compose(estimator: str | Path, policy: str | Path, out: str | Path) -> Path:
+def compose(estimator: str | Path, policy: str | Path, out: str | Path, held_from_gripper: bool = False) -> Path:
     """Copy an estimator checkpoint and a state policy checkpoint into one folder ``out`` (refused
-    when they do not fit together: another scene, a policy reading contacts or images)."""
+    when they do not fit together: another scene, a policy reading contacts or images);
+    ``held_from_gripper``: an object in the hand is placed at the grasp point (``held_in_hand``)."""
     from robolang.perception.checkpoint import load_estimator, resolve
     from robolang.policy.checkpoint import resolve_checkpoint
     from robolang.policy.inference import LanguagePolicy
@@ -186,7 +213,8 @@ def compose(estimator: str | Path, policy: str | Path, out: str | Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(estimator_dir, tmp / "estimator", ignore=shutil.ignore_patterns("training.pt"))
     shutil.copytree(policy_dir, tmp / "policy", ignore=shutil.ignore_patterns("training*"))
-    manifest = {"kind": KIND, "estimator": str(estimator_dir), "policy": str(policy_dir)}
+    manifest = {"kind": KIND, "estimator": str(estimator_dir), "policy": str(policy_dir),
+                "held_from_gripper": bool(held_from_gripper)}  # fmt: skip
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     tmp.rename(out)
     return out
