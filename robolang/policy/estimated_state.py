@@ -80,7 +80,7 @@ class SceneFromEstimate:
 
 HELD_WIDTH_M = (0.005, 0.075)  # the fingers neither closed on nothing nor open: something is between them
 HELD_REACH_M = 0.08  # the held object is the one read nearest the grasp point, if within this
-GRASP_OFFSET_M = np.array([0.0, 0.0, -0.011], np.float32)  # a held object's centre from ee (measured in play)
+GRASP_OFFSET_M = np.array([0.0, 0.0, -0.011], np.float32)  # a held object's centre from ee (median, demo rollouts)
 
 
 def held_in_hand(position: np.ndarray, state: np.ndarray) -> None:
