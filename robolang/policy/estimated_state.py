@@ -81,17 +81,18 @@ class SceneFromEstimate:
 HELD_WIDTH_M = (0.005, 0.075)  # the fingers neither closed on nothing nor open: something is between them
 HELD_REACH_M = 0.08  # the held object is the one read nearest the grasp point, if within this
 GRASP_OFFSET_M = np.array([0.0, 0.0, -0.011], np.float32)  # a held object's centre from ee (median, demo rollouts)
+_WIDTH = STATE_NAMES.index("gripper.width")  # proprioception columns, found once (it runs at every prediction)
+_EE = [STATE_NAMES.index(f"ee.{a}") for a in "xyz"]
 
 
 def held_in_hand(position: np.ndarray, state: np.ndarray) -> None:
     """With the fingers closed on something (``gripper.width`` in ``HELD_WIDTH_M``), move the object
     read nearest the grasp point (within ``HELD_REACH_M``) there, in place: the cameras read an
     object in the hand a few centimetres low (the hand covers it), where proprioception knows it."""
-    names = {n: i for i, n in enumerate(STATE_NAMES)}
-    width = state[names["gripper.width"]]
+    width = state[_WIDTH]
     if not HELD_WIDTH_M[0] < width < HELD_WIDTH_M[1] or not len(position):
         return
-    grasp = np.array([state[names[f"ee.{a}"]] for a in "xyz"], np.float32) + GRASP_OFFSET_M
+    grasp = np.asarray(state[_EE], np.float32) + GRASP_OFFSET_M
     distance = np.linalg.norm(position - grasp, axis=1)
     nearest = int(np.argmin(distance))
     if distance[nearest] <= HELD_REACH_M:
