@@ -36,6 +36,7 @@ def check(cfg: DictConfig) -> None:
     checked(cfg, "demos.start_pose", str, choices=("here", "random"), optional=True)
     checked(cfg, "estimator.render.frames", int, low=1)
     checked(cfg, "side_by_side", bool, optional=True)
+    checked(cfg, "compose.held_from_gripper", bool, optional=True)
 
 
 def demonstrations(cfg: DictConfig, out: Path) -> None:
@@ -120,13 +121,15 @@ def _branch(name: str, plain: dict, paths: dict, report) -> float:
     return time.perf_counter() - start
 
 
-def compose(estimator: Path, state: Path, out: Path) -> None:
+def compose(cfg: DictConfig, estimator: Path, state: Path, out: Path) -> None:
+    from robolang.demo import overrides_of
     from robolang.perception.entry import run_compose
 
     if out.exists():
         print(f"{out} holds the deployable policy: reusing it")
         return
-    run_compose(load_config("estimator_compose", [f"estimator={estimator}", f"state_policy={state}", f"out={out}"]))
+    overrides = [f"estimator={estimator}", f"state_policy={state}", f"out={out}", *overrides_of(cfg.get("compose", {}))]
+    run_compose(load_config("estimator_compose", overrides))
 
 
 def evaluate(cfg: DictConfig, deployable: Path, state: Path, out: Path) -> dict:
@@ -156,7 +159,7 @@ def stages(cfg: DictConfig, out: Path, results: dict) -> list[tuple[str, object]
     return [
         ("demonstrations", lambda: demonstrations(cfg, demos)),
         *training,
-        ("compose", lambda: compose(estimator, state, deployable)),
+        ("compose", lambda: compose(cfg, estimator, state, deployable)),
         ("evaluate", lambda: results.update(evaluate(cfg, deployable, state, out / "eval"))),
     ]
 
@@ -164,11 +167,12 @@ def stages(cfg: DictConfig, out: Path, results: dict) -> list[tuple[str, object]
 def description(cfg: DictConfig, conf: dict, name: str, continued: bool) -> str:
     """The BENCHMARKS.md sentence saying what this run was."""
     tasks = f"{len(cfg.tasks)} tasks"
+    held = " (an object in the hand read at the grasp point)" if cfg.get("compose", {}).get("held_from_gripper") else ""
     return (
         f"`configs/{name}.yaml` as shipped (out `{cfg.out}`): {cfg.demos.hours} h of the scripted expert's "
         f"demonstrations, the privileged state policy {cfg.state.train.steps} steps, "
         f"{cfg.estimator.render.frames} randomized frames at {cfg.image_size} px and the estimator "
-        f"{cfg.estimator.train.train.steps} steps, composed into the deployable policy; {tasks}; evaluation worlds "
+        f"{cfg.estimator.train.train.steps} steps, composed into the deployable policy{held}; {tasks}; evaluation worlds "
         f"{', '.join(conf['worlds'])}, {conf['episodes']} episodes per task, split and world, {conf['chains']} chains "
         "per world and chain split; the deployable policy reads only the cameras and proprioception."
         + (" Continued from an earlier, interrupted run: stage times add up over the runs." if continued else "")

@@ -40,6 +40,8 @@ def test_ladder_configs_compose_into_valid_stage_configs(name):
     assert render.world.name == "randomized" and render.robot.config.static_width == cfg.image_size
     estimator = load_config("estimator_train", overrides_of(cfg.estimator.train))
     assert estimator.train.steps == cfg.estimator.train.train.steps
+    parts = ["estimator=e", "state_policy=s", "out=o", *overrides_of(cfg.compose)]
+    assert load_config("estimator_compose", parts).held_from_gripper is True  # measured better: 20 gained, 6 lost
     worlds = list(load_config("eval", overrides_of(cfg.eval)).worlds)
     assert worlds == (["default"] if name == "demo" else ["default", "heldout"])
 
@@ -162,6 +164,7 @@ def test_bad_demo_values_are_refused_with_the_key(tmp_path, capsys):
         ("demos.hours=abc", "demos.hours="),
         ("demos.start_pose=far", "demos.start_pose="),
         ("side_by_side=2", "side_by_side="),
+        ("compose.held_from_gripper=maybe", "compose.held_from_gripper="),
         ("overwrite=1", "overwrite="),
     ):
         assert cli.main(["demo", f"out={tmp_path / 'd'}", override]) == 2

@@ -111,11 +111,11 @@ def test_the_composed_policy_acts_on_the_robot_s_own_observation(parts, robot):
     )
     policy = load_policy(out)
     assert isinstance(policy, EstimatedStatePolicy) and not policy.privileged and policy.name == "estimated_state"
-    assert not policy.scene.held_from_gripper  # off unless composed with it
-    held = root / "acting_held"
+    assert policy.scene.held_from_gripper  # on by default
+    raw = root / "acting_raw"
     args = ["estimator", "compose", f"estimator={estimator}", f"state_policy={root / 'state'}"]
-    assert cli.main([*args, f"out={held}", "held_from_gripper=true"]) == 0
-    assert load_policy(held).scene.held_from_gripper
+    assert cli.main([*args, f"out={raw}", "held_from_gripper=false"]) == 0
+    assert not load_policy(raw).scene.held_from_gripper
     assert cli.main([*args, f"out={root / 'bad_held'}", "held_from_gripper=sometimes"]) == 2
     assert not (root / "bad_held").exists()
     assert policy.observation_features == {"static": (32, 32, 3), "wrist": (32, 32, 3), "observation.state": (12,)}
