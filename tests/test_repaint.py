@@ -1,5 +1,7 @@
 """Surface labels from the renderer and the estimator's repainting of the table and cabinets."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -107,8 +109,20 @@ def test_repaint_at_zero_or_without_surfaces_leaves_the_images():
 def test_training_repaints_only_frames_with_surface_labels(rendered, tmp_path):  # noqa: F811
     frames = load_frames(rendered[0])
     settings = {"channels": (8, 16), "strides": (1, 2), "hidden": 32}
-    cfg = EstimatorTrainConfig(steps=2, batch_size=4, warmup_steps=1, checkpoint_every=100, repaint=0.5)
-    EstimatorTrainer(_model(frames, **settings), frames, tmp_path / "a", cfg, {}).fit()
+    cfg = EstimatorTrainConfig(steps=4, batch_size=4, warmup_steps=1, checkpoint_every=100, repaint=0.5)
+    painted = EstimatorTrainer(_model(frames, **settings), frames, tmp_path / "a", cfg, {})
+    painted.fit()
+    plain = EstimatorTrainer(_model(frames, **settings), frames, tmp_path / "p", replace(cfg, repaint=0.0), {})
+    plain.fit()
+    assert painted.rng.bit_generator.state == plain.rng.bit_generator.state  # the same batches, repainted or not
+    assert any(not torch.equal(a, b) for a, b in zip(painted.model.parameters(), plain.model.parameters(), strict=True))
+    stopped = EstimatorTrainer(_model(frames, **settings), frames, tmp_path / "s", cfg, {})
+    stopped.fit(stop=lambda: stopped.step >= 2)
+    resumed = EstimatorTrainer(_model(frames, **settings), frames, tmp_path / "s", cfg, {})
+    resumed.resume()
+    resumed.fit()
+    for a, b in zip(painted.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)  # a resumed run paints exactly what the straight one did
     bare = Frames(frames.images, frames.proprio, frames.scene, frames.meta, frames.matrices)
     with pytest.raises(EstimatorTrainingError, match="surface labels"):
         EstimatorTrainer(_model(frames, **settings), bare, tmp_path / "b", cfg, {})

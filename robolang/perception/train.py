@@ -26,6 +26,8 @@ from robolang.perception.layout import EstimatorLayout
 from robolang.perception.pixels import project
 from robolang.perception.repaint import repaint
 
+REPAINT_STREAM = 7  # the repaint's random stream beside the run's own
+
 
 class EstimatorTrainingError(RobolangError, RuntimeError):
     """A run that cannot start or continue (an existing run without resume, a run for other data)."""
@@ -202,8 +204,9 @@ class EstimatorTrainer:
                 rows = self.rng.integers(len(self.train_data), size=cfg.batch_size)
                 batch = _to(self.train_data.batch(rows), self.device)  # augmented where training runs (GPU)
                 surfaces = batch.pop("surfaces", None)
-                if self.cfg.repaint > 0:
-                    batch["images"] = repaint(batch["images"], surfaces, self.rng, self.cfg.repaint)
+                if self.cfg.repaint > 0:  # its own draws, from (seed, step): the batches are those of repaint=0
+                    paint_rng = np.random.default_rng([cfg.seed, REPAINT_STREAM, self.step])
+                    batch["images"] = repaint(batch["images"], surfaces, paint_rng, cfg.repaint)
                 batch["images"] = {cam: photometric(x, self.rng, cfg) for cam, x in batch["images"].items()}
                 record = update(self.model, self.optimizer, self.scheduler, batch, cfg.grad_clip)
                 self.step += 1
