@@ -1,4 +1,5 @@
-"""Camera matrices of the current frame, the state estimator's pixel labels (``configs/estimator_render.yaml``).
+"""Camera matrices and surface masks of the current frame, the state estimator's pixel labels
+(``configs/estimator_render.yaml``).
 
 Where an object appears in an image is free in simulation: its position (the scene state) through
 the camera's view and projection. ``camera_matrices(robot)`` gives, per camera, the 4x4 matrix
@@ -31,3 +32,10 @@ def camera_matrices(robot) -> dict[str, np.ndarray]:
             np.float32
         ),
     }
+
+
+def surface_masks(robot) -> dict[str, np.ndarray]:
+    """camera -> (H, W) uint8 for the frame a connected ``PlayTableRobot`` renders now: 1 where the table
+    is seen, 2 the cabinets, 0 elsewhere (``sim.scene.SURFACE_TABLE``/``SURFACE_CABINET``). Training
+    repaints those pixels with colours no world samples, so the estimator cannot lean on the table's look."""
+    return {cam: robot.scene.surface_labels(cam) for cam in ("static", "wrist")}

@@ -101,3 +101,22 @@ def render_rgb_depth(
     )
     rgb = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(spec.height, spec.width, 4)[..., :3])
     return rgb, np.asarray(depth, dtype=np.float32).reshape(spec.height, spec.width)
+
+
+def render_segmentation(client: int, spec: CameraSpec, view: list[float], hardware: bool = False) -> np.ndarray:
+    """(H, W) int64 of what each pixel shows: ``body + ((link + 1) << 24)``, -1 where nothing is drawn."""
+    *_, seg = pb.getCameraImage(
+        spec.width,
+        spec.height,
+        view,
+        spec.projection(),
+        renderer=pb.ER_BULLET_HARDWARE_OPENGL if hardware else pb.ER_TINY_RENDERER,
+        flags=pb.ER_SEGMENTATION_MASK_OBJECT_AND_LINKINDEX,
+        physicsClientId=client,
+    )
+    return np.asarray(seg, dtype=np.int64).reshape(spec.height, spec.width)
+
+
+def segment_id(body: int, link: int) -> int:
+    """The value ``render_segmentation`` gives the pixels of ``link`` of ``body`` (-1: the base)."""
+    return body + ((link + 1) << 24)

@@ -26,6 +26,8 @@ from sim.cameras import (
     enable_egl,
     gpu_present,
     render_rgb_depth,
+    render_segmentation,
+    segment_id,
     static_view,
     wrist_view,
 )
@@ -34,6 +36,7 @@ from sim.randomization import WorldParams, WorldRandomization, sample, texture_p
 from sim.state import SceneVector, body_state, contacts, set_body_state, yaw_from_quat
 
 SURFACE_LINKS = ("table", "drawer_cabinet", "slider_cabinet")
+SURFACE_TABLE, SURFACE_CABINET = 1, 2  # ``surface_labels``: what a pixel shows of the surfaces a world colours
 
 
 @dataclass(frozen=True)
@@ -319,15 +322,16 @@ class PlayTableScene:
         assert len(values) == len(STATE_NAMES)
         return np.asarray(values, dtype=np.float32)
 
+    def _camera(self, camera: str) -> tuple[CameraSpec, list[float]]:
+        if camera == "static":
+            return self._static_camera()
+        if camera == "wrist":
+            return self.config.wrist_camera, wrist_view(*self.arm.wrist_camera_pose())
+        raise ValueError(f"unknown camera {camera!r}; cameras are 'static' and 'wrist'")
+
     def render(self, camera: str) -> np.ndarray:
         """uint8 (H, W, 3) image of the ``static`` or ``wrist`` camera."""
-        if camera == "static":
-            spec, view = self._static_camera()
-        elif camera == "wrist":
-            spec = self.config.wrist_camera
-            view = wrist_view(*self.arm.wrist_camera_pose())
-        else:
-            raise ValueError(f"unknown camera {camera!r}; cameras are 'static' and 'wrist'")
+        spec, view = self._camera(camera)
         rgb, depth = render_rgb_depth(
             self.client, spec, view, self.lighting(), self.config.shadows, self.hardware_render
         )
@@ -337,6 +341,24 @@ class PlayTableScene:
             else:
                 rgb = self.backdrop.composite_wrist(rgb, depth, spec, view)
         return self._sensor_noise(rgb)
+
+    def surface_labels(self, camera: str) -> np.ndarray:
+        """(H, W) uint8 of what ``render(camera)`` shows now: ``SURFACE_TABLE`` where the table is seen,
+        ``SURFACE_CABINET`` the cabinets (the links the world colours like the table), 0 elsewhere."""
+        spec, view = self._camera(camera)
+        hidden = self._backdrop_active()  # the backdrop keeps the table out of the frame's render: draw it here
+        if hidden:
+            pb.changeVisualShape(self.desk, -1, rgbaColor=[1, 1, 1, 1], physicsClientId=self.client)
+        try:
+            seg = render_segmentation(self.client, spec, view, self.hardware_render)
+        finally:
+            if hidden:
+                pb.changeVisualShape(self.desk, -1, rgbaColor=[0, 0, 0, 0], physicsClientId=self.client)
+        labels = np.zeros(seg.shape, np.uint8)
+        for name in SURFACE_LINKS:
+            value = SURFACE_TABLE if name == "table" else SURFACE_CABINET
+            labels[seg == segment_id(self.desk, self.desk_links[name])] = value
+        return labels
 
     def _sensor_noise(self, rgb: np.ndarray) -> np.ndarray:
         """Per-pixel Gaussian noise of the world's ``image_noise_std`` (uint8 levels), if any."""

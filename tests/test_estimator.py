@@ -52,14 +52,15 @@ def rendered(tmp_path_factory, render_cfg):
     robot = entry.build_robot(render_cfg)
     robot.connect()
     try:
-        matrices = entry._camera_labels(render_cfg)
-        meta = data_meta(robot, OmegaConf.to_container(render_cfg.world), PLAN, 0, SHARD, pixel_labels=True)
+        labels = entry.pixel_labels(render_cfg)
+        meta = data_meta(robot, OmegaConf.to_container(render_cfg.world), PLAN, 0, SHARD, pixel_labels=True,
+                         surface_labels=True)  # fmt: skip
         agent = entry._agent_factory(render_cfg, robot)
-        written = render_dataset(robot, agent, out, FRAMES, meta, matrices=matrices)
+        written = render_dataset(robot, agent, out, FRAMES, meta, labels=labels)
         with pytest.raises(EstimatorDataError, match="resume=true"):
-            render_dataset(robot, agent, out, FRAMES, meta, matrices=matrices)
+            render_dataset(robot, agent, out, FRAMES, meta, labels=labels)
         shard_path(out, 1).unlink()  # as if the run had died before shard 1 was renamed into place
-        rewritten = render_dataset(robot, agent, out, FRAMES, meta, resume=True, matrices=matrices)
+        rewritten = render_dataset(robot, agent, out, FRAMES, meta, resume=True, labels=labels)
     finally:
         robot.disconnect()
     return out, written, rewritten
@@ -85,6 +86,8 @@ def test_render_writes_whole_labelled_shards_and_resume_adds_only_the_missing(re
     assert frames.images["static"].shape == (FRAMES, SIZE, SIZE, 3) and frames.images["static"].dtype == np.uint8
     assert frames.proprio.shape == (FRAMES, len(STATE_NAMES))
     assert meta["pixel_labels"] and frames.matrices["wrist"].shape == (FRAMES, 4, 4)
+    assert meta["surface_labels"] and frames.surfaces["static"].shape == (FRAMES, SIZE, SIZE)
+    assert frames.surfaces["static"].dtype == np.uint8 and set(np.unique(frames.surfaces["static"])) == {0, 1, 2}
     fields = meta["scene_fields"]
     assert frames.scene.shape == (FRAMES, len(fields)) and "red_cube.x" in fields and "light.on" in fields
     # Varied: several sampled worlds (layouts), the arm moved between captures.
@@ -130,7 +133,7 @@ def test_pixel_labels_land_on_the_objects_in_both_cameras(render_cfg):
     robot.connect()
     try:
         robot.reset(3)
-        frame = capture(robot, entry._camera_labels(render_cfg))
+        frame = capture(robot, entry.pixel_labels(render_cfg))
     finally:
         robot.disconnect()
     layout = EstimatorLayout.from_fields(robot.scene_fields)

@@ -36,6 +36,7 @@ def test_recode_copies_the_labels_and_passes_every_camera_through_the_codec(rend
     assert cli.main(["estimator", "recode", f"data={source}", f"out={out}"]) == 0
     a, b = load_frames(source), load_frames(out)
     assert np.array_equal(a.scene, b.scene) and np.array_equal(a.proprio, b.proprio)
+    assert all(np.array_equal(a.surfaces[c], b.surfaces[c]) for c in a.images)  # surface labels kept as they were
     for camera in a.images:
         assert b.images[camera].shape == a.images[camera].shape
         assert not np.array_equal(b.images[camera], a.images[camera])  # lossy ...

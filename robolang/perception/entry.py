@@ -17,6 +17,8 @@ from robolang.config import ConfigError, checked, config_dir
 from robolang.config import world_config as load_world
 from robolang.errors import RobolangError
 from robolang.perception.frames import (
+    MATRIX_PREFIX,
+    SURFACE_PREFIX,
     DrawPlan,
     concat_frames,
     data_meta,
@@ -34,7 +36,7 @@ TRAIN_KEYS = {
     "lr": (float, 1e-12, None), "weight_decay": (float, 0, None), "grad_clip": (float, 1e-12, None),
     "min_lr_ratio": (float, 0, 1), "val_fraction": (float, 0, 0.9),
     "brightness": (float, 0, 1), "contrast": (float, 0, 1), "saturation": (float, 0, 1),
-    "white_balance": (float, 0, 1),
+    "white_balance": (float, 0, 1), "repaint": (float, 0, 1),
 }  # fmt: skip
 RECORDED_SUFFIX = "+codec"  # a world's frames measured again through the recordings' video codec
 SIZE_KEYS = {"static": ("static_height", "static_width"), "wrist": ("wrist_height", "wrist_width")}
@@ -75,13 +77,26 @@ def _agent_factory(cfg: DictConfig, robot):
     return lambda seed: instantiate(cfg.agent, robot=robot, seed=seed)
 
 
-def _camera_labels(cfg: DictConfig):
-    """``camera_labels`` (a hydra partial: robot -> camera -> (4, 4)), or None when it is null."""
-    if cfg.get("camera_labels") is None:
-        return None
+def pixel_labels(cfg: DictConfig):
+    """robot -> the frame's pixel labels (``frames.capture``) from ``camera_labels`` (a hydra partial:
+    robot -> camera -> (4, 4)) and ``surface_labels`` (robot -> camera -> (H, W) uint8); None when both are null."""
     from hydra.utils import instantiate
 
-    return instantiate(cfg.camera_labels)
+    parts = [(prefix, instantiate(cfg[key])) for key, prefix in (("camera_labels", MATRIX_PREFIX),
+             ("surface_labels", SURFACE_PREFIX)) if cfg.get(key) is not None]  # fmt: skip
+    if not parts:
+        return None
+    dtypes = {MATRIX_PREFIX: np.float32, SURFACE_PREFIX: np.uint8}
+    return lambda robot: {
+        prefix + cam: np.asarray(value, dtypes[prefix])
+        for prefix, label in parts
+        for cam, value in label(robot).items()
+    }
+
+
+def _meta(cfg: DictConfig, robot, world: dict, plan: DrawPlan, seed: int, shard: int) -> dict:
+    return data_meta(robot, world, plan, seed, shard, pixel_labels=cfg.get("camera_labels") is not None,
+                     surface_labels=cfg.get("surface_labels") is not None)  # fmt: skip
 
 
 def _plan(cfg: DictConfig) -> DrawPlan:
@@ -101,12 +116,12 @@ def run_render(cfg: DictConfig) -> Path:
     plan = _plan(cfg)
     world = OmegaConf.to_container(cfg.world, resolve=True)
     robot = build_robot(cfg)
-    matrices = _camera_labels(cfg)
+    labels = pixel_labels(cfg)
     robot.connect()
     try:
-        meta = data_meta(robot, world, plan, seed, shard, pixel_labels=matrices is not None)
+        meta = _meta(cfg, robot, world, plan, seed, shard)
         if workers == 1:
-            written = render_dataset(robot, _agent_factory(cfg, robot), out, frames, meta, resume, matrices)
+            written = render_dataset(robot, _agent_factory(cfg, robot), out, frames, meta, resume, labels)
     except KeyboardInterrupt:
         print(_stopped(out))
         raise
@@ -147,10 +162,10 @@ def _render_job(plain: dict, out: str, meta: dict, shards: list, report) -> None
     """One render worker (a spawned process): its own robot renders its share of the shards."""
     cfg = OmegaConf.create(plain)
     robot = build_robot(cfg)
-    matrices = _camera_labels(cfg)
+    labels = pixel_labels(cfg)
     robot.connect()
     try:
-        render_shards(robot, _agent_factory(cfg, robot), Path(out), meta, shards, report, matrices)
+        render_shards(robot, _agent_factory(cfg, robot), Path(out), meta, shards, report, labels)
     finally:
         robot.disconnect()
 

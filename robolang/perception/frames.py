@@ -6,7 +6,9 @@ A frames folder (``robolang estimator render``)::
                           robot's scene description, and how the frames were drawn
     shard_00000.npz       compressed: static (n, H, W, 3) uint8, wrist (n, H', W', 3) uint8,
                           proprio (n, P) float32, scene (n, D) float32, and with pixel labels
-                          camera.static, camera.wrist (n, 4, 4) float32: world -> clip space
+                          camera.static, camera.wrist (n, 4, 4) float32: world -> clip space,
+                          and with surface labels surface.static, surface.wrist (n, H, W) uint8:
+                          1 the table, 2 the cabinets, 0 anything else (the pixels training repaints)
     ...
 
 Frames are drawn for variety, not as episodes: the world is reset from a seed (a new sampled
@@ -36,6 +38,7 @@ DATA_KIND = "estimator_frames"
 FORMAT_VERSION = 1
 ARRAYS = (*CAMERA_NAMES, "proprio", "scene")
 MATRIX_PREFIX = "camera."  # optional arrays: each camera's world -> clip matrix per frame (pixel labels)
+SURFACE_PREFIX = "surface."  # optional arrays: per pixel, 1 the table, 2 the cabinets, 0 the rest
 
 
 @dataclass(frozen=True)
@@ -64,29 +67,30 @@ class Frames:
     scene: np.ndarray
     meta: dict
     matrices: dict[str, np.ndarray] | None = None  # camera -> (N, 4, 4) world -> clip, where rendered with them
+    surfaces: dict[str, np.ndarray] | None = None  # camera -> (N, H, W) uint8 surface labels, where rendered with them
 
     def __len__(self) -> int:
         return len(self.proprio)
 
 
-def capture(robot, matrices: Callable | None = None) -> dict[str, np.ndarray]:
+def capture(robot, labels: Callable | None = None) -> dict[str, np.ndarray]:
     """One labelled frame of a connected simulator: its cameras, proprioception and scene vector, and
-    with ``matrices(robot)`` (camera -> (4, 4)) each camera's world -> clip matrix."""
+    with ``labels(robot)`` its pixel labels (name -> array: ``MATRIX_PREFIX`` + camera -> (4, 4) world ->
+    clip matrix, ``SURFACE_PREFIX`` + camera -> (H, W) surface labels; ``entry.pixel_labels``)."""
     obs = robot.get_observation()
     frame = {cam: np.asarray(obs[cam], np.uint8) for cam in CAMERA_NAMES}
     frame["proprio"] = np.asarray([obs[k] for k in STATE_NAMES], np.float32)  # (P,)
     frame["scene"] = np.asarray(robot.scene_vector(), np.float32)  # (D,)
-    for cam, matrix in (matrices(robot) if matrices else {}).items():
-        frame[MATRIX_PREFIX + cam] = np.asarray(matrix, np.float32)  # (4, 4)
+    frame.update(labels(robot) if labels else {})
     return frame
 
 
 def draw_frames(
     robot, make_agent: Callable, n: int, rng: np.random.Generator, plan: DrawPlan, progress: Callable | None = None,
-    matrices: Callable | None = None,
+    labels: Callable | None = None,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """``n`` labelled frames from resets seeded by ``rng`` with the agent ``make_agent(seed)`` playing
-    between captures; a dict of stacked arrays (``ARRAYS``, and the camera matrices with ``matrices``)."""
+    between captures; a dict of stacked arrays (``ARRAYS``, and the pixel labels with ``labels``)."""
     rows: list[dict] = []
     while len(rows) < n:
         seed = int(rng.integers(2**31 - 1))
@@ -96,15 +100,18 @@ def draw_frames(
             low, high = (0, plan.warmup_steps) if i == 0 else (plan.min_steps, plan.max_steps)
             for _ in range(int(rng.integers(low, high + 1))):
                 robot.send_action(agent.act())
-            rows.append(capture(robot, matrices))
+            rows.append(capture(robot, labels))
             if progress is not None:
                 progress(1)
     return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
 
 
-def data_meta(robot, world: dict, plan: DrawPlan, seed: int, shard_frames: int, pixel_labels: bool = False) -> dict:
+def data_meta(
+    robot, world: dict, plan: DrawPlan, seed: int, shard_frames: int, pixel_labels: bool = False,
+    surface_labels: bool = False,
+) -> dict:  # fmt: skip
     """What a frames folder says about itself (``estimator_data.json``)."""
-    return {
+    meta = {
         "kind": DATA_KIND,
         "format_version": FORMAT_VERSION,
         "world": world.get("name", "custom"),
@@ -118,6 +125,9 @@ def data_meta(robot, world: dict, plan: DrawPlan, seed: int, shard_frames: int, 
         "draw": asdict(plan),
         "pixel_labels": pixel_labels,  # shards hold each camera's matrix per frame
     }
+    if surface_labels:  # absent, not false, when off: folders rendered before it still resume
+        meta["surface_labels"] = True  # shards hold each camera's surface labels per frame
+    return meta
 
 
 def shard_path(root: Path, index: int) -> Path:
@@ -145,7 +155,7 @@ def render_dataset(
     frames: int,
     meta: dict,
     resume: bool = False,
-    matrices: Callable | None = None,
+    labels: Callable | None = None,
 ) -> int:
     """Render ``frames`` frames into ``out`` in shards of ``meta['shard_frames']``; returns the shards written now.
 
@@ -153,7 +163,7 @@ def render_dataset(
     rendered with the same settings, and only the missing shards are drawn)."""
     todo = missing_shards(out, frames, meta, resume)
     with tqdm(total=frames, initial=frames - sum(n for _, n in todo), unit="frame", desc="render") as bar:
-        render_shards(robot, make_agent, out, meta, todo, bar.update, matrices)
+        render_shards(robot, make_agent, out, meta, todo, bar.update, labels)
     return len(todo)
 
 
@@ -168,13 +178,13 @@ def missing_shards(out: Path, frames: int, meta: dict, resume: bool) -> list[tup
 
 def render_shards(
     robot, make_agent: Callable, out: Path, meta: dict, shards: list[tuple[int, int]], progress: Callable,
-    matrices: Callable | None = None,
+    labels: Callable | None = None,
 ) -> None:  # fmt: skip
     """Draw and write each (index, frames) shard; shard i depends on (seed, i) alone, whoever renders it."""
     plan = DrawPlan(**meta["draw"])
     for index, n in shards:
         rng = np.random.default_rng([meta["seed"], index])
-        arrays = draw_frames(robot, make_agent, n, rng, plan, progress, matrices)
+        arrays = draw_frames(robot, make_agent, n, rng, plan, progress, labels)
         write_atomic(shard_path(Path(out), index), lambda f, a=arrays: np.savez_compressed(f, **a))
 
 
@@ -240,7 +250,8 @@ def load_frames(root: Path | str) -> Frames:
         )
     images = {cam: arrays[cam] for cam in CAMERA_NAMES}
     matrices = {cam: arrays[MATRIX_PREFIX + cam] for cam in CAMERA_NAMES if MATRIX_PREFIX + cam in arrays}
-    return Frames(images, arrays["proprio"], arrays["scene"], meta, matrices or None)
+    surfaces = {cam: arrays[SURFACE_PREFIX + cam] for cam in CAMERA_NAMES if SURFACE_PREFIX + cam in arrays}
+    return Frames(images, arrays["proprio"], arrays["scene"], meta, matrices or None, surfaces or None)
 
 
 def concat_frames(parts: list[Frames]) -> Frames:
@@ -252,10 +263,18 @@ def concat_frames(parts: list[Frames]) -> Frames:
                 raise EstimatorDataError(f"the data folders differ in {key}: {first[key]} vs {p.meta[key]}")
     meta = {**first, "world": sorted({p.meta["world"] for p in parts})}
     with_matrices = all(p.matrices for p in parts)
+    surfaces = None  # a folder rendered without surface labels has nothing to repaint: all 0
+    if any(p.surfaces for p in parts):
+        surfaces = {
+            cam: np.concatenate([p.surfaces[cam] if p.surfaces else np.zeros(p.images[cam].shape[:3], np.uint8)
+                                 for p in parts])
+            for cam in CAMERA_NAMES
+        }  # fmt: skip
     return Frames(
         {cam: np.concatenate([p.images[cam] for p in parts]) for cam in CAMERA_NAMES},
         np.concatenate([p.proprio for p in parts]),
         np.concatenate([p.scene for p in parts]),
         meta,
         {cam: np.concatenate([p.matrices[cam] for p in parts]) for cam in parts[0].matrices} if with_matrices else None,
+        surfaces,
     )

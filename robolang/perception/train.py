@@ -24,6 +24,9 @@ from robolang.perception.estimator import StateEstimator, to_chw
 from robolang.perception.frames import Frames
 from robolang.perception.layout import EstimatorLayout
 from robolang.perception.pixels import project
+from robolang.perception.repaint import repaint
+
+REPAINT_STREAM = 7  # the repaint's random stream beside the run's own
 
 
 class EstimatorTrainingError(RobolangError, RuntimeError):
@@ -52,6 +55,9 @@ class EstimatorTrainConfig:
     # Per-channel gains in [1 - a, 1 + a] (a camera's white balance, a tinted light): a warm table turns
     # grey-blue while a red cube stays red. 0: off (and nothing drawn, so older runs resume exactly).
     white_balance: float = 0.0
+    # Share of the samples whose table and cabinets are painted in random colours (``repaint``; frames
+    # rendered with surface labels). 0: off (and nothing drawn, so older runs resume exactly).
+    repaint: float = 0.0
     log_every: int = 50
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
@@ -65,6 +71,7 @@ class FrameBatches:
         self.images = {cam: frames.images[cam][self.index] for cam in CAMERA_NAMES}  # (N, H, W, 3) uint8
         self.proprio = frames.proprio[self.index]  # (N, P)
         self.targets = {k: torch.from_numpy(v) for k, v in layout.targets(frames.scene[self.index]).items()}
+        self.surfaces = {cam: s[self.index] for cam, s in (frames.surfaces or {}).items()}  # (N, H, W) uint8
         self.pixels, self.visible = {}, {}  # camera -> (N, O, 2) image positions, (N, O) inside the image
         for cam, matrices in (frames.matrices or {}).items():
             uv, visible = project(matrices[self.index], self.targets["position"].numpy())
@@ -80,6 +87,8 @@ class FrameBatches:
             "proprio": torch.from_numpy(self.proprio[rows]),
             **{k: v[rows] for k, v in self.targets.items()},
         }
+        if self.surfaces:
+            batch["surfaces"] = {cam: torch.from_numpy(s[rows]) for cam, s in self.surfaces.items()}
         if self.pixels:
             batch["pixels"] = {cam: uv[rows] for cam, uv in self.pixels.items()}
             batch["visible"] = {cam: v[rows] for cam, v in self.visible.items()}
@@ -139,6 +148,11 @@ class EstimatorTrainer:
         self.model, self.cfg, self.run, self.extra = model.to(device), cfg, Path(run), extra
         self.device = torch.device(device)
         torch.manual_seed(cfg.seed)
+        if cfg.repaint > 0 and not frames.surfaces:
+            raise EstimatorTrainingError(
+                f"train.repaint={cfg.repaint} needs frames rendered with surface labels (`robolang estimator render` "
+                "with surface_labels set, the default); these frames have none: train.repaint=0"
+            )
         train_idx, val_idx = split(len(frames), cfg.val_fraction)
         self.train_data = FrameBatches(frames, model.layout, train_idx)
         self.val_data = FrameBatches(frames, model.layout, val_idx) if len(val_idx) else None
@@ -189,6 +203,10 @@ class EstimatorTrainer:
             while self.step < cfg.steps and not (stop is not None and stop()):
                 rows = self.rng.integers(len(self.train_data), size=cfg.batch_size)
                 batch = _to(self.train_data.batch(rows), self.device)  # augmented where training runs (GPU)
+                surfaces = batch.pop("surfaces", None)
+                if self.cfg.repaint > 0:  # its own draws, from (seed, step): the batches are those of repaint=0
+                    paint_rng = np.random.default_rng([cfg.seed, REPAINT_STREAM, self.step])
+                    batch["images"] = repaint(batch["images"], surfaces, paint_rng, cfg.repaint)
                 batch["images"] = {cam: photometric(x, self.rng, cfg) for cam, x in batch["images"].items()}
                 record = update(self.model, self.optimizer, self.scheduler, batch, cfg.grad_clip)
                 self.step += 1
