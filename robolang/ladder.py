@@ -75,10 +75,16 @@ def render_frames(cfg: DictConfig, out: Path, workers: int | None = None) -> Non
 
     workers = cfg.workers if workers is None else workers
     overrides = [f"out={out}", f"image_size={cfg.image_size}", f"seed={cfg.seed}", f"workers={workers}",
-                 *overrides_of(cfg.estimator.render)]  # fmt: skip
+                 *render_labels(cfg), *overrides_of(cfg.estimator.render)]  # fmt: skip
     if out.exists():
         overrides.append("resume=true")  # the shards it lacks (none when it is complete)
     run_render(load_config("estimator_render", overrides))
+
+
+def render_labels(cfg: DictConfig) -> list[str]:
+    """Surface labels only for an estimator that paints the table over (``estimator.train.train.repaint``)."""
+    repaint = OmegaConf.select(cfg, "estimator.train.train.repaint", default=0.0)
+    return [] if repaint else ["surface_labels=null"]
 
 
 def train_estimator(cfg: DictConfig, frames: Path, run: Path, threads: int | None = None) -> None:

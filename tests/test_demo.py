@@ -11,6 +11,7 @@ from robolang.bench.report import Load
 from robolang.config import ConfigError, load_config
 from robolang.demo import DemoOutError, check, overrides_of, prepare_out, write_benchmark
 from robolang.evaluation.stats import rate
+from robolang.ladder import render_labels
 
 
 def test_nested_sections_become_hydra_overrides():
@@ -36,8 +37,12 @@ def test_ladder_configs_compose_into_valid_stage_configs(name):
     state = load_config("train", ["policy=privileged_state", *overrides_of(cfg.state)])
     assert state.train.steps == cfg.state.train.steps and state.policy.contacts is False  # compose needs it
     assert state.policy.pointer_scene and state.data.positional_phrasings > 0  # the measured recipe
-    render = load_config("estimator_render", [f"image_size={cfg.image_size}", *overrides_of(cfg.estimator.render)])
+    render = load_config("estimator_render", [f"image_size={cfg.image_size}", *render_labels(cfg),
+                                              *overrides_of(cfg.estimator.render)])  # fmt: skip
     assert render.world.name == "randomized" and render.robot.config.static_width == cfg.image_size
+    assert render.surface_labels is None  # the ladder's estimator paints nothing over: no labels rendered
+    painted = load_config(name, ["+estimator.train.train.repaint=0.5"])
+    assert load_config("estimator_render", render_labels(painted)).surface_labels is not None
     estimator = load_config("estimator_train", overrides_of(cfg.estimator.train))
     assert estimator.train.steps == cfg.estimator.train.train.steps
     parts = ["estimator=e", "state_policy=s", "out=o", *overrides_of(cfg.compose)]
