@@ -155,6 +155,8 @@ def test_the_demo_section_keeps_the_shipped_format(tmp_path, name, main, stages,
                "chains": {main: {"heldout_phrasing": {"n": 3, "average": 0.3}}}}  # fmt: skip
     if reach:
         summary["reach"] = {main: {"median_m": 0.03, "within": _cell(4, 5)}}
+        summary["estimate"] = {main: {"median_m": 0.015, "n": 5, "near_median_m": 0.016, "near_n": 5,
+                                      "lifted_median_m": 0.03, "lifted_n": 2}}  # fmt: skip
     conf = {"splits": splits, "chain_splits": ["heldout_phrasing"], "worlds": ["default"], "episodes": 5, "chains": 3}
     cfg = load_config(name, [f"bench_out={tmp_path / 'B.md'}"])
     check(cfg)
