@@ -75,6 +75,20 @@ def enable_egl(client: int) -> bool:
     return plugin >= 0
 
 
+def _camera_image(client: int, spec: CameraSpec, view: list[float], hardware: bool, flags: int, **light) -> tuple:
+    """pybullet's ``getCameraImage`` for one camera: (width, height, rgba, depth, segmentation)."""
+    return pb.getCameraImage(
+        spec.width,
+        spec.height,
+        view,
+        spec.projection(),
+        renderer=pb.ER_BULLET_HARDWARE_OPENGL if hardware else pb.ER_TINY_RENDERER,
+        flags=flags,
+        physicsClientId=client,
+        **light,
+    )
+
+
 def render_rgb_depth(
     client: int,
     spec: CameraSpec,
@@ -84,20 +98,18 @@ def render_rgb_depth(
     hardware: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render one image: RGB uint8 (H, W, 3) and the depth buffer float32 (H, W), 1.0 = nothing."""
-    _, _, rgba, depth, _ = pb.getCameraImage(
-        spec.width,
-        spec.height,
+    _, _, rgba, depth, _ = _camera_image(
+        client,
+        spec,
         view,
-        spec.projection(),
-        renderer=pb.ER_BULLET_HARDWARE_OPENGL if hardware else pb.ER_TINY_RENDERER,
-        flags=pb.ER_NO_SEGMENTATION_MASK,
+        hardware,
+        pb.ER_NO_SEGMENTATION_MASK,
         shadow=int(shadows),
         lightDirection=list(light.direction),
         lightColor=list(light.colour),
         lightAmbientCoeff=light.ambient,
         lightDiffuseCoeff=light.diffuse,
         lightSpecularCoeff=light.specular,
-        physicsClientId=client,
     )
     rgb = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(spec.height, spec.width, 4)[..., :3])
     return rgb, np.asarray(depth, dtype=np.float32).reshape(spec.height, spec.width)
@@ -105,15 +117,7 @@ def render_rgb_depth(
 
 def render_segmentation(client: int, spec: CameraSpec, view: list[float], hardware: bool = False) -> np.ndarray:
     """(H, W) int64 of what each pixel shows: ``body + ((link + 1) << 24)``, -1 where nothing is drawn."""
-    *_, seg = pb.getCameraImage(
-        spec.width,
-        spec.height,
-        view,
-        spec.projection(),
-        renderer=pb.ER_BULLET_HARDWARE_OPENGL if hardware else pb.ER_TINY_RENDERER,
-        flags=pb.ER_SEGMENTATION_MASK_OBJECT_AND_LINKINDEX,
-        physicsClientId=client,
-    )
+    *_, seg = _camera_image(client, spec, view, hardware, pb.ER_SEGMENTATION_MASK_OBJECT_AND_LINKINDEX)
     return np.asarray(seg, dtype=np.int64).reshape(spec.height, spec.width)
 
 

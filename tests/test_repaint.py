@@ -11,7 +11,7 @@ from test_estimator import _model, render_cfg, rendered  # noqa: F401 (module fi
 from robolang import cli
 from robolang.config import config_dir, load_config
 from robolang.perception import entry
-from robolang.perception.frames import Frames, concat_frames, load_frames
+from robolang.perception.frames import Frames, capture, concat_frames, load_frames
 from robolang.perception.repaint import HELD_OUT_SURFACE_RGB, chromaticity_box, paint_colours, repaint
 from robolang.perception.train import EstimatorTrainConfig, EstimatorTrainer, EstimatorTrainingError
 
@@ -24,13 +24,11 @@ def default_frame():
     robot.connect()
     try:
         robot.reset(3)
-        from robolang.perception.frames import capture
-
         frame = capture(robot, entry.pixel_labels(cfg))
-        table_rgba = robot.scene.backdrop is not None and robot.scene._backdrop_active()
+        backdrop = robot.scene.backdrop is not None and robot.scene._backdrop_active()
     finally:
         robot.disconnect()
-    return frame, table_rgba
+    return frame, backdrop
 
 
 def test_the_table_labels_cover_the_table_and_not_the_objects(default_frame):
