@@ -86,6 +86,7 @@ def test_a_vision_front_end_and_an_aux_head_are_chosen_by_name(labelled, tmp_pat
         ("policy.d_model=abc", "policy.d_model='abc' is not allowed: it must be an integer >= 1"),
         ("policy.n_heads=3", "d_model=32 must be a multiple of n_heads=3"),
         ("policy/vision=resnet18", "vision resnet18 needs weights"),
+        ("threads=0", "threads=0 is not allowed: threads must be an integer >= 1"),
     ],
 )
 def test_bad_values_are_refused_with_the_key_before_anything_is_created(labelled, tmp_path, capsys, override, said):

@@ -219,14 +219,12 @@ def check_train_config(cfg: DictConfig) -> list[str]:
 
 def run_train(cfg: DictConfig) -> dict:
     """``robolang estimator train``: fit an estimator on rendered frames into the run folder ``out``."""
-    import torch
 
-    from robolang.parallel import GracefulStop
+    from robolang.parallel import GracefulStop, cpu_threads
     from robolang.perception.train import EstimatorTrainer, EstimatorTrainingError
 
     data = check_train_config(cfg)
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
+    cpu_threads(cfg.threads)
     run = Path(cfg.out)
     started = (run / "checkpoints" / "last").exists()
     if started and not cfg.resume:

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from robolang.config import ConfigError, checked
 from robolang.features import KEY_IMAGE_PREFIX
+from robolang.parallel import cpu_threads
 from robolang.policy import batch as B
 from robolang.policy.checkpoint import observation_spec
 from robolang.policy.data import Augment, NormStats, PolicyDataset
@@ -90,6 +91,7 @@ def check_config(cfg: DictConfig) -> dict:
     checked(cfg, "cache_dir", str, optional=True)
     checked(cfg, "resume", bool)
     checked(cfg, "torch_device", str, choices=("auto", "cpu", "cuda"))
+    checked(cfg, "threads", int, low=1, optional=True)
     return check_policy(cfg)
 
 
@@ -266,6 +268,8 @@ def run(cfg: DictConfig) -> Path:
     main = accelerator.is_main_process
     if main:
         check_out(out, cfg.resume)
+        if accelerator.device.type == "cpu":
+            cpu_threads(OmegaConf.select(cfg, "threads"))
     with output_lock(out, enabled=main):
         trainer = build_trainer(cfg, accelerator, settings)
         if cfg.resume:
