@@ -47,6 +47,7 @@ def check_config(cfg: DictConfig) -> None:
     checked(cfg, "split", str, choices=SPLITS)
     checked(cfg, "start_pose", str, choices=START_POSES)
     checked(cfg, "setup", bool)
+    checked(cfg, "balance", bool)
     chosen_tasks(cfg.get("tasks"))
     if not 0 <= checked(cfg, "noise", float) <= 1:
         raise ConfigError(f"noise={cfg.noise!r} is not allowed: the executed actions' noise std must be in [0, 1]")

@@ -34,6 +34,7 @@ def check(cfg: DictConfig) -> None:
     checked(cfg, "demos.episode_seconds", float, low=1)
     checked(cfg, "demos.image_size", int, low=8)
     checked(cfg, "demos.start_pose", str, choices=("here", "random"), optional=True)
+    checked(cfg, "demos.balance", bool, optional=True)
     checked(cfg, "estimator.render.frames", int, low=1)
     checked(cfg, "side_by_side", bool, optional=True)
     checked(cfg, "compose.held_from_gripper", bool, optional=True)
@@ -50,7 +51,8 @@ def demonstrations(cfg: DictConfig, out: Path) -> None:
         return
     overrides = ["checkpoint=null", "beta=1", f"out={out}", f"hours={cfg.demos.hours}", f"seed={cfg.seed}",
                  f"workers={cfg.workers}", f"episode_seconds={cfg.demos.episode_seconds}",
-                 f"start_pose={cfg.demos.get('start_pose', 'here')}", *camera_overrides(cfg.demos.image_size)]  # fmt: skip
+                 f"start_pose={cfg.demos.get('start_pose', 'here')}", f"balance={cfg.demos.get('balance', False)}",
+                 *camera_overrides(cfg.demos.image_size)]  # fmt: skip
     if set(cfg.tasks) != set(TASK_IDS):  # demonstrate only the tasks the run trains and evaluates
         overrides.append("tasks=[" + ",".join(cfg.tasks) + "]")
     if (out / "meta" / "info.json").exists():

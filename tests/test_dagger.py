@@ -3,6 +3,7 @@ labels (source=expert), hindsight captioning refuses the dataset, and training m
 
 import itertools
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -172,6 +173,7 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
         ("start_pose=nowhere", "start_pose"),
         ("noise=-0.1", "noise"),
         ("setup=maybe", "setup"),
+        ("balance=maybe", "balance"),
         ("tasks=[take_from_drawer,fly]", "unknown fly"),
         ("tasks=[]", "tasks=[] is not allowed: empty"),
     ],
@@ -264,3 +266,24 @@ def test_tasks_draws_only_the_tasks_named_and_unknown_ones_are_refused(robot):
     assert [a.behaviour for a in alone.history].count("rotate_right") >= 2  # again and again
     with pytest.raises(ValueError, match="tasks=\\['fly'\\] is not allowed"):
         DaggerAgent(robot, seed=0, policy=None, beta=1.0, tasks=["fly"])
+
+
+def test_balance_draws_the_feasible_task_attempted_least(robot, monkeypatch):
+    agent = DaggerAgent(robot, seed=10, policy=None, beta=1.0)
+    robot.reset(3)
+    options = [(t, a) for t, a in agent.expert.candidates(False) if agent.sampler.in_split(t, a, "train")]
+    feasible = sorted({t for t, _ in options})
+    assert len(feasible) >= 3
+    monkeypatch.setattr(agent.expert, "candidates", lambda *a, **k: options)
+    counts = {t: 5 for t in feasible} | {feasible[0]: 2, feasible[1]: 2, "take_from_drawer": 0}
+    drawn = {agent.sampler.next(seed, "train", fewest=counts).task_id for seed in range(40)}
+    assert drawn == {feasible[0], feasible[1]}  # the least attempted of the feasible ones, both drawn
+    assert {agent.sampler.next(seed, "train").task_id for seed in range(40)} > drawn  # without it: uniform
+
+
+def test_a_balanced_agent_counts_the_attempts_it_begins(robot):
+    agent = DaggerAgent(robot, seed=11, policy=None, beta=1.0, balance=True)
+    _drive(robot, agent, 400)
+    history = agent.history
+    assert len(history) >= 2
+    assert agent.attempted == Counter(a.behaviour for a in history)

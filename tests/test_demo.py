@@ -170,6 +170,7 @@ def test_bad_demo_values_are_refused_with_the_key(tmp_path, capsys):
         ("workers=0", "workers="),
         ("demos.hours=abc", "demos.hours="),
         ("demos.start_pose=far", "demos.start_pose="),
+        ("+demos.balance=sometimes", "demos.balance="),
         ("side_by_side=2", "side_by_side="),
         ("compose.held_from_gripper=maybe", "compose.held_from_gripper="),
         ("overwrite=1", "overwrite="),

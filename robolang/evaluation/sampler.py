@@ -26,6 +26,7 @@ with ``train``, whose pairs are the same).
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -136,9 +137,11 @@ class TaskSampler:
                 return pick, self.robot.get_state()
         return None
 
-    def next(self, seed: int, split: str, previous: str | None = None, setup: bool = False, only=None) -> Pick | None:
+    def next(self, seed: int, split: str, previous: str | None = None, setup: bool = False, only=None,
+             fewest: Mapping[str, int] | None = None) -> Pick | None:  # fmt: skip
         """A task feasible from the scene as it is now (or, with ``setup``, after a prerequisite
-        behaviour that can start now), not the ``previous`` one; one of ``only`` (task ids) when given."""
+        behaviour that can start now), not the ``previous`` one; one of ``only`` (task ids) when given;
+        with ``fewest`` (task id -> attempts so far), one of the feasible tasks attempted least."""
         options = [
             c
             for c in self.expert.candidates(setup)
@@ -146,6 +149,9 @@ class TaskSampler:
         ]
         if not options:
             return None
+        if fewest is not None:
+            least = min(fewest.get(t, 0) for t, _ in options)
+            options = [c for c in options if fewest.get(c[0], 0) == least]
         task, args = choose_task(options, random.Random(seed))
         return self.phrase(seed, task, args, split)
 

@@ -24,6 +24,11 @@ label; without it, tasks whose start state chained play rarely reaches are rarel
 ``setup`` so that each can be set up). When none of them can be drawn from the scene as it is (its
 objects held out of the split, say), another task is played, and labelled, to change the scene.
 
+``balance=True`` draws, among the tasks feasible now, one attempted least so far in the episode
+(then uniform over those): the uniform draw favours the tasks feasible in most scenes (measured on
+the demo's 1.5 h: 147 attempts at ``stack``, 25 at ``push_left``, 22 at ``put_in_drawer``), where
+balancing gives every task as many attempts as its feasibility allows.
+
 ``noise`` > 0 is DART (Laskey et al. 2017): the executed motion is the expert's (or policy's) plus
 temporally correlated Gaussian noise on the translation and yaw (an AR(1) process: ``noise`` its
 standard deviation in normalized action units, ``NOISE_CORRELATION`` its step-to-step
@@ -42,6 +47,7 @@ vocabulary says ``relabelled`` and ``robolang caption`` refuses it.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -111,7 +117,7 @@ class DaggerAgent:
 
     def __init__(self, robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250,
                  chunk_steps: int = 10, split: str = "train", start_pose: str = "here", noise: float = 0.0,
-                 setup: bool = False, tasks=None):  # fmt: skip
+                 setup: bool = False, tasks=None, balance: bool = False):  # fmt: skip
         tasks = chosen_tasks(tasks)
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
@@ -128,6 +134,7 @@ class DaggerAgent:
         self.chunk_steps, self.split, self.start_pose = chunk_steps, split, start_pose
         self.noise_std, self.setup = noise, setup
         self.tasks = None if tasks is None else frozenset(tasks)  # draw only these (None: every task)
+        self.attempted: Counter | None = Counter() if balance else None  # balance: the least attempted feasible task
         self.noise = np.zeros(4, np.float32)  # DART: the AR(1) state on x, y, z, yaw (the gripper is never perturbed)
         self._prelude = None  # set-up and move to a start pose before the next attempt (recorded, unlabelled)
         self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS)
@@ -225,7 +232,7 @@ class DaggerAgent:
             return False
         seed = derive_seed(self.seed, "dagger", self.t)
         previous = self.previous if self.tasks is None else None  # the tasks named: again and again
-        pick = self.sampler.next(seed, self.split, previous, setup=self.setup, only=self.tasks)
+        pick = self.sampler.next(seed, self.split, previous, setup=self.setup, only=self.tasks, fewest=self.attempted)
         if pick is None and self.tasks is not None:  # none of them can be drawn here: another task changes the scene
             pick = self.sampler.next(seed, self.split, self.previous, setup=self.setup)
         if pick is None:
@@ -264,6 +271,8 @@ class DaggerAgent:
             if hasattr(self.controller, "begin_task"):
                 self.controller.begin_task(self.robot, pick.task_id, pick.args, pick.seed)
         self.expert.begin(pick.task_id, pick.args, pick.seed)
+        if self.attempted is not None:
+            self.attempted[pick.task_id] += 1
         scene = SceneInfo.from_description(self.sampler.scene)
         self.judge = TaskJudge(pick.task_id, pick.args, self.robot.scene_fields, scene)
         self.judge.add(self.robot.scene_vector())
@@ -279,6 +288,8 @@ class DaggerAgent:
 
 def dagger_agent(robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
                  split: str = "train", start_pose: str = "here", noise: float = 0.0, setup: bool = False,
-                 tasks=None) -> DaggerAgent:  # fmt: skip
+                 tasks=None, balance: bool = False) -> DaggerAgent:  # fmt: skip
     """Hydra entry point (``configs/dagger.yaml: agent``)."""
-    return DaggerAgent(robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise, setup, tasks)
+    return DaggerAgent(
+        robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise, setup, tasks, balance
+    )
