@@ -84,6 +84,41 @@ def test_an_object_in_the_hand_is_placed_at_the_grasp_point_only_while_the_finge
         np.testing.assert_allclose([vector[FIELDS.index(f"red_cube.{a}")] for a in "xyz"], expected, atol=1e-6)
 
 
+def test_the_object_the_fingers_closed_on_stays_in_the_hand_wherever_it_is_read_until_they_open():
+    names = {n: i for i, n in enumerate(STATE_NAMES)}
+    state = np.zeros(len(STATE_NAMES), np.float32)
+    state[[names["ee.x"], names["ee.y"], names["ee.z"]]] = (0.4, 0.1, 0.05)
+    state[names["gripper.width"]] = 0.04
+    grasp = np.array([0.4, 0.1, 0.05], np.float32) + GRASP_OFFSET_M
+    read = np.array([[0.41, 0.09, 0.03], [0.2, -0.2, 0.02]], np.float32)
+    position = read.copy()
+    holding = held_in_hand(position, state)  # the fingers close on the red cube
+    assert holding == 0
+    state[names["ee.z"]] = 0.25  # lifted high: the cameras read it back on the table, 20 cm from the hand
+    lifted = np.array([[0.36, 0.12, 0.025], [0.2, -0.2, 0.02]], np.float32)
+    position = lifted.copy()
+    assert held_in_hand(position, state) is None  # without the memory: out of reach, left on the table
+    np.testing.assert_array_equal(position, lifted)
+    position = lifted.copy()
+    assert held_in_hand(position, state, holding) == 0  # with it: still in the hand
+    np.testing.assert_allclose(position[0], grasp + (0, 0, 0.2))
+    np.testing.assert_array_equal(position[1], lifted[1])
+    state[names["gripper.width"]] = 0.08  # let go: read where the cameras see it again
+    position = lifted.copy()
+    assert held_in_hand(position, state, holding) is None
+    np.testing.assert_array_equal(position, lifted)
+    layout = EstimatorLayout.from_fields(FIELDS, SHAPES)
+    scene = SceneFromEstimate(layout, FIELDS, held_from_gripper=True)
+    estimate = {"position": np.zeros((1, 5, 3), np.float32), "yaw": np.zeros((1, 5), np.float32),
+                "fixture": np.zeros((1, 3), np.float32), "switch": np.zeros((1, 1), np.float32)}  # fmt: skip
+    estimate["position"][0, 0] = (0.41, 0.09, 0.03)
+    state[names["gripper.width"]], state[names["ee.z"]] = 0.04, 0.05
+    scene(estimate, state)
+    assert scene.holding == 0
+    scene.reset()  # a new episode: nothing in the hand
+    assert scene.holding is None
+
+
 def test_compose_refuses_a_state_policy_that_reads_contacts_and_an_existing_folder(parts, capsys):
     root, estimator = parts
     args = ["estimator", "compose", f"estimator={estimator}"]
@@ -131,8 +166,9 @@ def test_the_composed_policy_acts_on_the_robot_s_own_observation(parts, robot):
     red = [f"red_cube.{a}" for a in "xyz"]
     expected = np.linalg.norm(acted_on[[names.index(f) for f in red]] - truth[[index[f] for f in red]])
     assert lift.estimate == pytest.approx(expected, abs=1e-6)
+    policy.scene.holding = 0  # as if the last episode ended with an object in the hand
     policy.reset()
-    assert policy.last_estimate is None
+    assert policy.last_estimate is None and policy.scene.holding is None
     vector = policy.estimate(robot.get_observation())
     assert vector.shape == (len(FIELDS),) and np.all(np.isfinite(vector))
     with pytest.raises(CheckpointError, match=r"camera 'static' gives \(64, 64, 3\)"):

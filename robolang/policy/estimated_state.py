@@ -46,6 +46,7 @@ class SceneFromEstimate:
 
     def __init__(self, estimator_layout, scene_fields: tuple[str, ...], held_from_gripper: bool = False):
         self.held_from_gripper = held_from_gripper
+        self.holding: int | None = None  # the object in the hand since the fingers closed on it (held_in_hand)
         index = {name: i for i, name in enumerate(scene_fields)}
         objects = estimator_layout.objects
         missing = [f"{o}.x" for o in objects if f"{o}.x" not in index]
@@ -65,7 +66,7 @@ class SceneFromEstimate:
         yaw = np.nan_to_num(estimate["yaw"][0], nan=0.0)  # (O,) no visible yaw: 0
         position = np.array(estimate["position"][0], np.float32)  # (O, 3)
         if self.held_from_gripper:
-            held_in_hand(position, state)
+            self.holding = held_in_hand(position, state, self.holding)
         vector[self.position] = position
         vector[self.yaw] = yaw
         half = yaw / 2
@@ -77,6 +78,10 @@ class SceneFromEstimate:
             vector[column] = state[i]
         return vector[: self.size]
 
+    def reset(self) -> None:
+        """A new episode: nothing is in the hand yet."""
+        self.holding = None
+
 
 HELD_WIDTH_M = (0.005, 0.075)  # the fingers neither closed on nothing nor open: something is between them
 HELD_REACH_M = 0.08  # the held object is the one read nearest the grasp point, if within this
@@ -85,18 +90,25 @@ _WIDTH = STATE_NAMES.index("gripper.width")  # proprioception columns, found onc
 _EE = [STATE_NAMES.index(f"ee.{a}") for a in "xyz"]
 
 
-def held_in_hand(position: np.ndarray, state: np.ndarray) -> None:
+def held_in_hand(position: np.ndarray, state: np.ndarray, holding: int | None = None) -> int | None:
     """With the fingers closed on something (``gripper.width`` in ``HELD_WIDTH_M``), move the object
-    read nearest the grasp point (within ``HELD_REACH_M``) there, in place: the cameras read an
-    object in the hand a few centimetres low (the hand covers it), where proprioception knows it."""
+    in the hand to the grasp point, in place, and return its index (None when nothing is held): the
+    cameras read an object in the hand a few centimetres low (the hand covers it), and one lifted
+    high back on the table (20 cm from the hand, measured), where proprioception knows where it is.
+    The object in the hand is the one read nearest the grasp point (within ``HELD_REACH_M``) when the
+    fingers close on it; pass the index returned at the last reading as ``holding`` and it stays the
+    one in the hand, wherever it is read, until the fingers open or shut on nothing."""
     width = state[_WIDTH]
     if not HELD_WIDTH_M[0] < width < HELD_WIDTH_M[1] or not len(position):
-        return
+        return None
     grasp = np.asarray(state[_EE], np.float32) + GRASP_OFFSET_M
-    distance = np.linalg.norm(position - grasp, axis=1)
-    nearest = int(np.argmin(distance))
-    if distance[nearest] <= HELD_REACH_M:
-        position[nearest] = grasp
+    if holding is None:
+        distance = np.linalg.norm(position - grasp, axis=1)
+        holding = int(np.argmin(distance))
+        if distance[holding] > HELD_REACH_M:
+            return None
+    position[holding] = grasp
+    return holding
 
 
 class EstimatedStatePolicy(ChunkExecution):
@@ -166,6 +178,7 @@ class EstimatedStatePolicy(ChunkExecution):
 
     def reset(self) -> None:
         self.state_policy.reset()
+        self.scene.reset()
         self._reset_actions()
         self.last_estimate = None
 
