@@ -12,6 +12,9 @@ second terminates the workers and raises ``KeyboardInterrupt``. A terminal sends
 whole process group, workers included, so a worker's own SIGINT only sets its stop flag too.
 Workers start with SIGINT ignored (the one disposition a spawned child inherits), so a Ctrl-C
 while they import cannot kill them; the caller's flag tells them of it once they run.
+
+``cpu_threads(threads)`` sets torch's CPU threads for a training and warns when other processes
+leave fewer cores free than that (``busy_cores``): threads competing for busy cores ran 10x slower.
 """
 
 from __future__ import annotations
@@ -43,9 +46,11 @@ def cpu_threads(threads: int | None, busy: Callable[[], float | None] | None = N
     if threads is not None:
         torch.set_num_threads(int(threads))
     n = torch.get_num_threads()
+    if n == 1:
+        return n  # one thread never waits on itself
     cores = cores or os.cpu_count() or 1
     others = (busy or busy_cores)()
-    if n > 1 and others is not None and cores - others < n - 0.5:
+    if others is not None and cores - others < n - 0.5:
         print(
             f"warning: torch trains on {n} threads while other processes keep {others:.1f} of the {cores} cores "
             "busy; threads competing for busy cores slowed training up to 10x (measured): pass threads=1 (or as "
