@@ -195,9 +195,9 @@ def test_an_out_is_continued_with_the_same_settings_and_refused_with_others(tmp_
     assert prepare_out(load_config("demo", [f"out={out}", f"bench_out={tmp_path / 'B.md'}"])) is True
     assert "continuing" in capsys.readouterr().out
     with pytest.raises(DemoOutError, match=r"other settings \(demos: .*overwrite=true"):
-        prepare_out(load_config("demo", [f"out={out}", "demos.hours=2"]))
+        prepare_out(load_config("demo", [f"out={out}", "demos.hours=3"]))
     assert (out / "play").exists()  # refused: nothing touched
-    assert prepare_out(load_config("demo", [f"out={out}", "demos.hours=2", "overwrite=true"])) is False
+    assert prepare_out(load_config("demo", [f"out={out}", "demos.hours=3", "overwrite=true"])) is False
     assert not (out / "play").exists() and "hours: 2" in (out / "demo.yaml").read_text()
 
 
