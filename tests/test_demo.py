@@ -198,7 +198,7 @@ def test_an_out_is_continued_with_the_same_settings_and_refused_with_others(tmp_
         prepare_out(load_config("demo", [f"out={out}", "demos.hours=3"]))
     assert (out / "play").exists()  # refused: nothing touched
     assert prepare_out(load_config("demo", [f"out={out}", "demos.hours=3", "overwrite=true"])) is False
-    assert not (out / "play").exists() and "hours: 2" in (out / "demo.yaml").read_text()
+    assert not (out / "play").exists() and "hours: 3" in (out / "demo.yaml").read_text()
 
 
 def test_an_out_that_is_not_a_demo_run_is_never_replaced(tmp_path):
