@@ -175,7 +175,11 @@ def stages(cfg: DictConfig, out: Path, results: dict) -> list[tuple[str, object]
 def description(cfg: DictConfig, conf: dict, name: str, continued: bool) -> str:
     """The BENCHMARKS.md sentence saying what this run was."""
     tasks = f"{len(cfg.tasks)} tasks"
-    held = " (the object the fingers closed on kept at the grasp point while they hold it)" if cfg.get("compose", {}).get("held_from_gripper") else ""
+    held = (
+        " (the object the fingers closed on kept at the grasp point while they hold it)"
+        if cfg.get("compose", {}).get("held_from_gripper")
+        else ""
+    )
     return (
         f"`configs/{name}.yaml` as shipped (out `{cfg.out}`): {cfg.demos.hours} h of the scripted expert's "
         f"demonstrations, the privileged state policy {cfg.state.train.steps} steps, "

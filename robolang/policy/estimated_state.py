@@ -79,7 +79,8 @@ class SceneFromEstimate:
         return vector[: self.size]
 
     def reset(self) -> None:
-        """A new episode: nothing is in the hand yet."""
+        """A new episode or instruction: nothing is remembered in the hand (an object still held is
+        found again when it is read within ``HELD_REACH_M`` of the grasp point)."""
         self.holding = None
 
 

@@ -27,7 +27,8 @@ objects held out of the split, say), another task is played, and labelled, to ch
 ``balance=True`` draws, among the tasks feasible now, one attempted least so far in the episode
 (then uniform over those): the uniform draw favours the tasks feasible in most scenes (measured on
 the demo's 1.5 h: 147 attempts at ``stack``, 25 at ``push_left``, 22 at ``put_in_drawer``), where
-balancing gives every task as many attempts as its feasibility allows.
+balancing gives every task as many attempts as its feasibility allows (measured once: no gain for
+the demo's state policy, so it is off by default).
 
 ``noise`` > 0 is DART (Laskey et al. 2017): the executed motion is the expert's (or policy's) plus
 temporally correlated Gaussian noise on the translation and yaw (an AR(1) process: ``noise`` its
