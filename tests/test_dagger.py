@@ -281,9 +281,18 @@ def test_balance_draws_the_feasible_task_attempted_least(robot, monkeypatch):
     assert {agent.sampler.next(seed, "train").task_id for seed in range(40)} > drawn  # without it: uniform
 
 
-def test_a_balanced_agent_counts_the_attempts_it_begins(robot):
+def test_a_balanced_agent_counts_the_attempts_it_begins_and_draws_by_them(robot, monkeypatch):
     agent = DaggerAgent(robot, seed=11, policy=None, beta=1.0, balance=True)
+    asked = []
+    draw = agent.sampler.next
+    monkeypatch.setattr(
+        agent.sampler, "next", lambda *a, **k: asked.append(dict(k.get("fewest") or {})) or draw(*a, **k)
+    )
     _drive(robot, agent, 400)
     history = agent.history
     assert len(history) >= 2
     assert agent.attempted == Counter(a.behaviour for a in history)
+    assert (
+        asked[0] == {} and asked[-1] and sum(asked[-1].values()) >= len(history) - 1
+    )  # each draw saw the counts so far
+    assert DaggerAgent(robot, seed=11, policy=None, beta=1.0).attempted is None  # off: the uniform draw

@@ -219,7 +219,6 @@ def check_train_config(cfg: DictConfig) -> list[str]:
 
 def run_train(cfg: DictConfig) -> dict:
     """``robolang estimator train``: fit an estimator on rendered frames into the run folder ``out``."""
-
     from robolang.parallel import GracefulStop, cpu_threads
     from robolang.perception.train import EstimatorTrainer, EstimatorTrainingError
 
