@@ -40,8 +40,9 @@ def test_ladder_configs_compose_into_valid_stage_configs(name):
     render = load_config("estimator_render", [f"image_size={cfg.image_size}", *render_labels(cfg),
                                               *overrides_of(cfg.estimator.render)])  # fmt: skip
     assert render.world.name == "randomized" and render.robot.config.static_width == cfg.image_size
-    assert render.surface_labels is None  # the ladder's estimator paints nothing over: no labels rendered
-    painted = load_config(name, ["+estimator.train.train.repaint=0.5"])
+    repaint = OmegaConf.select(cfg, "estimator.train.train.repaint", default=0.0)
+    assert (render.surface_labels is not None) == bool(repaint)  # labels only for an estimator painting over
+    painted = load_config(name, ["++estimator.train.train.repaint=0.5"])
     assert load_config("estimator_render", render_labels(painted)).surface_labels is not None
     estimator = load_config("estimator_train", overrides_of(cfg.estimator.train))
     assert estimator.train.steps == cfg.estimator.train.train.steps
