@@ -43,6 +43,10 @@ SCENE_STATE = KEY_SCENE_STATE
 # observation since the instruction was given). Progress that is relative to the start ("rotate it
 # 30 degrees", "push it left") is not in the current state alone.
 SCENE_START = "scene_state.start"
+# Policies with ``grasp_turn`` only: float32 (B, T, 3), per observation step whether the fingers
+# hold something and sin/cos of the hand's turn since they closed (since the instruction began if
+# they were closed then): proprioception only (``robolang.policy.grasp_turn``), deployable.
+GRASP_TURN = "observation.grasp_turn"
 # Privileged training only (``SceneStateDataset``): int64 (B, 2), which of the policy's objects
 # (``SceneLayout.objects`` order) the segment's first and second arguments name, ``O`` (the
 # number of objects) where the task names fewer. It supervises the state policy's pointer.
@@ -61,6 +65,7 @@ __all__ = [
     "LANG_TOKENS",
     "POINTER",
     "SCENE_START",
+    "GRASP_TURN",
     "SCENE_STATE",
     "STATE",
     "STATE_DIM",

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from robolang.features import CAMERA_NAMES, KEY_IMAGE_PREFIX, KEY_SCENE_STATE, KEY_STATE, STATE_NAMES
+from robolang.policy import grasp_turn
 from robolang.policy.checkpoint import CheckpointError
 from robolang.policy.execution import ChunkExecution
 from robolang.policy.inference import proprioception
@@ -84,7 +85,6 @@ class SceneFromEstimate:
         self.holding = None
 
 
-HELD_WIDTH_M = (0.005, 0.075)  # the fingers neither closed on nothing nor open: something is between them
 HELD_REACH_M = 0.08  # the held object is the one read nearest the grasp point, if within this
 GRASP_OFFSET_M = np.array([0.0, 0.0, -0.011], np.float32)  # a held object's centre from ee (median, demo rollouts)
 _WIDTH = STATE_NAMES.index("gripper.width")  # proprioception columns, found once (it runs at every prediction)
@@ -92,7 +92,7 @@ _EE = [STATE_NAMES.index(f"ee.{a}") for a in "xyz"]
 
 
 def held_in_hand(position: np.ndarray, state: np.ndarray, holding: int | None = None) -> int | None:
-    """With the fingers closed on something (``gripper.width`` in ``HELD_WIDTH_M``), move the object
+    """With the fingers closed on something (``gripper.width`` in ``grasp_turn.HELD_WIDTH_M``), move the object
     in the hand to the grasp point, in place, and return its index (None when nothing is held): the
     cameras read an object in the hand a few centimetres low (the hand covers it), and one lifted
     high back on the table (20 cm from the hand, measured), where proprioception knows where it is.
@@ -100,7 +100,7 @@ def held_in_hand(position: np.ndarray, state: np.ndarray, holding: int | None = 
     fingers close on it; pass the index returned at the last reading as ``holding`` and it stays the
     one in the hand, wherever it is read, until the fingers open or shut on nothing."""
     width = state[_WIDTH]
-    if not HELD_WIDTH_M[0] < width < HELD_WIDTH_M[1] or not len(position):
+    if not grasp_turn.holding(width) or not len(position):
         return None
     grasp = np.asarray(state[_EE], np.float32) + GRASP_OFFSET_M
     if holding is None:
@@ -197,6 +197,10 @@ class EstimatedStatePolicy(ChunkExecution):
         with torch.inference_mode():
             estimate = self.estimator.predict(images, state[None])
         return self.scene(estimate, state)
+
+    def observe(self, observation: dict) -> None:
+        """A step between chunks: no estimate, but the state policy follows the hand (``grasp_turn``)."""
+        self.state_policy.track(observation)
 
     def predict(self, observation: dict, instruction: str) -> np.ndarray:
         instruction = check_instruction(instruction)

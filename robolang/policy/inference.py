@@ -28,6 +28,7 @@ from robolang.features import KEY_IMAGE_PREFIX, KEY_STATE, STATE_NAMES
 from robolang.policy import batch as B
 from robolang.policy.checkpoint import CheckpointError, PolicyBundle, check_observation_spec, load_checkpoint
 from robolang.policy.execution import ChunkExecution
+from robolang.policy.grasp_turn import GraspTurn
 from robolang.policy.language import InstructionCache, SentenceEncoder, check_instruction
 from robolang.policy.scene_layout import field_difference
 
@@ -72,6 +73,7 @@ class LanguagePolicy(ChunkExecution):
         self.device = device
         self._cameras = tuple(k for k in self.policy.observation_features if k.startswith(KEY_IMAGE_PREFIX))
         self._privileged = tuple(k for k in self.policy.observation_features if k in PRIVILEGED_KEYS)
+        self._reads_grasp = bool(getattr(self.config, "grasp_turn", False))
         self.set_execution(execution, actions_per_chunk, ensemble_decay)
         self.reset()
 
@@ -152,10 +154,16 @@ class LanguagePolicy(ChunkExecution):
         self._history: deque[dict] = deque(maxlen=self.n_obs_steps)
         self._start: dict | None = None  # the first frame since the current instruction was given
         self._said: str | None = None
+        self._grasp = GraspTurn()  # the hand's turn since it closed on something, step by step
         self._reset_actions()
 
     def observe(self, observation: dict) -> None:
         self._history.append(self._frame(observation))
+
+    def track(self, observation: dict) -> None:
+        """A control step seen without predicting and without keeping the frame (a wrapper that builds
+        this policy's observations only when it predicts): what is followed step by step is updated."""
+        self._grasp.update(proprioception(observation))
 
     # ---- inputs ----------------------------------------------------------------------
     def _frame(self, observation: dict) -> dict:
@@ -166,7 +174,9 @@ class LanguagePolicy(ChunkExecution):
             if image is None:
                 raise KeyError(f"the observation has no camera {camera!r}")
             frame[key] = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255  # (3, H, W)
-        frame[B.STATE] = torch.from_numpy(proprioception(observation))  # raw: the policy normalises it
+        state = proprioception(observation)
+        frame[B.STATE] = torch.from_numpy(state)  # raw: the policy normalises it
+        frame[B.GRASP_TURN] = torch.from_numpy(self._grasp.update(state))  # every step, in order
         for key in self._privileged:
             if key not in observation:
                 raise PrivilegedObservationError(
@@ -180,7 +190,7 @@ class LanguagePolicy(ChunkExecution):
     def _batch(self, instruction: str) -> dict:
         while len(self._history) < self.n_obs_steps:  # at the start, repeat the first frame
             self._history.appendleft(self._history[0])
-        keys = (*self._cameras, B.STATE, *self._privileged)
+        keys = (*self._cameras, B.STATE, *self._privileged, *((B.GRASP_TURN,) if self._reads_grasp else ()))
         batch = {k: torch.stack([f[k] for f in self._history])[None].to(self.device) for k in keys}  # (1, T, ...)
         if getattr(self.config, "start_scene", False):  # the scene when this instruction began
             batch[B.SCENE_START] = self._start[B.SCENE_STATE][None].to(self.device)  # (1, D)
@@ -195,8 +205,11 @@ class LanguagePolicy(ChunkExecution):
     def predict(self, observation: dict, instruction: str) -> np.ndarray:
         """The action chunk (chunk_size, 5) in [-1, 1] for this observation (added to the history)."""
         instruction = check_instruction(instruction)
+        new = instruction != self._said  # a new instruction starts here (also without a reset between)
+        if new:
+            self._grasp.reset()  # a grasp made before it counts from its first frame (as in training)
         frame = self._frame(observation)
-        if instruction != self._said:  # a new instruction starts here (also without a reset between)
+        if new:
             self._start, self._said = frame, instruction
         self._history.append(frame)
         chunk = self.policy.predict(self._batch(instruction))[0].float().cpu().numpy()

@@ -35,6 +35,7 @@ from robolang.policy.data import (
     train_labels,
 )
 from robolang.policy.frame_cache import DatasetMissingError, read_columns
+from robolang.policy.grasp_turn import grasp_runs, grasp_turn_of_frames
 from robolang.policy.scene_layout import SceneLayout
 
 if TYPE_CHECKING:
@@ -159,6 +160,7 @@ class SceneStateDataset(PolicyDataset):
         self._index_segments(task_balance, skip_still)
         self._encode_pools(instructions, phrasings_per_task, positional_phrasings)
         self._scene = self._target_columns = None
+        self._grasp_runs = grasp_runs(self.frames.state, self._episode_first)  # (N,) for B.GRASP_TURN
         layout = SceneLayout.from_fields(self.scene_fields)
         self._pointer = pointer_labels(self.segments["args"], layout.objects)
         # Training only: Gaussian noise on every object's position (an estimator's error, not the simulator's truth)
@@ -185,6 +187,9 @@ class SceneStateDataset(PolicyDataset):
             B.STATE: torch.from_numpy(self.frames.state[d.obs_index]),  # (B, T, STATE_DIM)
             B.SCENE_STATE: torch.from_numpy(scene),
             B.SCENE_START: torch.from_numpy(start),  # the scene when the segment's instruction began
+            B.GRASP_TURN: torch.from_numpy(  # (B, T, 3) the hand's turn since it closed on something
+                grasp_turn_of_frames(self.frames.state, self._grasp_runs, d.obs_index, self._start[d.segment][:, None])
+            ),
             B.POINTER: torch.from_numpy(self._pointer[d.segment]),  # (B, 2)
             B.TASK: torch.from_numpy(self._task[d.segment]),  # (B,)
             **self.language_and_actions(d),

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from robolang.policy import batch as B
+from robolang.policy.grasp_turn import GRASP_TURN_DIM
 from robolang.policy.model import chunk_l1_loss, encoder_trunk
 from robolang.policy.protocol import LOSS, PolicyBase, PolicyConfigBase, StateNormalizer
 from robolang.policy.scene_layout import SceneLayout
@@ -108,6 +109,11 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
     # left" is judged on the turn since the start, which the current state alone does not say).
     # False: the current state only, as checkpoints saved before it.
     start_scene: bool = False
+    # The proprioception token also reads how far the hand has turned since its fingers closed on
+    # something (``batch.GRASP_TURN``, ``robolang.policy.grasp_turn``: held, sin/cos of the turn),
+    # which a rotation's "let go" depends on and one state does not show. Proprioception only, so
+    # the deployable policy has it too. False: as checkpoints saved before it.
+    grasp_turn: bool = False
     task_ids: tuple[str, ...] = ()  # the head's classes; filled from the task registry when empty
     action_head: str = "l1"
     action_bins: int = 41
@@ -140,6 +146,8 @@ class PrivilegedStatePolicyConfig(PolicyConfigBase):
             "relative_yaw",
             "task_head",
             "task_tokens",
+            "start_scene",
+            "grasp_turn",
         ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"policy.{name}={getattr(self, name)!r} is not allowed: it must be true or false")
@@ -297,6 +305,7 @@ class PrivilegedStatePolicy(PolicyBase):
         nn.init.zeros_(self.film.bias)
         self.lang_proj = nn.Linear(c.lang_dim, d)
         self.state_proj = nn.Linear(c.state_dim, d)
+        self.grasp_proj = nn.Linear(GRASP_TURN_DIM, d) if c.grasp_turn else None
         self.lang_pos = nn.Parameter(torch.zeros(1, c.max_lang_tokens, d))
         self.state_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, d))
         self.scene_pos = nn.Parameter(torch.zeros(1, c.n_obs_steps, 1, d))
@@ -436,6 +445,13 @@ class PrivilegedStatePolicy(PolicyBase):
             used, lang_pad = 1, batch[B.LANG_PAD][:, :0]
             lang = self.lang_proj(batch[B.LANG_POOLED])[:, None] + self.lang_pos[:, :1]  # (B, 1, d)
         state = self.state_proj(batch[B.STATE]) + self.state_pos  # (B, T, d)
+        if self.grasp_proj is not None:
+            if B.GRASP_TURN not in batch:
+                raise KeyError(
+                    f"policy.grasp_turn=true reads {B.GRASP_TURN!r} (the hand's turn since it closed on something: "
+                    "SceneStateDataset and LanguagePolicy give it); this batch has none"
+                )
+            state = state + self.grasp_proj(batch[B.GRASP_TURN])
         scene = self.scene_tokens(batch, pointer)  # (B, T * (O + F [+ 2]), d)
         queries = self.action_queries.expand(lang.shape[0], -1, -1)  # (B, K, d)
         if task is not None:
