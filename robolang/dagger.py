@@ -25,6 +25,11 @@ NO_POLICY_NEEDS_BETA_ONE = (
     "with a policy, give checkpoint=RUN"
 )
 
+TAKEOVER_NEEDS = (
+    "takeover=N (the expert takes over after up to N of the policy's steps) needs a policy (checkpoint=RUN),"
+    " beta=0 and N >= 0"
+)
+
 
 def check_config(cfg: DictConfig) -> None:
     """The DAgger settings (the recording's are ``collect.check_config``'s), checked before any work."""
@@ -48,6 +53,8 @@ def check_config(cfg: DictConfig) -> None:
     checked(cfg, "start_pose", str, choices=START_POSES)
     checked(cfg, "setup", bool)
     checked(cfg, "balance", bool)
+    if checked(cfg, "takeover", int, low=0) and (cfg.checkpoint is None or float(cfg.beta) != 0.0):
+        raise ConfigError(f"takeover={cfg.takeover} is not allowed: {TAKEOVER_NEEDS}")
     chosen_tasks(cfg.get("tasks"))
     if not 0 <= checked(cfg, "noise", float) <= 1:
         raise ConfigError(f"noise={cfg.noise!r} is not allowed: the executed actions' noise std must be in [0, 1]")
@@ -96,6 +103,8 @@ def store_labels(root: Path) -> int:
     from robolang.recording.store import read_records
 
     records = read_records(root / "meta" / BEHAVIOURS_FILE)
+    for r in records:  # takeover: only the expert's part is labelled (logs before it: from the start)
+        r["start"] = max(r["start"], r.get("labelled_from", -1))
     rows = [
         {
             "episode_index": r["episode_index"],

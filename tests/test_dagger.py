@@ -176,6 +176,8 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
         ("balance=maybe", "balance"),
         ("tasks=[take_from_drawer,fly]", "unknown fly"),
         ("tasks=[]", "tasks=[] is not allowed: empty"),
+        ("takeover=-1", "takeover=-1"),
+        ("takeover=maybe", "takeover"),
     ],
 )
 def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_path, capsys, bad, said):
@@ -296,3 +298,39 @@ def test_a_balanced_agent_counts_the_attempts_it_begins_and_draws_by_them(robot,
         asked[0] == {} and asked[-1] and sum(asked[-1].values()) >= len(history) - 1
     )  # each draw saw the counts so far
     assert DaggerAgent(robot, seed=11, policy=None, beta=1.0).attempted is None  # off: the uniform draw
+
+
+def test_with_takeover_the_policy_acts_first_and_only_the_expert_s_successful_finish_is_labelled(robot, checkpoint):
+    agent = DaggerAgent(robot, seed=7, policy=str(checkpoint), beta=0.0, max_steps=250, takeover=30)
+    executed, recorded = _drive(robot, agent, 600)
+    done = [a for a in agent.history if a.stop != "episode_end"]
+    taken = [a for a in done if a.start < a.label_start < a.end]
+    assert taken and sum(a.success for a in taken) >= max(1, len(taken) - 1)  # the expert finishes what it took over
+    for a in done:
+        assert 0 <= a.start <= a.label_start <= a.end
+        if a.label_start < a.end:  # labelled: a success, taken over within 30 steps, the expert acting to its end
+            assert a.success and a.label_start - a.start <= 30 and a.expert_steps == a.end - a.label_start
+            np.testing.assert_array_equal(executed[a.label_start : a.end], recorded[a.label_start : a.end])
+        else:  # the policy alone, or a takeover that failed: no label
+            assert a.expert_steps == 0 or not a.success
+    assert any(a.label_start > a.start for a in taken)  # some attempts began with the policy acting
+    cut = agent.history[-1]
+    assert cut.stop != "episode_end" or cut.label_start == cut.end  # an unfinished attempt is never labelled
+    with pytest.raises(ValueError, match="takeover=N .* needs a policy"):
+        DaggerAgent(robot, seed=0, policy=None, beta=1.0, takeover=10)
+    with pytest.raises(ValueError, match="beta=0"):
+        DaggerAgent(robot, seed=0, policy=str(checkpoint), beta=0.5, takeover=10)
+
+
+def test_robolang_dagger_with_takeover_labels_from_where_the_expert_took_over(checkpoint, tmp_path, capsys):
+    out = tmp_path / "takeover"
+    assert cli.main(["dagger", f"checkpoint={checkpoint}", "beta=0.5", "takeover=5", f"out={out}", *SMALL]) == 2
+    assert "takeover=5 is not allowed" in capsys.readouterr().err and not out.exists()
+    assert cli.main(["dagger", f"checkpoint={checkpoint}", "takeover=20", f"out={out}", "hours=0.01",
+                     "episode_seconds=18", "workers=1", *SMALL]) == 0  # fmt: skip
+    records = read_records(out / "meta" / BEHAVIOURS_FILE)
+    labelled = [r for r in records if r["labelled_from"] < r["end"]]
+    assert labelled and any(r["labelled_from"] > r["start"] for r in labelled) and all(r["success"] for r in labelled)
+    table = annotations.load(out).sort_values(["episode_index", "start_frame"])
+    expected = sorted((r["episode_index"], r["labelled_from"], r["end"]) for r in labelled)
+    assert list(zip(table.episode_index, table.start_frame, table.end_frame, strict=True)) == expected

@@ -30,6 +30,15 @@ the demo's 1.5 h: 147 attempts at ``stack``, 25 at ``push_left``, 22 at ``put_in
 balancing gives every task as many attempts as its feasibility allows (measured once: no gain for
 the demo's state policy, so it is off by default).
 
+``takeover`` > 0 records the expert taking over from the policy (HG-DAgger's interventions, Kelly
+et al. 2019, at a random moment): in each attempt the policy acts alone for a number of steps drawn
+uniformly from [0, ``takeover``], then the expert, planning afresh from the state the policy left,
+acts to the end. Only the expert's part of a successful attempt is labelled (``labelled_from``), so
+every label chunk is what was executed, from states the policy itself reached: recoveries from
+its own mistakes, where beta's per-step labels along the policy's path were measured to blur the
+demonstrations' chunks (BENCHMARKS.md, "DAgger on the 86% state policy"). An attempt the policy
+finishes alone, or that fails after the takeover, gets no label.
+
 ``noise`` > 0 is DART (Laskey et al. 2017): the executed motion is the expert's (or policy's) plus
 temporally correlated Gaussian noise on the translation and yaw (an AR(1) process: ``noise`` its
 standard deviation in normalized action units, ``NOISE_CORRELATION`` its step-to-step
@@ -56,7 +65,7 @@ import numpy as np
 
 from robolang.captioning.states import SceneInfo
 from robolang.captioning.tasks import TASK_IDS
-from robolang.dagger import NO_POLICY_NEEDS_BETA_ONE, START_POSES, chosen_tasks
+from robolang.dagger import NO_POLICY_NEEDS_BETA_ONE, START_POSES, TAKEOVER_NEEDS, chosen_tasks
 from robolang.evaluation.rollout import TaskJudge, policy_view
 from robolang.evaluation.sampler import TaskSampler, derive_seed
 from sim.play.expert import ScriptedTaskExpert
@@ -81,6 +90,11 @@ class Attempt:
     success: bool
     expert_steps: int  # steps the expert's action was executed (beta's mixing)
     stop: str  # "success", "timeout", "expert_idle" or "episode_end"
+    labelled_from: int = -1  # the first labelled frame (-1: ``start``); takeover: where the expert took over
+
+    @property
+    def label_start(self) -> int:
+        return self.start if self.labelled_from < 0 else self.labelled_from
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,7 +132,7 @@ class DaggerAgent:
 
     def __init__(self, robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250,
                  chunk_steps: int = 10, split: str = "train", start_pose: str = "here", noise: float = 0.0,
-                 setup: bool = False, tasks=None, balance: bool = False):  # fmt: skip
+                 setup: bool = False, tasks=None, balance: bool = False, takeover: int = 0):  # fmt: skip
         tasks = chosen_tasks(tasks)
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
@@ -130,10 +144,13 @@ class DaggerAgent:
             raise ValueError(f"start_pose={start_pose!r} is not allowed: one of {', '.join(START_POSES)}")
         if not 0.0 <= noise <= 1.0:
             raise ValueError(f"noise={noise!r} is not allowed: the executed actions' noise std must be in [0, 1]")
+        if takeover and (policy is None or beta != 0.0 or takeover < 0):
+            raise ValueError(TAKEOVER_NEEDS)
         self.controller = None if policy is None else _controller(str(policy), robot)
         self.robot, self.seed, self.beta, self.max_steps = robot, seed, beta, max_steps
         self.chunk_steps, self.split, self.start_pose = chunk_steps, split, start_pose
-        self.noise_std, self.setup = noise, setup
+        self.noise_std, self.setup, self.takeover = noise, setup, int(takeover)
+        self.takeover_at: int | None = None  # takeover: the frame at which the expert takes over this attempt
         self.tasks = None if tasks is None else frozenset(tasks)  # draw only these (None: every task)
         self.attempted: Counter | None = Counter() if balance else None  # balance: the least attempted feasible task
         self.noise = np.zeros(4, np.float32)  # DART: the AR(1) state on x, y, z, yaw (the gripper is never perturbed)
@@ -173,7 +190,11 @@ class DaggerAgent:
                 self.t += 1
                 return self.label
             self._start_attempt()
-        if (self.t - self.current.start) % self.chunk_steps == 0:
+        if self.takeover_at is not None:
+            if self.t < self.takeover_at:  # the policy alone; nothing is labelled yet
+                return self._policy_step(observation)
+            self._take_over()
+        if self.current.labelled_from < 0 and (self.t - self.current.start) % self.chunk_steps == 0:
             self.expert_turn = bool(self.rng.random() < self.beta)
         expert = self.expert.act()
         if self.expert.idle:  # no plan left: its hold-still is no label; the attempt ends before this frame
@@ -183,12 +204,27 @@ class DaggerAgent:
         self.t += 1
         self.label = np.clip(expert, -1.0, 1.0).astype(np.float32)
         executed = self.label
-        if self.controller is not None:  # no policy: the expert's own demonstrations (beta is 1)
+        if self.controller is not None and self.current.labelled_from < 0:  # no policy: the expert's own (beta 1)
             policy = np.asarray(self.controller.act(policy_view(observation), self.pick.instruction), np.float32)
             executed = self.label if self.expert_turn else np.clip(policy, -1.0, 1.0).astype(np.float32)
         self.current.expert_steps += int(self.expert_turn)
         self.grip = float(executed[4])
         return self._perturbed(executed)
+
+    def _policy_step(self, observation: dict) -> np.ndarray:
+        """Takeover's first part: the policy's action, executed; its label is never read."""
+        self.t += 1
+        action = self.controller.act(policy_view(observation), self.pick.instruction)
+        self.label = np.clip(np.asarray(action, np.float32), -1.0, 1.0)
+        self.grip = float(self.label[4])
+        return self._perturbed(self.label)
+
+    def _take_over(self) -> None:
+        """The expert plans afresh from the state the policy left and acts from this frame on."""
+        pick = self.pick
+        self.expert.begin(pick.task_id, pick.args, derive_seed(pick.seed, "takeover"))
+        self.current.labelled_from, self.takeover_at = self.t, None
+        self.expert_turn = True  # to the attempt's end (beta's draw is skipped once labelled_from is set)
 
     def _perturbed(self, executed: np.ndarray) -> np.ndarray:
         """``executed`` with DART's correlated noise on its motion (a copy; the label is untouched)."""
@@ -206,6 +242,8 @@ class DaggerAgent:
         if self.current is None or self.current.start >= self.t:
             return list(self.records)
         cut = Attempt(**{**self.current.to_dict(), "end": self.t, "stop": "episode_end"})
+        if self.takeover:  # not known to succeed: takeover labels only successes
+            cut.labelled_from = self.t
         return [*self.records, cut]
 
     def intent_code(self) -> np.ndarray:
@@ -279,9 +317,15 @@ class DaggerAgent:
         self.judge.add(self.robot.scene_vector())
         self.current = Attempt(pick.task_id, ",".join(pick.args), pick.instruction, self.t, self.t, False, 0, "")
         self.noise[:] = 0.0  # each attempt starts on the expert's path
+        if self.takeover:
+            self.expert_turn = False
+            self.takeover_at = self.t + int(self.rng.integers(0, self.takeover + 1))
 
     def _finish(self, success: bool, stop: str) -> None:
         self.current.end, self.current.success, self.current.stop = self.t, success, stop
+        if self.takeover and (self.takeover_at is not None or not success):
+            self.current.labelled_from = self.t  # the policy alone, or a takeover that failed: no label
+        self.takeover_at = None
         if self.current.end > self.current.start:
             self.records.append(self.current)
         self.current = None
@@ -289,8 +333,8 @@ class DaggerAgent:
 
 def dagger_agent(robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
                  split: str = "train", start_pose: str = "here", noise: float = 0.0, setup: bool = False,
-                 tasks=None, balance: bool = False) -> DaggerAgent:  # fmt: skip
+                 tasks=None, balance: bool = False, takeover: int = 0) -> DaggerAgent:  # fmt: skip
     """Hydra entry point (``configs/dagger.yaml: agent``)."""
     return DaggerAgent(
-        robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise, setup, tasks, balance
+        robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise, setup, tasks, balance, takeover
     )
