@@ -132,7 +132,11 @@ def store_labels(root: Path) -> int:
 
 def summary(records: list[dict]) -> str:
     """The policy's own success per task during the rollouts (attempts where the expert never acted);
-    empty for the expert's own demonstrations (the recorder's table gives its success per task)."""
+    empty for the expert's own demonstrations (the recorder's table gives its success per task).
+    With takeover, no success rate of the policy's: an attempt it had not finished by its takeover
+    moment is cut short, so the attempts it finished alone are a selection; what each part did is given."""
+    if any(r.get("labelled_from", -1) >= 0 for r in records):
+        return takeover_summary(records)
     tried, done = Counter(), Counter()
     for r in records:
         if r["expert_steps"] == 0 and r["stop"] != "episode_end":
@@ -144,4 +148,27 @@ def summary(records: list[dict]) -> str:
     lines += [f"{t:<20} {done[t]:>5}/{tried[t]:<6}" for t in sorted(tried)]
     total = sum(tried.values())
     lines.append(f"{'all':<20} {sum(done.values()):>5}/{total:<6} ({sum(done.values()) / max(total, 1):.0%})")
+    return "\n".join(lines)
+
+
+def takeover_summary(records: list[dict]) -> str:
+    """Per task: attempts, finished by the policy before its takeover moment, taken over, and the
+    expert's successful finishes among those (the labels)."""
+    rows: dict[str, Counter] = {}
+    for r in records:
+        if r["stop"] == "episode_end":
+            continue
+        c = rows.setdefault(r["behaviour"], Counter())
+        c["attempts"] += 1
+        c["alone"] += int(r["expert_steps"] == 0 and r["success"])
+        c["taken"] += int(r["expert_steps"] > 0)
+        c["finished"] += int(r["expert_steps"] > 0 and r["success"])
+    if not rows:
+        return ""
+    total = sum(rows.values(), Counter())
+    lines = [
+        f"{'task':<20} {'attempts':>8} {'policy finished before takeover':>31} {'taken over':>10} {'expert finished':>15}"
+    ]
+    for task, c in [*sorted(rows.items()), ("all", total)]:
+        lines.append(f"{task:<20} {c['attempts']:>8} {c['alone']:>31} {c['taken']:>10} {c['finished']:>15}")
     return "\n".join(lines)

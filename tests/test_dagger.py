@@ -326,11 +326,31 @@ def test_robolang_dagger_with_takeover_labels_from_where_the_expert_took_over(ch
     out = tmp_path / "takeover"
     assert cli.main(["dagger", f"checkpoint={checkpoint}", "beta=0.5", "takeover=5", f"out={out}", *SMALL]) == 2
     assert "takeover=5 is not allowed" in capsys.readouterr().err and not out.exists()
+    assert cli.main(["dagger", "checkpoint=null", "beta=1", "takeover=5", f"out={out}", *SMALL]) == 2
+    assert "needs a policy" in capsys.readouterr().err and not out.exists()
     assert cli.main(["dagger", f"checkpoint={checkpoint}", "takeover=20", f"out={out}", "hours=0.01",
                      "episode_seconds=18", "workers=1", *SMALL]) == 0  # fmt: skip
+    printed = capsys.readouterr().out  # no success rate of the policy's: its unfinished attempts were cut short
+    assert "policy finished before takeover" in printed and "policy alone" not in printed
     records = read_records(out / "meta" / BEHAVIOURS_FILE)
     labelled = [r for r in records if r["labelled_from"] < r["end"]]
     assert labelled and any(r["labelled_from"] > r["start"] for r in labelled) and all(r["success"] for r in labelled)
     table = annotations.load(out).sort_values(["episode_index", "start_frame"])
     expected = sorted((r["episode_index"], r["labelled_from"], r["end"]) for r in labelled)
     assert list(zip(table.episode_index, table.start_frame, table.end_frame, strict=True)) == expected
+
+
+def test_the_takeover_summary_counts_each_part_and_gives_the_policy_no_success_rate():
+    from robolang.dagger import summary
+
+    records = [
+        {"behaviour": "lift", "expert_steps": 0, "success": True, "stop": "success", "labelled_from": 30},
+        {"behaviour": "lift", "expert_steps": 12, "success": True, "stop": "success", "labelled_from": 8},
+        {"behaviour": "lift", "expert_steps": 40, "success": False, "stop": "timeout", "labelled_from": 90},
+        {"behaviour": "lift", "expert_steps": 0, "success": False, "stop": "episode_end", "labelled_from": 99},
+    ]
+    table = summary(records).splitlines()
+    assert table[1].split() == ["lift", "3", "1", "2", "1"] and table[-1].split() == ["all", "3", "1", "2", "1"]
+    assert "%" not in summary(records)
+    plain = [{**r, "labelled_from": -1} for r in records]  # no takeover: the policy's own success rate
+    assert "policy alone" in summary(plain)
