@@ -12,7 +12,7 @@ from robolang import cli
 from robolang.commands import COMMANDS
 from robolang.errors import RobolangError
 
-VERBS = {"play", "collect", "teleop", "dataset", "view", "caption", "annotate", "dagger", "train", "eval", "estimator", "ask", "deploy", "demo", "bench", "baseline", "config"}  # fmt: skip
+VERBS = {"play", "collect", "teleop", "dataset", "view", "caption", "annotate", "dagger", "train", "ensemble", "eval", "estimator", "ask", "deploy", "demo", "bench", "baseline", "config"}  # fmt: skip
 
 
 def test_help_lists_every_verb_with_examples(capsys):

@@ -175,6 +175,25 @@ def test_the_composed_policy_acts_on_the_robot_s_own_observation(parts, robot):
         policy.check_robot({**robot.observation_features, "static": (64, 64, 3)})
 
 
+def test_an_ensemble_of_state_policies_composes_with_the_estimator_and_acts(parts, robot, capsys):
+    root, estimator = parts
+    ensemble, out = root / "state_twice", root / "deployable_ensemble"
+    assert cli.main(["ensemble", f"members=[{root / 'state'},{root / 'state'}]", f"out={ensemble}"]) == 0
+    assert cli.main(["estimator", "compose", f"estimator={estimator}", f"state_policy={ensemble}", f"out={out}"]) == 0
+    policy = load_policy(out)
+    assert isinstance(policy, EstimatedStatePolicy) and not policy.privileged
+    assert policy.state_policy.name == "ensemble of 2 privileged_state"
+    result = run_episode(robot, PolicyController(policy), "open the drawer", "open_drawer", (), 0, 3)
+    assert result.steps == 3
+    mixed = root / "mixed"  # a member reading contact flags makes the ensemble read them: refused
+    assert cli.main(["ensemble", f"members=[{root / 'state'},{root / 'contacts'}]", f"out={mixed}"]) == 0
+    capsys.readouterr()
+    assert (
+        cli.main(["estimator", "compose", f"estimator={estimator}", f"state_policy={mixed}", f"out={root / 'no'}"]) == 2
+    )
+    assert "policy.contacts=false" in capsys.readouterr().err and not (root / "no").exists()
+
+
 def test_dagger_refuses_a_policy_whose_cameras_are_not_the_robot_s_before_recording(parts, tmp_path, capsys):
     root, estimator = parts
     composed = tmp_path / "composed"

@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "annotate",
     "dagger",
     "train",
+    "ensemble",
     "eval",
     "estimator",
     "ask",

@@ -32,6 +32,7 @@ from robolang.features import ACTION_NAMES, STATE_NAMES
 from robolang.policy.registry import TARGET, PolicyClassError, build_policy, class_path
 
 FORMAT_VERSION = 2
+ENSEMBLE_MANIFEST = "ensemble.json"  # a folder of several checkpoints read as one (robolang.policy.ensemble)
 __all__ = ["CheckpointError", "PolicyBundle", "build_policy", "load_checkpoint", "save_checkpoint"]
 
 
@@ -119,11 +120,16 @@ def point_last(checkpoints: Path, target: Path) -> None:
 
 
 def load_checkpoint(directory: str | Path, device: str = "cpu") -> PolicyBundle:
-    """Load a policy checkpoint directory (``<run>`` or ``<run>/checkpoints/last`` also work).
+    """Load a policy checkpoint directory (``<run>`` or ``<run>/checkpoints/last`` also work; an ensemble
+    folder, ``robolang.policy.ensemble``, loads as one policy).
 
     Raises ``CheckpointError`` naming the file for a missing, truncated or damaged checkpoint,
     an unknown policy class, weights that do not fit its config, or a newer format."""
     directory = resolve_checkpoint(Path(directory))
+    if (directory / ENSEMBLE_MANIFEST).is_file():
+        from robolang.policy.ensemble import load_ensemble
+
+        return load_ensemble(directory, device=device)
     config = _read_json(directory / "config.json")
     version = config.get("format_version", 1)
     if not isinstance(version, int) or version > FORMAT_VERSION:
@@ -185,9 +191,9 @@ def _load_weights(policy: nn.Module, weights: dict, path: Path, buffers_may_miss
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint folder from itself or a training run folder (its ``checkpoints/last``)."""
+    """A checkpoint folder from itself (or an ensemble folder) or a training run folder (its ``checkpoints/last``)."""
     path = Path(path)
-    if (path / "config.json").exists():
+    if (path / "config.json").exists() or (path / ENSEMBLE_MANIFEST).is_file():
         return path
     for candidate in (path / "checkpoints" / "last", path / "last"):
         if (candidate / "config.json").exists():

@@ -478,6 +478,13 @@ class PrivilegedStatePolicy(PolicyBase):
             out = out.unflatten(-1, (self.config.action_dim, self.config.action_bins))
         return out, logits, task_logits
 
+    def action_logits(self, batch: dict) -> torch.Tensor:
+        """The bins head's logits (B, K, A, n_bins) for a batch with raw proprioception (an
+        ensemble averages its members' probabilities before decoding them once)."""
+        if self.config.action_head != "bins":
+            raise ValueError(f"policy.action_head={self.config.action_head!r} gives a chunk, not bin logits")
+        return self._chunk_and_pointer(self.normalize(batch))[0]
+
     def decode_bins(self, logits: torch.Tensor) -> torch.Tensor:
         """(..., n_bins) logits -> (...) actions: the most likely bin's value, refined by the
         probability-weighted mean over it and its two neighbours (one mode, sub-bin precision)."""
