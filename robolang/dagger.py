@@ -53,6 +53,9 @@ def check_config(cfg: DictConfig) -> None:
     checked(cfg, "start_pose", str, choices=START_POSES)
     checked(cfg, "setup", bool)
     checked(cfg, "balance", bool)
+    from sim.play.world import SPOTS
+
+    checked(cfg, "spots", str, choices=SPOTS)
     if checked(cfg, "takeover", int, low=0) and (cfg.checkpoint is None or float(cfg.beta) != 0.0):
         raise ConfigError(f"takeover={cfg.takeover} is not allowed: {TAKEOVER_NEEDS}")
     chosen_tasks(cfg.get("tasks"))

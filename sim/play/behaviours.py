@@ -80,7 +80,7 @@ def lift(m: Motion, c: Choice) -> Actions:
 def carry(m: Motion, c: Choice) -> Actions:
     yield from pick(m, c.target, LIFT_BY)
     here = pos(m.state, c.target)
-    spot = free_spot(m.state, m.rng, c.target, away_from=here, min_move=0.12)
+    spot = free_spot(m.state, m.spot_rng, c.target, away_from=here, min_move=0.12)
     if spot is None:  # nowhere else to go: put it back down where it is
         spot = here[:2]
     yield from put_down(m, c.target, spot, 0.0)
@@ -115,7 +115,7 @@ def stack(m: Motion, c: Choice) -> Actions:
 def unstack(m: Motion, c: Choice) -> Actions:
     yield from pick(m, c.target, LIFT_BY)
     here = pos(m.state, c.target)
-    spot = free_spot(m.state, m.rng, c.target, away_from=here, min_move=0.08)
+    spot = free_spot(m.state, m.spot_rng, c.target, away_from=here, min_move=0.08)
     if spot is None:
         raise Abort(f"no room to put {c.target} down")
     yield from put_down(m, c.target, spot, 0.0)

@@ -132,7 +132,8 @@ class DaggerAgent:
 
     def __init__(self, robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250,
                  chunk_steps: int = 10, split: str = "train", start_pose: str = "here", noise: float = 0.0,
-                 setup: bool = False, tasks=None, balance: bool = False, takeover: int = 0):  # fmt: skip
+                 setup: bool = False, tasks=None, balance: bool = False, takeover: int = 0,
+                 spots: str = "random"):  # fmt: skip
         tasks = chosen_tasks(tasks)
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
@@ -155,7 +156,7 @@ class DaggerAgent:
         self.attempted: Counter | None = Counter() if balance else None  # balance: the least attempted feasible task
         self.noise = np.zeros(4, np.float32)  # DART: the AR(1) state on x, y, z, yaw (the gripper is never perturbed)
         self._prelude = None  # set-up and move to a start pose before the next attempt (recorded, unlabelled)
-        self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS)
+        self.expert = ScriptedTaskExpert(robot, skill="expert", seed=seed, attempts=ATTEMPTS, spots=spots)
         self.sampler = TaskSampler(robot, self.expert)
         self.rng = np.random.default_rng(seed)
         self.records: list[Attempt] = []
@@ -333,8 +334,21 @@ class DaggerAgent:
 
 def dagger_agent(robot, seed: int, policy: str | None, beta: float = 0.0, max_steps: int = 250, chunk_steps: int = 10,
                  split: str = "train", start_pose: str = "here", noise: float = 0.0, setup: bool = False,
-                 tasks=None, balance: bool = False, takeover: int = 0) -> DaggerAgent:  # fmt: skip
+                 tasks=None, balance: bool = False, takeover: int = 0, spots: str = "random") -> DaggerAgent:  # fmt: skip
     """Hydra entry point (``configs/dagger.yaml: agent``)."""
     return DaggerAgent(
-        robot, seed, policy, beta, max_steps, chunk_steps, split, start_pose, noise, setup, tasks, balance, takeover
+        robot,
+        seed,
+        policy,
+        beta,
+        max_steps,
+        chunk_steps,
+        split,
+        start_pose,
+        noise,
+        setup,
+        tasks,
+        balance,
+        takeover,
+        spots,
     )

@@ -36,7 +36,7 @@ from sim.play.motion import Abort, Motion
 from sim.play.primitives import GRIP_CLOSED, GRIP_OPEN, travel
 from sim.play.skill import skill_profile
 from sim.play.vocab import DIRECTIONS, Choice
-from sim.play.world import DOOR_FRONT_Y, door_edges, drawer_handle, held_object, transit_height
+from sim.play.world import DOOR_FRONT_Y, SPOTS, door_edges, drawer_handle, held_object, transit_height
 
 ALL_PLANS = {**PLANS, **EXTRA_PLANS}
 SETUP_STEPS = 600  # one prerequisite behaviour may take this many control steps (60 s)
@@ -139,8 +139,10 @@ class ScriptedTaskExpert:
     policy. ``seed`` seeds its random choices (speed, spots, grasp details).
     """
 
-    def __init__(self, robot, skill: str | float = "expert", seed: int = 0, attempts: int = 2):
-        self.robot, self.profile, self.attempts = robot, skill_profile(skill), attempts
+    def __init__(self, robot, skill: str | float = "expert", seed: int = 0, attempts: int = 2, spots: str = "random"):
+        if spots not in SPOTS:
+            raise ValueError(f"spots={spots!r} is not allowed: one of {', '.join(SPOTS)}")
+        self.robot, self.profile, self.attempts, self.spots = robot, skill_profile(skill), attempts, spots
         self.scene_info = SceneInfo.from_description(robot.scene_description())
         self.begin(None, (), seed)
 
@@ -275,6 +277,7 @@ class ScriptedTaskExpert:
         self.idle = task is None  # true once ``act`` found no plan left (done, given up or impossible)
         self.rng = np.random.default_rng(seed)
         self.motion = PredictiveMotion(self.robot.scene, self.robot.limits, self.profile, self.rng)
+        self.motion.spots = self.spots
         self._plan = None
 
     def act(self) -> np.ndarray:
@@ -328,7 +331,8 @@ class ScriptedTaskExpert:
             return
 
     def _spot(self, state: dict, c: Choice):
-        rng = np.random.default_rng(0)  # feasibility must not consume the acting RNG
+        # feasibility must not consume the acting RNG; preferred spots are the ones the plan will take
+        rng = np.random.default_rng(0) if self.spots == "random" else None
         if c.behaviour == "carry_to":
             return region_spot(state, rng, c.target, c.arg)
         return beside_spot(state, rng, c.target, c.arg, SIDES[c.behaviour])

@@ -18,7 +18,7 @@ from sim.play.checks import footprint, pos
 from sim.play.motion import Abort, Actions, Motion
 from sim.play.primitives import pick, put_down
 from sim.play.vocab import Choice
-from sim.play.world import PLAY_HIGH, PLAY_LOW, room_at
+from sim.play.world import PLAY_HIGH, PLAY_LOW, room_at, spot_candidates
 
 THRESHOLDS = TaskThresholds()
 REGION_MARGIN_M = 0.03  # aim this far inside a region's boundary
@@ -26,6 +26,9 @@ BESIDE_GAP_M = (0.015, 0.035)  # aimed gap to the other object; the predicate al
 SPOT_CLEARANCE_M = 0.03  # to every object not involved (as free play's free_spot)
 MIN_CARRY_M = 0.08  # the predicates need 5 cm of travel
 RELEASE_YAWS = tuple(np.linspace(-YAW_LIMIT, YAW_LIMIT, 7))
+BESIDE_STEP_RAD = np.deg2rad(
+    5.0
+)  # preferred spots beside an object: tried this far apart, nearest the preferred side first
 
 # task id -> (axis, sign, bound name): the region is sign * xy[axis] >= sign * bound.
 REGIONS = {
@@ -75,23 +78,42 @@ def _release_yaw(state: dict, name: str, xy, ignore: tuple[str, ...] = ()) -> fl
     return None
 
 
-def region_spot(state: dict, rng: np.random.Generator, name: str, region: str, tries: int = 200):
-    """(xy, hand yaw) inside ``region`` (with a margin) where ``name`` can be put down, or None."""
+def region_middle(region: str, low, high) -> np.ndarray:
+    """The middle of ``region`` (inside its margin) within the box [low, high]."""
+    axis, sign, bound = REGIONS[region]
+    middle = (np.asarray(low) + np.asarray(high)) / 2
+    edge = getattr(THRESHOLDS, bound) + sign * REGION_MARGIN_M
+    middle[axis] = (edge + (high if sign > 0 else low)[axis]) / 2
+    return middle
+
+
+def region_spot(state: dict, rng: np.random.Generator | None, name: str, region: str, tries: int = 200):
+    """(xy, hand yaw) inside ``region`` (with a margin) where ``name`` can be put down, or None: random
+    with ``rng``, with ``rng=None`` the free spot nearest the region's middle."""
     low, high = np.add(PLAY_LOW, footprint(name)), np.subtract(PLAY_HIGH, footprint(name))
-    for xy in rng.uniform(low, high, size=(tries, 2)):
+    for xy in spot_candidates(rng, low, high, region_middle(region, low, high), tries):
         if in_region(xy, region, REGION_MARGIN_M) and (yaw := _release_yaw(state, name, xy)) is not None:
             return xy, yaw
     return None
 
 
-def beside_spot(state: dict, rng: np.random.Generator, name: str, other: str, side=None, tries: int = 200):
-    """(xy, hand yaw) next to ``other`` (on ``side`` within 30 deg, if given) for ``name``, or None."""
+def beside_spot(state: dict, rng: np.random.Generator | None, name: str, other: str, side=None, tries: int = 200):
+    """(xy, hand yaw) next to ``other`` (on ``side`` within 30 deg, if given) for ``name``, or None:
+    random with ``rng``; with ``rng=None`` the free spot nearest ``side`` (any side: the one facing
+    where ``name`` is), at the middle of the aimed gap."""
     centre, reach = pos(state, other)[:2], footprint(name) + footprint(other)
-    base = 0.0 if side is None else float(np.arctan2(side[1], side[0]))
     spread = np.pi if side is None else np.deg2rad(30.0)
-    for _ in range(tries):
-        angle = base + rng.uniform(-spread, spread)
-        xy = centre + (reach + rng.uniform(*BESIDE_GAP_M)) * np.array([np.cos(angle), np.sin(angle)])
+    if rng is None:
+        facing = pos(state, name)[:2] - centre if side is None else side
+        base = float(np.arctan2(facing[1], facing[0]))
+        steps = np.arange(1, int(spread / BESIDE_STEP_RAD) + 1) * BESIDE_STEP_RAD
+        turns = np.concatenate([[0.0], np.stack([steps, -steps], axis=1).ravel()])  # 0, +5, -5, +10 ... deg
+        draws = ((base + turn, float(np.mean(BESIDE_GAP_M))) for turn in turns)
+    else:
+        base = 0.0 if side is None else float(np.arctan2(side[1], side[0]))
+        draws = ((base + rng.uniform(-spread, spread), rng.uniform(*BESIDE_GAP_M)) for _ in range(tries))
+    for angle, gap in draws:
+        xy = centre + (reach + gap) * np.array([np.cos(angle), np.sin(angle)])
         if (yaw := _release_yaw(state, name, xy, ignore=(other,))) is not None:
             return xy, yaw
     return None
@@ -100,7 +122,7 @@ def beside_spot(state: dict, rng: np.random.Generator, name: str, other: str, si
 def carry_to(m: Motion, c: Choice) -> Actions:
     """Pick ``c.target`` up and put it down inside region ``c.arg`` (left/right/front/back)."""
     yield from pick(m, c.target, LIFT_BY)
-    spot = region_spot(m.state, m.rng, c.target, c.arg)
+    spot = region_spot(m.state, m.spot_rng, c.target, c.arg)
     if spot is None:
         raise Abort(f"no room for {c.target} in the {c.arg} region")
     yield from put_down(m, c.target, spot[0], 0.0, yaw=spot[1])
@@ -110,7 +132,7 @@ def place_beside(m: Motion, c: Choice) -> Actions:
     """Pick ``c.target`` up and put it down next to ``c.arg``; ``c.behaviour`` names the side (a
     place task of ``SIDES``; free play's ``place_beside``: any side)."""
     yield from pick(m, c.target, LIFT_BY)
-    spot = beside_spot(m.state, m.rng, c.target, c.arg, SIDES.get(c.behaviour))
+    spot = beside_spot(m.state, m.spot_rng, c.target, c.arg, SIDES.get(c.behaviour))
     if spot is None:
         raise Abort(f"no room for {c.target} next to {c.arg}")
     yield from put_down(m, c.target, spot[0], 0.0, yaw=spot[1])

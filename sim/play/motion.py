@@ -39,8 +39,14 @@ class Motion:
         self.grip = -1.0  # last gripper command
         self.speed = 1.0  # fraction of full speed, drawn per behaviour
         self.retry = 0  # retries of the current behaviour so far
+        self.spots = "random"  # put-down spots: random, or "preferred" (one per scene: world.spot_candidates)
 
     # ---- read-out -------------------------------------------------------------------------
+    @property
+    def spot_rng(self) -> np.random.Generator | None:
+        """What put-down spots are drawn with: the behaviour's RNG, or None for the preferred spot."""
+        return self.rng if self.spots == "random" else None
+
     @property
     def target_pos(self) -> np.ndarray:
         return np.asarray(self.scene.arm.target_pos, dtype=np.float64)

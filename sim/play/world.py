@@ -228,13 +228,36 @@ def grasp_height(state: dict, name: str) -> float:
     return float(max(p[2], p[2] + SPECS[name].half_height - below_top, 0.016))
 
 
+SPOTS = ("random", "preferred")  # how put-down spots are chosen: see ``spot_candidates``
+SPOT_GRID_M = 0.01  # the preferred spots' grid
+PLAY_MIDDLE = (np.add(PLAY_LOW, PLAY_HIGH) / 2).tolist()
+
+
+def spot_candidates(rng: np.random.Generator | None, low, high, prefer, tries: int = 200) -> np.ndarray:
+    """(N, 2) spots in [low, high] to try in order: ``tries`` uniform draws with ``rng``, or with
+    ``rng=None`` a 1 cm grid, nearest ``prefer`` first. The second is one spot for one scene: a policy
+    cloned on it has one place to learn where random spots give it several for the same state."""
+    if rng is not None:
+        return rng.uniform(low, high, size=(tries, 2))
+    axes = [np.arange(a, b + 1e-9, SPOT_GRID_M) for a, b in zip(low, high, strict=True)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
+    return grid[np.argsort(np.linalg.norm(grid - np.asarray(prefer), axis=1), kind="stable")]
+
+
 def free_spot(
-    state: dict, rng: np.random.Generator, name: str, away_from=None, min_move: float = 0.0, tries: int = 200
+    state: dict,
+    rng: np.random.Generator | None,
+    name: str,
+    away_from=None,
+    min_move: float = 0.0,
+    tries: int = 200,
+    prefer=PLAY_MIDDLE,
 ) -> np.ndarray | None:
-    """A random xy in the play region where ``name`` fits on the table with room around it (see
-    ``room_at``), at least ``min_move`` from ``away_from``; None if none was found."""
+    """An xy in the play region where ``name`` fits on the table with room around it (see
+    ``room_at``), at least ``min_move`` from ``away_from``; None if none was found. Random with
+    ``rng``; with ``rng=None`` the one nearest ``prefer`` (``spot_candidates``)."""
     r = footprint(name)
-    candidates = rng.uniform(np.add(PLAY_LOW, r), np.subtract(PLAY_HIGH, r), size=(tries, 2))
+    candidates = spot_candidates(rng, np.add(PLAY_LOW, r), np.subtract(PLAY_HIGH, r), prefer, tries)
     if away_from is not None:
         candidates = candidates[np.linalg.norm(candidates - np.asarray(away_from)[:2], axis=1) >= min_move]
     others = [(pos(state, o)[:2], footprint(o)) for o in state["objects"] if o != name]
