@@ -17,7 +17,10 @@ from robolang.dataset_tools import load_episodes
 from robolang.policy.mixture import DatasetMixture
 from robolang.recording.features import BEHAVIOURS_FILE, INTENTS_FILE
 from robolang.recording.store import read_records
+from sim.play.checks import footprint, pos
 from sim.play.dagger import DaggerAgent
+from sim.play.expert_plans import REGION_MARGIN_M, beside_spot, in_region, region_middle, region_spot
+from sim.play.world import PLAY_HIGH, PLAY_LOW
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +181,7 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
         ("tasks=[]", "tasks=[] is not allowed: empty"),
         ("takeover=-1", "takeover=-1"),
         ("takeover=maybe", "takeover"),
+        ("spots=anywhere", "spots"),
     ],
 )
 def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_path, capsys, bad, said):
@@ -354,3 +358,58 @@ def test_the_takeover_summary_counts_each_part_and_gives_the_policy_no_success_r
     assert "%" not in summary(records)
     plain = [{**r, "labelled_from": -1} for r in records]  # no takeover: the policy's own success rate
     assert "policy alone" in summary(plain)
+
+
+def _angle(a, b) -> float:
+    return float(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1, 1)))
+
+
+def test_preferred_spots_are_one_per_scene_nearest_what_they_prefer_and_do_the_task(robot):
+    robot.reset(3)
+    state = robot.scene_state()
+    left = region_spot(state, None, "red_cube", "left")
+    assert left is not None and np.array_equal(left[0], region_spot(state, None, "red_cube", "left")[0])
+    assert in_region(left[0], "left", REGION_MARGIN_M)
+    low, high = np.add(PLAY_LOW, footprint("red_cube")), np.subtract(PLAY_HIGH, footprint("red_cube"))
+    middle = region_middle("left", low, high)
+    drawn = [region_spot(state, np.random.default_rng(seed), "red_cube", "left") for seed in range(30)]
+    drawn = [d[0] for d in drawn if d is not None]
+    assert len({tuple(np.round(d, 3)) for d in drawn}) > 20  # random: a different spot almost every time
+    assert np.linalg.norm(left[0] - middle) <= min(np.linalg.norm(d - middle) for d in drawn)
+    green, red = pos(state, "green_cube")[:2], pos(state, "red_cube")[:2]
+    for side, facing in ((None, red - green), ((1.0, 0.0), np.array([1.0, 0.0])), ((0.0, 1.0), np.array([0.0, 1.0]))):
+        spot = beside_spot(state, None, "red_cube", "green_cube", side)
+        assert spot is not None
+        offset = spot[0] - green
+        assert np.linalg.norm(offset) == pytest.approx(footprint("red_cube") + footprint("green_cube") + 0.025)
+        turn = _angle(offset, facing)
+        draws = [beside_spot(state, np.random.default_rng(k), "red_cube", "green_cube", side) for k in range(30)]
+        assert turn <= min(_angle(d[0] - green, facing) for d in draws if d is not None) + np.deg2rad(5)
+        assert side is None or turn <= np.deg2rad(30)  # on the side asked for
+    agent = DaggerAgent(robot, seed=12, policy=None, beta=1.0, setup=True, spots="preferred",
+                        tasks=["place_behind", "move_to_left_side", "put_down", "remove_from_plate"])  # fmt: skip
+    _drive(robot, agent, 1200)
+    done = [a for a in agent.history if a.stop != "episode_end"]
+    assert len(done) >= 4 and sum(a.success for a in done) >= len(done) - 1
+    with pytest.raises(ValueError, match="spots='anywhere'"):
+        DaggerAgent(robot, seed=0, policy=None, beta=1.0, spots="anywhere")
+
+
+def test_the_expert_with_preferred_spots_puts_an_object_down_at_the_same_place_whatever_its_seed(robot):
+    def placed(seed: int, spots: str) -> np.ndarray:
+        agent = DaggerAgent(robot, seed=seed, policy=None, beta=1.0, tasks=["move_to_left_side"], spots=spots)
+        obs = robot.reset(3)
+        for _ in range(400):
+            robot.send_action(agent.act(obs))
+            obs = robot.get_observation()
+            done = [a for a in agent.history if a.stop != "episode_end"]
+            if done:
+                break
+        attempt = done[0]
+        assert attempt.success
+        return pos(robot.scene_state(), attempt.target)[:2]
+
+    preferred = [placed(seed, "preferred") for seed in (1, 2)]
+    assert np.linalg.norm(preferred[0] - preferred[1]) < 0.015  # one spot (the grasp itself varies a little)
+    randomly = [placed(seed, "random") for seed in (1, 2)]
+    assert np.linalg.norm(randomly[0] - randomly[1]) > 0.03
