@@ -19,6 +19,7 @@ from robolang.config import ConfigError, checked
 
 SOURCE = "expert"  # annotations.SOURCES: labels the scripted expert gave the policy's own states
 VERSION = "dagger-1"
+SPOTS = ("random", "preferred")  # where the expert puts objects down: sim.play.world.spot_candidates
 START_POSES = ("here", "random")  # an attempt starts where the last left the arm, or at a random pose (as eval's)
 NO_POLICY_NEEDS_BETA_ONE = (
     "checkpoint=null records the scripted expert's own demonstrations: set beta=1 (the expert always acts); "
@@ -53,8 +54,6 @@ def check_config(cfg: DictConfig) -> None:
     checked(cfg, "start_pose", str, choices=START_POSES)
     checked(cfg, "setup", bool)
     checked(cfg, "balance", bool)
-    from sim.play.world import SPOTS
-
     checked(cfg, "spots", str, choices=SPOTS)
     if checked(cfg, "takeover", int, low=0) and (cfg.checkpoint is None or float(cfg.beta) != 0.0):
         raise ConfigError(f"takeover={cfg.takeover} is not allowed: {TAKEOVER_NEEDS}")

@@ -25,6 +25,7 @@ import numpy as np
 
 from robolang.captioning.states import SceneInfo
 from robolang.captioning.tasks import BY_ID, instances
+from robolang.dagger import SPOTS
 from sim import assets
 from sim.panda import YAW_LIMIT
 from sim.play import checks
@@ -36,7 +37,7 @@ from sim.play.motion import Abort, Motion
 from sim.play.primitives import GRIP_CLOSED, GRIP_OPEN, travel
 from sim.play.skill import skill_profile
 from sim.play.vocab import DIRECTIONS, Choice
-from sim.play.world import DOOR_FRONT_Y, SPOTS, door_edges, drawer_handle, held_object, transit_height
+from sim.play.world import DOOR_FRONT_Y, door_edges, drawer_handle, held_object, transit_height
 
 ALL_PLANS = {**PLANS, **EXTRA_PLANS}
 SETUP_STEPS = 600  # one prerequisite behaviour may take this many control steps (60 s)

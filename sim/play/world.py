@@ -228,7 +228,6 @@ def grasp_height(state: dict, name: str) -> float:
     return float(max(p[2], p[2] + SPECS[name].half_height - below_top, 0.016))
 
 
-SPOTS = ("random", "preferred")  # how put-down spots are chosen: see ``spot_candidates``
 SPOT_GRID_M = 0.01  # the preferred spots' grid
 PLAY_MIDDLE = (np.add(PLAY_LOW, PLAY_HIGH) / 2).tolist()
 
