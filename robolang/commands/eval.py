@@ -22,6 +22,7 @@ EXAMPLES = [
     "robolang eval checkpoint=runs/policy   # = controllers={ours:runs/policy}: per task/split/world + chains, vs scripted and zero -> runs/eval/report.html",
     "robolang eval controllers={ours:runs/policy,mcil:runs/mcil,act:runs/act} out=runs/compare   # any number, by name",
     "robolang eval checkpoint=runs/policy resume=true   # continue an evaluation stopped by Ctrl-C (overwrite=true: start over)",
+    "robolang eval compare=[runs/eval_a,runs/eval_b]   # paired on the same episodes: who solves which, McNemar's p (runs nothing)",
 ]
 
 
@@ -33,9 +34,26 @@ def run(args: argparse.Namespace) -> int:
     from robolang.config import load_config
     from robolang.evaluation import suite
 
+    cfg = load_config("eval", args.overrides)
+    if cfg.get("compare") is not None:
+        return _compare(cfg.compare)
     try:
-        suite.run(load_config("eval", args.overrides))
+        suite.run(cfg)
     except suite.EvalInterrupted as stopped:
         print(f"robolang eval: interrupted: {stopped}", file=sys.stderr)
         return 130
+    return 0
+
+
+def _compare(folders) -> int:
+    """``compare=[A,B,...]``: the evaluations in those folders paired on their shared episodes."""
+    from omegaconf import OmegaConf
+
+    from robolang.config import ConfigError
+    from robolang.evaluation import paired
+
+    folders = OmegaConf.to_container(folders) if OmegaConf.is_list(folders) else None
+    if not folders or not all(isinstance(f, str) for f in folders):
+        raise ConfigError("compare= must be a list of evaluation out folders, e.g. compare=[runs/eval_a,runs/eval_b]")
+    print(paired.compare(paired.load_arms(folders)))
     return 0

@@ -1,0 +1,67 @@
+"""``robolang eval compare=[...]``: evaluations paired on their shared episodes, nothing run."""
+
+import json
+
+import pytest
+
+from robolang import cli
+from robolang.evaluation.paired import CompareError, compare, load_arms, mcnemar_exact
+
+
+def _single(controller, task, index, success, split="train"):
+    return {"kind": "single", "world": "default", "split": split, "task": task, "index": index, "seed": 100 + index,
+            "args": ["red_cube"], "controller": controller, "success": success}  # fmt: skip
+
+
+def _write(folder, outcomes: dict[str, list[bool]], chains: dict[str, int] | None = None):
+    """An evaluation folder: per controller its outcomes on lift episodes 0.., plus references."""
+    episodes = [_single(c, "lift", i, s) for c, row in outcomes.items() for i, s in enumerate(row)]
+    episodes += [_single("scripted", "lift", i, True) for i in range(len(next(iter(outcomes.values()))))]
+    for c, done in (chains or {}).items():
+        episodes.append({"kind": "chain", "world": "default", "split": "train", "index": 0, "seed": 7,
+                         "controller": c, "completed": done})  # fmt: skip
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps({"episodes": episodes}))
+    return folder
+
+
+def test_mcnemar_exact_is_the_two_sided_binomial_tail_of_the_discordant_episodes():
+    assert mcnemar_exact(5, 0) == pytest.approx(2 / 32)
+    assert mcnemar_exact(3, 3) == 1.0 and mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(1, 9) == pytest.approx(2 * 11 / 1024)
+
+
+def test_two_evaluations_are_paired_episode_by_episode(tmp_path, capsys):
+    a = _write(tmp_path / "a", {"ours": [True, True, True, True, True, False]}, {"ours": 3})
+    b = _write(tmp_path / "b", {"ours": [False, False, False, False, True, True]}, {"ours": 1})
+    assert cli.main(["eval", f"compare=[{a},{b}]"]) == 0
+    out = capsys.readouterr().out
+    assert "paired on 6 single episodes and 1 chains" in out
+    assert "5/6 (83%)" in out and "2/6 (33%)" in out and "3.00" in out and "1.00" in out
+    assert "4 / 1" in out and "0.375" in out  # 4 only under a, 1 only under b
+    assert "lift 5->2/6" in out and "scripted" not in out  # references are not arms
+
+
+def test_one_evaluation_of_several_controllers_gives_one_arm_each_and_the_agreement(tmp_path):
+    both = _write(tmp_path / "both", {"x": [True, False, True], "y": [True, False, False]})
+    third = _write(tmp_path / "third", {"z": [False, False, True]})
+    arms = load_arms([both, third])
+    assert [a.name for a in arms] == [f"{both} [x]", f"{both} [y]", str(third)]
+    text = compare(arms)
+    assert "episodes solved by k of the 3: 0: 1, 1: 0, 2: 2, 3: 0" in text
+
+
+def test_what_cannot_be_compared_is_refused_naming_why(tmp_path, capsys):
+    a = _write(tmp_path / "a", {"ours": [True]})
+    other = tmp_path / "other"
+    other.mkdir()
+    episodes = [{**_single("ours", "open_drawer", 0, True), "seed": 999}]
+    (other / "results.json").write_text(json.dumps({"episodes": episodes}))
+    with pytest.raises(CompareError, match="share no episode"):
+        compare(load_arms([a, other]))
+    with pytest.raises(CompareError, match="two or more"):
+        compare(load_arms([a]))
+    assert cli.main(["eval", f"compare=[{a},{tmp_path / 'missing'}]"]) == 2
+    assert "missing does not exist" in capsys.readouterr().err
+    assert cli.main(["eval", "compare=runs"]) == 2
+    assert "compare= must be a list" in capsys.readouterr().err
