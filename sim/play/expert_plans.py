@@ -26,9 +26,8 @@ BESIDE_GAP_M = (0.015, 0.035)  # aimed gap to the other object; the predicate al
 SPOT_CLEARANCE_M = 0.03  # to every object not involved (as free play's free_spot)
 MIN_CARRY_M = 0.08  # the predicates need 5 cm of travel
 RELEASE_YAWS = tuple(np.linspace(-YAW_LIMIT, YAW_LIMIT, 7))
-BESIDE_STEP_RAD = np.deg2rad(
-    5.0
-)  # preferred spots beside an object: tried this far apart, nearest the preferred side first
+# Preferred spots beside an object: turns from the preferred side tried in this step, nearest first.
+BESIDE_STEP_RAD = np.deg2rad(5.0)
 
 # task id -> (axis, sign, bound name): the region is sign * xy[axis] >= sign * bound.
 REGIONS = {
