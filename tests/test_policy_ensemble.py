@@ -21,7 +21,8 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("ensemble")
     play = _labelled(root / "play")
     options = {"a": [], "b": ["train.seed=1"], "history": ["policy.n_obs_steps=2", "policy.grasp_turn=true"],
-               "long_chunk": ["policy.chunk_size=6"]}  # fmt: skip
+               "long_chunk": ["policy.chunk_size=6"], "l1": ["policy.action_head=l1"],
+               "l1_b": ["policy.action_head=l1", "train.seed=1"]}  # fmt: skip
     for name, extra in options.items():
         assert _train(play, root / name, *extra) == 0
     return root
@@ -69,12 +70,26 @@ def test_a_policy_ensembled_with_itself_acts_exactly_as_it_does_alone(runs):
         )
 
 
+def test_with_an_l1_head_the_members_chunks_are_averaged(runs):
+    out = runs / "l1_ab"
+    assert cli.main(["ensemble", f"members=[{runs / 'l1'},{runs / 'l1_b'}]", f"out={out}"]) == 0
+    ensemble, members = load_policy(out), [load_policy(runs / "l1"), load_policy(runs / "l1_b")]
+    observation = _observation(20)
+    chunks = [m.predict(observation, "lift the red cube") for m in members]
+    assert not np.allclose(chunks[0], chunks[1])
+    np.testing.assert_allclose(ensemble.predict(observation, "lift the red cube"), np.mean(chunks, 0), atol=1e-5)
+
+
 def test_members_that_do_not_fit_together_are_refused_naming_the_difference_and_nothing_is_written(runs, capsys):
     out = runs / "refused"
     assert cli.main(["ensemble", f"members=[{runs / 'a'},{runs / 'long_chunk'}]", f"out={out}"]) == 2
     assert "differ in policy.chunk_size: 4 vs 6" in capsys.readouterr().err
     assert cli.main(["ensemble", f"members=[{runs / 'a'}]", f"out={out}"]) == 2
     assert "members must be a list of >= 2" in capsys.readouterr().err
+    assert cli.main(["ensemble", f"out={out}"]) == 2  # members not given
+    assert "members=None is not allowed" in capsys.readouterr().err
+    assert cli.main(["ensemble", f"members=[{runs / 'a'},{runs / 'l1'}]", f"out={out}"]) == 2
+    assert "differ in policy.action_head: 'bins' vs 'l1'" in capsys.readouterr().err
     assert cli.main(["ensemble", f"members=[{runs / 'a'},{runs / 'nothing_here'}]", f"out={out}"]) == 2
     assert "no checkpoint at" in capsys.readouterr().err
     assert not out.exists() and not (runs / ".refused.tmp").exists()

@@ -24,9 +24,10 @@ def run(args: argparse.Namespace) -> int:
     from robolang.policy.ensemble import write_ensemble
 
     cfg = load_config("ensemble", args.overrides)
-    members = OmegaConf.to_container(cfg.members) if OmegaConf.is_list(cfg.members) else None
+    given = OmegaConf.select(cfg, "members", default=None)  # None where unset (???)
+    members = OmegaConf.to_container(given) if OmegaConf.is_list(given) else None
     if not members or len(members) < 2 or not all(isinstance(m, str) for m in members):
-        raise ConfigError(f"members={cfg.members!r} is not allowed: members must be a list of >= 2 run folders")
+        raise ConfigError(f"members={given!r} is not allowed: members must be a list of >= 2 run folders")
     checked(cfg, "out", str)
     out = write_ensemble([str(m) for m in members], cfg.out)
     print(f"ensemble of {len(members)} policies: {out}")

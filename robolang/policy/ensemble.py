@@ -95,10 +95,13 @@ class PolicyEnsemble(nn.Module):
     @torch.inference_mode()
     def predict(self, batch: dict) -> torch.Tensor:
         """The action chunk (B, K, A) in [-1, 1]: the members' mean bin probabilities decoded (bins
-        head), or their mean chunk (L1 head)."""
+        head), or the mean of their chunks, each clipped to [-1, 1] as it would act alone (L1 head)."""
         batches = [self._member_batch(m, batch) for m in self.members]
         if not self.bins:
-            return torch.stack([m.predict(b) for m, b in zip(self.members, batches, strict=True)]).mean(0)
+            chunks = [
+                m.predict(b).clamp(-1, 1) for m, b in zip(self.members, batches, strict=True)
+            ]  # as each would act
+            return torch.stack(chunks).mean(0)
         probabilities = torch.stack(
             [m.action_logits(b).softmax(-1) for m, b in zip(self.members, batches, strict=True)]
         ).mean(0)  # (B, K, A, n_bins)
