@@ -2,6 +2,7 @@
 their bin probabilities averaged; members that read or write different things are refused."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -100,3 +101,15 @@ def test_members_that_do_not_fit_together_are_refused_naming_the_difference_and_
     assert "itself an ensemble" in capsys.readouterr().err
     with pytest.raises(CheckpointError, match="at least 2 members"):
         PolicyEnsemble([load_policy(runs / "a").policy])
+
+
+def test_a_damaged_ensemble_folder_is_refused_naming_the_file(runs):
+    out = runs / "damaged"
+    assert cli.main(["ensemble", f"members=[{runs / 'a'},{runs / 'b'}]", f"out={out}"]) == 0
+    (out / "ensemble.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="ensemble.json is damaged"):
+        load_policy(out)
+    (out / "ensemble.json").write_text('{"kind": "ensemble", "members": ["x", "y"]}')
+    shutil.rmtree(out / "members" / "1")
+    with pytest.raises(CheckpointError, match="no checkpoint at .*members/1"):
+        load_policy(out)

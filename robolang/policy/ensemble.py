@@ -1,8 +1,9 @@
 """Several trained policies as one checkpoint: their action distributions averaged at every prediction.
 
-Why: two trainings of the same recipe on the same data disagree on about a seventh of the
-evaluation's episodes (BENCHMARKS.md, the ladder's noise floor), so part of what each one gets wrong
-is its own variance, which averaging removes (Lakshminarayanan et al. 2017, deep ensembles).
+Why: two trainings of the same recipe on the same data (two seeds) put a fifth of the evaluation's
+episodes on different sides at the same success rate, so part of what each one gets wrong is its own
+variance, which averaging can remove (Lakshminarayanan et al. 2017, deep ensembles). Measured on the
+ladder's state policies (BENCHMARKS.md, "Ensembles, ..."): no gain, so it is no part of the recipe.
 
 One folder (``robolang ensemble members=[runs/a,runs/b] out=runs/ab``)::
 
@@ -125,8 +126,11 @@ def check_members(bundles: list[PolicyBundle], names: list[str]) -> None:
 
 def load_ensemble(directory: Path, device: str = "cpu") -> PolicyBundle:
     """The bundle of an ensemble folder: its members loaded and checked, the policy a ``PolicyEnsemble``."""
-    manifest = json.loads((directory / ENSEMBLE_MANIFEST).read_text())
-    if manifest.get("kind") != KIND or not isinstance(manifest.get("members"), list):
+    try:
+        manifest = json.loads((directory / ENSEMBLE_MANIFEST).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{directory / ENSEMBLE_MANIFEST} is damaged ({e}); write the ensemble again") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") != KIND or not isinstance(manifest.get("members"), list):
         raise CheckpointError(f"{directory / ENSEMBLE_MANIFEST} is not an ensemble manifest")
     folders = [directory / "members" / str(i) for i in range(len(manifest["members"]))]
     bundles = [load_checkpoint(folder, device=device) for folder in folders]
