@@ -67,6 +67,7 @@ class PolicyEnsemble(nn.Module):
         wider = {k: any(getattr(m.config, k, False) for m in members) for k in OPTIONAL_INPUTS if hasattr(first, k)}
         self.config = replace(first, n_obs_steps=max(m.n_obs_steps for m in members), **wider)
         self.bins = getattr(first, "action_head", None) == "bins"
+        self._timed = frozenset((*self.observation_features, B.GRASP_TURN))  # batch keys with a time axis
 
     @property
     def n_obs_steps(self) -> int:
@@ -90,8 +91,7 @@ class PolicyEnsemble(nn.Module):
     def _member_batch(self, member: nn.Module, batch: dict) -> dict:
         """``batch`` with every per-step entry cut to the member's last ``n_obs_steps`` frames."""
         steps = member.n_obs_steps
-        timed = (*self.observation_features, B.GRASP_TURN)
-        return {k: v[:, -steps:] if k in timed else v for k, v in batch.items()}  # (B, T, ...) -> (B, n, ...)
+        return {k: v[:, -steps:] if k in self._timed else v for k, v in batch.items()}  # (B, T, ...) -> (B, n, ...)
 
     @torch.inference_mode()
     def predict(self, batch: dict) -> torch.Tensor:
