@@ -20,12 +20,18 @@ from robolang.config import ConfigError, checked
 SOURCE = "expert"  # annotations.SOURCES: labels the scripted expert gave the policy's own states
 VERSION = "dagger-1"
 SPOTS = ("random", "preferred")  # where the expert puts objects down: sim.play.world.spot_candidates
+LABELS = ("all", "successful")  # which attempts become labels: every one, or those the task's judge passed
 START_POSES = ("here", "random")  # an attempt starts where the last left the arm, or at a random pose (as eval's)
 NO_POLICY_NEEDS_BETA_ONE = (
     "checkpoint=null records the scripted expert's own demonstrations: set beta=1 (the expert always acts); "
     "with a policy, give checkpoint=RUN"
 )
 
+LABELS_SUCCESSFUL_NEEDS = (
+    "labels=successful needs beta=1 (the expert acts throughout): where the policy acts, an attempt's success is"
+    " the policy's, and leaving its failures unlabelled drops the very states DAgger labels (takeover=N already"
+    " labels only the expert's successful finishes)"
+)
 TAKEOVER_NEEDS = (
     "takeover=N (the expert takes over after up to N of the policy's steps) needs a policy (checkpoint=RUN),"
     " beta=0 and N >= 0"
@@ -55,6 +61,8 @@ def check_config(cfg: DictConfig) -> None:
     checked(cfg, "setup", bool)
     checked(cfg, "balance", bool)
     checked(cfg, "spots", str, choices=SPOTS)
+    if checked(cfg, "labels", str, choices=LABELS) == "successful" and float(cfg.beta) != 1.0:
+        raise ConfigError(LABELS_SUCCESSFUL_NEEDS)
     if checked(cfg, "takeover", int, low=0) and (cfg.checkpoint is None or float(cfg.beta) != 0.0):
         raise ConfigError(f"takeover={cfg.takeover} is not allowed: {TAKEOVER_NEEDS}")
     chosen_tasks(cfg.get("tasks"))
@@ -93,12 +101,14 @@ def run(cfg: DictConfig) -> int:
 
             policy.check_robot(instantiate(cfg.robot, _convert_="all").observation_features)
     collect.run(cfg)
-    return store_labels(Path(cfg.out))
+    return store_labels(Path(cfg.out), successful_only=cfg.labels == "successful")
 
 
-def store_labels(root: Path) -> int:
+def store_labels(root: Path, successful_only: bool = False) -> int:
     """Annotation rows (``source=expert``) from the DAgger agent's log beside the dataset, replacing
-    earlier ones (a resumed run's labels cover all of it); prints the policy's success per task."""
+    earlier ones (a resumed run's labels cover all of it); prints the policy's success per task.
+    ``successful_only``: only attempts the task's judge passed are labelled (an attempt that failed, or
+    that the episode's end cut, teaches what its instruction did not ask for); their frames stay unlabelled."""
     from robolang.captioning import annotations
     from robolang.dataset_tools import load_episodes
     from robolang.recording.features import BEHAVIOURS_FILE
@@ -120,12 +130,14 @@ def store_labels(root: Path) -> int:
             "captioner_version": VERSION,
         }
         for r in records
-        if r["end"] > r["start"]
+        if r["end"] > r["start"] and (r["success"] or not successful_only)
     ]
     lengths = {int(e.episode_index): int(e.length) for e in load_episodes(root).itertuples()}
     annotations.replace_source(root, annotations.rows_from(rows), SOURCE, lengths)
     if table := summary(records):
         print(table)
+    if successful_only:
+        print(f"{sum(r['end'] > r['start'] and not r['success'] for r in records)} unsuccessful attempts left unlabelled")
     print(
         f"stored {len(rows)} expert labels ({sum(r['end_frame'] - r['start_frame'] for r in rows)} frames) in {root}/meta/"
     )

@@ -13,6 +13,7 @@ from test_policy_state import _labelled, _train
 
 from robolang import cli
 from robolang.captioning import annotations
+from robolang.dagger import store_labels
 from robolang.dataset_tools import load_episodes
 from robolang.policy.mixture import DatasetMixture
 from robolang.recording.features import BEHAVIOURS_FILE, INTENTS_FILE
@@ -182,6 +183,8 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
         ("takeover=-1", "takeover=-1"),
         ("takeover=maybe", "takeover"),
         ("spots=anywhere", "spots"),
+        ("labels=some", "labels"),
+        ("labels=successful", "labels=successful needs beta=1"),
     ],
 )
 def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_path, capsys, bad, said):
@@ -205,11 +208,18 @@ def test_robolang_dagger_without_a_checkpoint_records_labelled_expert_demonstrat
     out = tmp_path / "expert"
     assert cli.main(["dagger", "checkpoint=null", f"out={tmp_path / 'refused'}", *SMALL]) == 2
     assert "set beta=1" in capsys.readouterr().err and not (tmp_path / "refused").exists()
-    assert cli.main(["dagger", "checkpoint=null", "beta=1", f"out={out}", "hours=0.005", "episode_seconds=18",
-                     "workers=1", *SMALL]) == 0  # fmt: skip
+    assert cli.main(["dagger", "checkpoint=null", "beta=1", "labels=successful", f"out={out}", "hours=0.005",
+                     "episode_seconds=18", "workers=1", *SMALL]) == 0  # fmt: skip
     table = annotations.load(out)
     assert len(table) > 0 and set(table["source"]) == {"expert"}
-    assert "policy alone" not in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "policy alone" not in printed and "unsuccessful attempts left unlabelled" in printed
+    records = [r for r in read_records(out / "meta" / BEHAVIOURS_FILE) if r["end"] > r["start"]]
+    assert any(not r["success"] for r in records)  # at least the attempt the episode's end cut
+    labelled = sorted((r["episode_index"], r["start"], r["end"]) for r in records if r["success"])
+    table = table.sort_values(["episode_index", "start_frame"])
+    assert list(zip(table.episode_index, table.start_frame, table.end_frame, strict=True)) == labelled
+    assert store_labels(out) == len(records) > len(labelled)  # labels=all: every attempt, the same recording
 
 
 def test_with_random_start_poses_the_arm_moves_away_before_each_attempt_and_the_move_is_unlabelled(robot):
