@@ -16,6 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from robolang.config import ConfigError, checked
+from robolang.recording.features import BEHAVIOURS_FILE
 
 SOURCE = "expert"  # annotations.SOURCES: labels the scripted expert gave the policy's own states
 VERSION = "dagger-1"
@@ -44,10 +45,16 @@ def check_config(cfg: DictConfig) -> None:
 
     if not 0 <= checked(cfg, "beta", float) <= 1:
         raise ConfigError(f"beta={cfg.beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
+    if checked(cfg, "relabel", bool):
+        if not (Path(checked(cfg, "out", str)) / "meta" / BEHAVIOURS_FILE).is_file():
+            raise ConfigError(
+                f"relabel=true rebuilds the labels of a dataset `robolang dagger` recorded, and out={cfg.out} holds no"
+                f" agent log (meta/{BEHAVIOURS_FILE}); give the recording's folder as out="
+            )
     if cfg.checkpoint is None:  # the expert's own demonstrations
         if float(cfg.beta) != 1.0:
             raise ConfigError(NO_POLICY_NEEDS_BETA_ONE)
-    elif not Path(checked(cfg, "checkpoint", str)).exists():
+    elif not cfg.relabel and not Path(checked(cfg, "checkpoint", str)).exists():
         raise ConfigError(
             f"checkpoint={cfg.checkpoint} does not exist; give the checkpoint or training run whose states to label"
             " (or checkpoint=null beta=1 for the expert's own demonstrations)"
@@ -68,7 +75,8 @@ def check_config(cfg: DictConfig) -> None:
     chosen_tasks(cfg.get("tasks"))
     if not 0 <= checked(cfg, "noise", float) <= 1:
         raise ConfigError(f"noise={cfg.noise!r} is not allowed: the executed actions' noise std must be in [0, 1]")
-    collect.check_config(cfg)
+    if not cfg.relabel:
+        collect.check_config(cfg)
 
 
 def chosen_tasks(tasks) -> tuple[str, ...] | None:
@@ -93,6 +101,8 @@ def run(cfg: DictConfig) -> int:
     from robolang.evaluation.policies import is_privileged, load_policy
 
     check_config(cfg)
+    if cfg.relabel:  # nothing recorded: the labels of the dataset at out rebuilt from its agent log
+        return store_labels(Path(cfg.out), successful_only=cfg.labels == "successful")
     if cfg.checkpoint is not None:
         cfg.checkpoint = cfg.agent.policy = str(Path(cfg.checkpoint).absolute())
         policy = load_policy(cfg.checkpoint)  # a folder that holds no policy fails here, naming it, before recording
@@ -111,10 +121,11 @@ def store_labels(root: Path, successful_only: bool = False) -> int:
     that the episode's end cut, teaches what its instruction did not ask for); their frames stay unlabelled."""
     from robolang.captioning import annotations
     from robolang.dataset_tools import load_episodes
-    from robolang.recording.features import BEHAVIOURS_FILE
     from robolang.recording.store import read_records
 
     records = read_records(root / "meta" / BEHAVIOURS_FILE)
+    if successful_only and any(r["expert_steps"] < r["end"] - r["start"] for r in records):
+        raise ConfigError(f"{root} was recorded with a policy acting: {LABELS_SUCCESSFUL_NEEDS}")
     for r in records:  # takeover: only the expert's part is labelled (logs before it: from the start)
         r["start"] = max(r["start"], r.get("labelled_from", -1))
     rows = [

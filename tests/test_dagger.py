@@ -13,7 +13,6 @@ from test_policy_state import _labelled, _train
 
 from robolang import cli
 from robolang.captioning import annotations
-from robolang.dagger import store_labels
 from robolang.dataset_tools import load_episodes
 from robolang.policy.mixture import DatasetMixture
 from robolang.recording.features import BEHAVIOURS_FILE, INTENTS_FILE
@@ -219,7 +218,22 @@ def test_robolang_dagger_without_a_checkpoint_records_labelled_expert_demonstrat
     labelled = sorted((r["episode_index"], r["start"], r["end"]) for r in records if r["success"])
     table = table.sort_values(["episode_index", "start_frame"])
     assert list(zip(table.episode_index, table.start_frame, table.end_frame, strict=True)) == labelled
-    assert store_labels(out) == len(records) > len(labelled)  # labels=all: every attempt, the same recording
+    relabel = ["dagger", "checkpoint=null", "beta=1", "relabel=true", f"out={out}"]
+    assert cli.main(relabel) == 0  # labels=all on the same recording, nothing recorded: every attempt
+    assert len(annotations.load(out)) == len(records) > len(labelled)
+    assert len(load_episodes(out)) == 1
+
+
+def test_relabel_refuses_a_folder_without_an_agent_log_and_successful_labels_where_the_policy_acted(
+    recorded, tmp_path, capsys
+):
+    assert cli.main(["dagger", "checkpoint=null", "beta=1", "relabel=true", f"out={tmp_path / 'none'}"]) == 2
+    assert "holds no agent log" in capsys.readouterr().err and not (tmp_path / "none").exists()
+    before = annotations.load(recorded)
+    said = ["dagger", "checkpoint=null", "beta=1", "relabel=true", "labels=successful", f"out={recorded}"]
+    assert cli.main(said) == 2
+    assert "recorded with a policy acting" in capsys.readouterr().err
+    assert annotations.load(recorded).equals(before)
 
 
 def test_with_random_start_poses_the_arm_moves_away_before_each_attempt_and_the_move_is_unlabelled(robot):
