@@ -45,12 +45,11 @@ def check_config(cfg: DictConfig) -> None:
 
     if not 0 <= checked(cfg, "beta", float) <= 1:
         raise ConfigError(f"beta={cfg.beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
-    if checked(cfg, "relabel", bool):
-        if not (Path(checked(cfg, "out", str)) / "meta" / BEHAVIOURS_FILE).is_file():
-            raise ConfigError(
-                f"relabel=true rebuilds the labels of a dataset `robolang dagger` recorded, and out={cfg.out} holds no"
-                f" agent log (meta/{BEHAVIOURS_FILE}); give the recording's folder as out="
-            )
+    if checked(cfg, "relabel", bool) and not (Path(checked(cfg, "out", str)) / "meta" / BEHAVIOURS_FILE).is_file():
+        raise ConfigError(
+            f"relabel=true rebuilds the labels of a dataset `robolang dagger` recorded, and out={cfg.out} holds no"
+            f" agent log (meta/{BEHAVIOURS_FILE}); give the recording's folder as out="
+        )
     if cfg.checkpoint is None:  # the expert's own demonstrations
         if float(cfg.beta) != 1.0:
             raise ConfigError(NO_POLICY_NEEDS_BETA_ONE)
@@ -148,7 +147,9 @@ def store_labels(root: Path, successful_only: bool = False) -> int:
     if table := summary(records):
         print(table)
     if successful_only:
-        print(f"{sum(r['end'] > r['start'] and not r['success'] for r in records)} unsuccessful attempts left unlabelled")
+        print(
+            f"{sum(r['end'] > r['start'] and not r['success'] for r in records)} unsuccessful attempts left unlabelled"
+        )
     print(
         f"stored {len(rows)} expert labels ({sum(r['end_frame'] - r['start_frame'] for r in rows)} frames) in {root}/meta/"
     )
