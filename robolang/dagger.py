@@ -43,17 +43,20 @@ def check_config(cfg: DictConfig) -> None:
     """The DAgger settings (the recording's are ``collect.check_config``'s), checked before any work."""
     from robolang import collect
 
+    if checked(cfg, "relabel", bool):  # nothing is recorded: the recording's own log says who acted
+        checked(cfg, "labels", str, choices=LABELS)
+        if not (Path(checked(cfg, "out", str)) / "meta" / BEHAVIOURS_FILE).is_file():
+            raise ConfigError(
+                f"relabel=true rebuilds the labels of a dataset `robolang dagger` recorded, and out={cfg.out} holds"
+                f" no agent log (meta/{BEHAVIOURS_FILE}); give the recording's folder as out="
+            )
+        return
     if not 0 <= checked(cfg, "beta", float) <= 1:
         raise ConfigError(f"beta={cfg.beta!r} is not allowed: the chance that the expert acts must be in [0, 1]")
-    if checked(cfg, "relabel", bool) and not (Path(checked(cfg, "out", str)) / "meta" / BEHAVIOURS_FILE).is_file():
-        raise ConfigError(
-            f"relabel=true rebuilds the labels of a dataset `robolang dagger` recorded, and out={cfg.out} holds no"
-            f" agent log (meta/{BEHAVIOURS_FILE}); give the recording's folder as out="
-        )
     if cfg.checkpoint is None:  # the expert's own demonstrations
         if float(cfg.beta) != 1.0:
             raise ConfigError(NO_POLICY_NEEDS_BETA_ONE)
-    elif not cfg.relabel and not Path(checked(cfg, "checkpoint", str)).exists():
+    elif not Path(checked(cfg, "checkpoint", str)).exists():
         raise ConfigError(
             f"checkpoint={cfg.checkpoint} does not exist; give the checkpoint or training run whose states to label"
             " (or checkpoint=null beta=1 for the expert's own demonstrations)"
@@ -74,8 +77,7 @@ def check_config(cfg: DictConfig) -> None:
     chosen_tasks(cfg.get("tasks"))
     if not 0 <= checked(cfg, "noise", float) <= 1:
         raise ConfigError(f"noise={cfg.noise!r} is not allowed: the executed actions' noise std must be in [0, 1]")
-    if not cfg.relabel:
-        collect.check_config(cfg)
+    collect.check_config(cfg)
 
 
 def chosen_tasks(tasks) -> tuple[str, ...] | None:

@@ -218,7 +218,7 @@ def test_robolang_dagger_without_a_checkpoint_records_labelled_expert_demonstrat
     labelled = sorted((r["episode_index"], r["start"], r["end"]) for r in records if r["success"])
     table = table.sort_values(["episode_index", "start_frame"])
     assert list(zip(table.episode_index, table.start_frame, table.end_frame, strict=True)) == labelled
-    relabel = ["dagger", "checkpoint=null", "beta=1", "relabel=true", f"out={out}"]
+    relabel = ["dagger", "relabel=true", f"out={out}"]  # no checkpoint or beta: the recording's log says who acted
     assert cli.main(relabel) == 0  # labels=all on the same recording, nothing recorded: every attempt
     assert len(annotations.load(out)) == len(records) > len(labelled)
     assert len(load_episodes(out)) == 1
@@ -227,10 +227,10 @@ def test_robolang_dagger_without_a_checkpoint_records_labelled_expert_demonstrat
 def test_relabel_refuses_a_folder_without_an_agent_log_and_successful_labels_where_the_policy_acted(
     recorded, tmp_path, capsys
 ):
-    assert cli.main(["dagger", "checkpoint=null", "beta=1", "relabel=true", f"out={tmp_path / 'none'}"]) == 2
+    assert cli.main(["dagger", "relabel=true", f"out={tmp_path / 'none'}"]) == 2
     assert "holds no agent log" in capsys.readouterr().err and not (tmp_path / "none").exists()
     before = annotations.load(recorded)
-    said = ["dagger", "checkpoint=null", "beta=1", "relabel=true", "labels=successful", f"out={recorded}"]
+    said = ["dagger", "relabel=true", "labels=successful", f"out={recorded}"]
     assert cli.main(said) == 2
     assert "recorded with a policy acting" in capsys.readouterr().err
     assert annotations.load(recorded).equals(before)

@@ -12,7 +12,7 @@ EXAMPLES = [
     "robolang dagger checkpoint=runs/privileged out=data/dagger hours=1   # then train with extra_datasets=[data/dagger]",
     "robolang dagger checkpoint=runs/policy beta=0.5 robot.config.static_width=64 ...   # half the chunks the expert's",
     "robolang dagger checkpoint=null beta=1 out=data/expert hours=4.5   # the expert's own demonstrations",
-    "robolang dagger checkpoint=null beta=1 relabel=true labels=successful out=data/expert   # only its successes labelled",
+    "robolang dagger relabel=true labels=successful out=data/expert   # the same recording, only its successes labelled",
 ]
 
 
