@@ -184,6 +184,7 @@ def test_a_mixture_draws_by_labelled_frames_or_by_the_extra_weight_and_is_fixed_
         ("spots=anywhere", "spots"),
         ("labels=some", "labels"),
         ("labels=successful", "labels=successful needs beta=1"),
+        ("relabel=maybe", "relabel"),
     ],
 )
 def test_a_bad_setting_is_refused_before_anything_is_recorded(checkpoint, tmp_path, capsys, bad, said):
