@@ -65,3 +65,35 @@ def test_what_cannot_be_compared_is_refused_naming_why(tmp_path, capsys):
     assert "missing does not exist" in capsys.readouterr().err
     assert cli.main(["eval", "compare=runs"]) == 2
     assert "compare= must be a list" in capsys.readouterr().err
+
+
+def _chains_only(folder, completed: list[int]):
+    """An evaluation of chains alone (``episodes=0``): chain i completed ``completed[i]`` instructions."""
+    episodes = [{"kind": "chain", "world": "default", "split": "train", "index": i, "seed": 50 + i,
+                 "controller": "ours", "completed": n} for i, n in enumerate(completed)]  # fmt: skip
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps({"episodes": episodes}))
+    return folder
+
+
+def test_chains_are_paired_with_the_sign_test_and_chains_alone_compare(tmp_path, capsys):
+    a = _chains_only(tmp_path / "a", [5, 3, 2, 0, 4, 4])
+    b = _chains_only(tmp_path / "b", [1, 0, 2, 0, 0, 0])  # shorter on 4 chains, longer on none, 2 ties
+    assert cli.main(["eval", f"compare=[{a},{b}]"]) == 0
+    out = capsys.readouterr().out
+    assert "paired on 0 single episodes and 6 chains" in out
+    assert "3.00" in out and "0.50" in out
+    assert "4 / 0" in out and "0.125" in out  # the sign test: 2 / 2**4
+    assert "tasks that moved" not in out  # no single episode to move
+
+
+def test_a_chain_only_evaluation_pairs_with_the_chains_of_a_full_one(tmp_path):
+    full = _write(tmp_path / "full", {"ours": [True, False]}, {"ours": 1})
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    chain = {"kind": "chain", "world": "default", "split": "train", "index": 0, "seed": 7, "controller": "ours",
+             "completed": 4}  # fmt: skip
+    (alone / "results.json").write_text(json.dumps({"episodes": [chain]}))
+    text = compare(load_arms([full, alone]))
+    assert "paired on 0 single episodes and 1 chains" in text
+    assert "0 / 1" in text and "1.000" in text  # longer on the one shared chain: no evidence either way

@@ -5,7 +5,9 @@ instruction, seed), so the comparison that counts is per episode: how many succe
 not the other, and McNemar's exact test on those two counts (the episodes both solve or both fail
 say nothing about the difference). With more than two, also how many episodes succeed under k of
 the n: whether the policies fail on the same episodes (what they cannot do) or on different ones
-(each its own slips, what averaging or more seeds can remove).
+(each its own slips, what averaging or more seeds can remove). Chains are paired the same way: on
+how many shared chains each arm went further than the first and on how many less, with the sign
+test on those two counts (an evaluation of chains alone, ``episodes=0``, compares on its chains).
 
 An arm is one controller of one evaluation's ``results.json`` (the reference rows ``scripted`` and
 ``zero`` are left out); a folder holding several controllers gives one arm each. Nothing is run.
@@ -67,7 +69,8 @@ def load_arms(paths: list[str | Path]) -> list[Arm]:
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:
-    """Two-sided exact McNemar p: the smaller discordant count against Binomial(n, 1/2)."""
+    """Two-sided exact McNemar p: the smaller discordant count against Binomial(n, 1/2) (for chains, the
+    sign test on the chains one arm took further and those the other did)."""
     n = only_a + only_b
     if n == 0:
         return 1.0
@@ -80,29 +83,39 @@ def compare(arms: list[Arm]) -> str:
     if len(arms) < 2:
         raise CompareError(f"compare needs two or more evaluated controllers, got {len(arms)}")
     keys = sorted(set.intersection(*(set(a.single) for a in arms)))
-    if not keys:
-        raise CompareError("the evaluations share no episode: were they run with the same seed, tasks and splits?")
     chains = sorted(set.intersection(*(set(a.chains) for a in arms)))
+    if not keys and not chains:
+        raise CompareError("the evaluations share no episode: were they run with the same seed, tasks and splits?")
     splits = sorted({k[1] for k in keys})
     lines = [f"paired on {len(keys)} single episodes and {len(chains)} chains present in all {len(arms)} evaluations"]
-    header = ["arm", *splits, "chains", "only first / only this", "McNemar p"]
+    header = ["arm", *splits, "chains", "only first / only this", "McNemar p", "chain shorter / longer", "sign p"]
     rows = []
     first = arms[0]
     for arm in arms:
         cells = [arm.name] + [_count(arm, [k for k in keys if k[1] == s]) for s in splits]
         cells.append(f"{sum(arm.chains[c] for c in chains) / len(chains):.2f}" if chains else "-")
         if arm is first:
-            cells += ["", ""]
-        else:
+            cells += ["", "", "", ""]
+            rows.append(cells)
+            continue
+        if keys:
             only_first = sum(first.single[k] and not arm.single[k] for k in keys)
             only_this = sum(arm.single[k] and not first.single[k] for k in keys)
             cells += [f"{only_first} / {only_this}", f"{mcnemar_exact(only_first, only_this):.3f}"]
+        else:
+            cells += ["-", "-"]
+        if chains:  # the sign test: chains this arm ended earlier than the first / went further
+            shorter = sum(arm.chains[c] < first.chains[c] for c in chains)
+            longer = sum(arm.chains[c] > first.chains[c] for c in chains)
+            cells += [f"{shorter} / {longer}", f"{mcnemar_exact(shorter, longer):.3f}"]
+        else:
+            cells += ["-", "-"]
         rows.append(cells)
     lines += _table(header, rows)
-    for arm in arms[1:]:
+    for arm in arms[1:] if keys else []:
         moved = _tasks_moved(first, arm, keys)
         lines.append(f"tasks that moved, first -> {arm.name}: {moved or 'none'}")
-    if len(arms) > 2:
+    if len(arms) > 2 and keys:
         agree = Counter(sum(a.single[k] for a in arms) for k in keys)
         lines.append(
             f"episodes solved by k of the {len(arms)}: "
