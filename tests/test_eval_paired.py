@@ -97,3 +97,16 @@ def test_a_chain_only_evaluation_pairs_with_the_chains_of_a_full_one(tmp_path):
     text = compare(load_arms([full, alone]))
     assert "paired on 0 single episodes and 1 chains" in text
     assert "0 / 1" in text and "1.000" in text  # longer on the one shared chain: no evidence either way
+
+
+def test_episodes_no_controller_ran_are_not_an_arm(tmp_path):
+    """An episode with no feasible start is recorded once, with no controller (``unavailable``): it is
+    neither an arm nor a shared episode (it made two controllers of one evaluation "share no episode")."""
+    both = _write(tmp_path / "both", {"x": [True, False], "y": [False, False]})
+    results = json.loads((both / "results.json").read_text())
+    results["episodes"].append({"kind": "single", "world": "default", "task": "push_forward", "split": "train",
+                                "index": 5, "seed": 9, "controller": None, "unavailable": True})  # fmt: skip
+    (both / "results.json").write_text(json.dumps(results))
+    arms = load_arms([both])
+    assert [a.name for a in arms] == [f"{both} [x]", f"{both} [y]"]
+    assert "paired on 2 single episodes" in compare(arms) and "1 / 0" in compare(arms)

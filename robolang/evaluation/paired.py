@@ -51,8 +51,8 @@ def load_arms(paths: list[str | Path]) -> list[Arm]:
             raise CompareError(f"{file} is not an evaluation's results.json ({e})") from None
         found: dict[str, Arm] = {}
         for e in episodes:
-            if e.get("controller") in REFERENCES:
-                continue
+            if e.get("controller") in REFERENCES or e.get("controller") is None:
+                continue  # a reference row, or an episode no controller ran (no feasible start: `unavailable`)
             arm = found.setdefault(e["controller"], Arm(e["controller"]))
             if e.get("kind") == "chain":
                 arm.chains[(e["world"], e["split"], e["index"], e["seed"])] = int(e["completed"])
