@@ -67,9 +67,9 @@ def test_what_cannot_be_compared_is_refused_naming_why(tmp_path, capsys):
     assert "compare= must be a list" in capsys.readouterr().err
 
 
-def _chains_only(folder, completed: list[int]):
+def _chains_only(folder, completed: list[int], first_seed: int = 50):
     """An evaluation of chains alone (``episodes=0``): chain i completed ``completed[i]`` instructions."""
-    episodes = [{"kind": "chain", "world": "default", "split": "train", "index": i, "seed": 50 + i,
+    episodes = [{"kind": "chain", "world": "default", "split": "train", "index": i, "seed": first_seed + i,
                  "controller": "ours", "completed": n} for i, n in enumerate(completed)]  # fmt: skip
     folder.mkdir(parents=True)
     (folder / "results.json").write_text(json.dumps({"episodes": episodes}))
@@ -89,11 +89,7 @@ def test_chains_are_paired_with_the_sign_test_and_chains_alone_compare(tmp_path,
 
 def test_a_chain_only_evaluation_pairs_with_the_chains_of_a_full_one(tmp_path):
     full = _write(tmp_path / "full", {"ours": [True, False]}, {"ours": 1})
-    alone = tmp_path / "alone"
-    alone.mkdir()
-    chain = {"kind": "chain", "world": "default", "split": "train", "index": 0, "seed": 7, "controller": "ours",
-             "completed": 4}  # fmt: skip
-    (alone / "results.json").write_text(json.dumps({"episodes": [chain]}))
+    alone = _chains_only(tmp_path / "alone", [4], first_seed=7)  # the chain `_write` records, seed 7
     text = compare(load_arms([full, alone]))
     assert "paired on 0 single episodes and 1 chains" in text
     assert "0 / 1" in text and "1.000" in text  # longer on the one shared chain: no evidence either way
