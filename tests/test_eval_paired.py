@@ -106,3 +106,17 @@ def test_episodes_no_controller_ran_are_not_an_arm(tmp_path):
     arms = load_arms([both])
     assert [a.name for a in arms] == [f"{both} [x]", f"{both} [y]"]
     assert "paired on 2 single episodes" in compare(arms) and "1 / 0" in compare(arms)
+
+
+def test_a_folder_whose_episodes_no_controller_ran_is_refused_saying_so(tmp_path):
+    folder = tmp_path / "unrun"
+    folder.mkdir()
+    episodes = [{"kind": "single", "world": "default", "task": "take_from_drawer", "split": "train", "index": i,
+                 "seed": i, "controller": None, "unavailable": True} for i in range(3)]  # fmt: skip
+    (folder / "results.json").write_text(json.dumps({"episodes": episodes}))
+    with pytest.raises(CompareError, match="no controller ran any of its 3 episodes"):
+        load_arms([folder])
+    episodes.append(_single("scripted", "lift", 0, True))
+    (folder / "results.json").write_text(json.dumps({"episodes": episodes}))
+    with pytest.raises(CompareError, match="no controller other than the references"):
+        load_arms([folder])

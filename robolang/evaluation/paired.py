@@ -50,6 +50,7 @@ def load_arms(paths: list[str | Path]) -> list[Arm]:
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise CompareError(f"{file} is not an evaluation's results.json ({e})") from None
         found: dict[str, Arm] = {}
+        unrun = sum(e.get("controller") is None for e in episodes)
         for e in episodes:
             if e.get("controller") in REFERENCES or e.get("controller") is None:
                 continue  # a reference row, or an episode no controller ran (no feasible start: `unavailable`)
@@ -60,6 +61,8 @@ def load_arms(paths: list[str | Path]) -> list[Arm]:
                 arm.single[(e["world"], e["split"], e["task"], e["index"], e["seed"], str(e.get("args")))] = bool(
                     e["success"]
                 )
+        if not found and unrun == len(episodes) > 0:
+            raise CompareError(f"{file}: no controller ran any of its {unrun} episodes (none had a feasible start)")
         if not found:
             raise CompareError(f"{file} holds no controller other than the references ({', '.join(REFERENCES)})")
         for arm in found.values():
