@@ -25,6 +25,7 @@ from sim.play import (
 from sim.play import agent as agent_module
 from sim.play.agent import MAX_BEHAVIOUR_STEPS
 from sim.play.choices import feasible_choices
+from sim.play.expert import _wanted
 from sim.play.measure import MEASURE_SCENE, merge, run_agent
 from sim.play.vocab import ARGS, behaviour_of_code
 from sim.scene import PlayTableScene
@@ -413,3 +414,21 @@ def test_a_lying_cylinder_is_never_toppled_and_play_goes_on(scene):
     history = agent.history
     assert len(history) >= 10 and all(r.behaviour != "topple" for r in history)
     assert sum(r.success for r in history) >= 0.85 * len(history)
+
+
+@pytest.mark.parametrize(
+    "where, contacts, wanted",
+    [
+        (HELD_HIGH, GRIPPED, True),  # lifted: put it down
+        (None, GRIPPED, False),  # closed on it where it rests: the judge's put_down cannot start there
+        ((0.45, 0.0, OBJ_Z["red_cube"] + 0.03), GRIPPED, False),  # 3 cm up: a hop, not in the air
+        (HELD_HIGH, [*GRIPPED, ("green_cube", "red_cube")], False),  # in the hand but against another object
+        (HELD_HIGH, [], False),  # up there but not held
+    ],
+)
+def test_the_expert_puts_down_only_what_it_holds_in_the_air(where, contacts, wanted):
+    """Its put-down starts where the captioner's does (``held_in_air`` at the first frame); it took
+    any object in the hand, so an object gripped on the table was 'put down' and judged a failure."""
+    s = state({"red_cube": where} if where else None, contacts=contacts, width=0.04)
+    assert checks.in_the_air(s, "red_cube") == wanted
+    assert bool(_wanted("put_down", ("red_cube",), s)) == wanted

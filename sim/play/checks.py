@@ -74,6 +74,16 @@ def tilt_deg(state: dict, name: str) -> float:
     return float(np.degrees(np.arccos(min(abs(up), 1.0))))
 
 
+def in_the_air(state: dict, name: str) -> bool:
+    """Held clear of everything: between the fingers, touching nothing but the robot, its centre at
+    least ``MOVED_M`` above its resting height on the table. What the captioner's ``put_down`` asks
+    of an episode's first frame (``held_in_air``: lifted that far above where it last rested, the
+    table when it touched nothing before)."""
+    others = {e for contact in state["contacts"] if name in contact for e in contact if e != name}
+    high = pos(state, name)[2] - SPECS[name].half_height >= MOVED_M
+    return in_gripper(state, name) and others <= {"gripper", "robot"} and bool(high)
+
+
 def on_table(state: dict, name: str) -> bool:
     """Resting on the table top at its own resting height, not held."""
     z = pos(state, name)[2]

@@ -30,7 +30,7 @@ from sim import assets
 from sim.panda import YAW_LIMIT
 from sim.play import checks
 from sim.play.behaviours import PLANS
-from sim.play.checks import in_drawer, resting_on
+from sim.play.checks import in_drawer, in_the_air, resting_on
 from sim.play.choices import feasible_choices
 from sim.play.expert_plans import EXTRA_PLANS, REGIONS, SIDES, beside, beside_spot, in_region, region_spot
 from sim.play.motion import Abort, Motion
@@ -82,7 +82,8 @@ def _wanted(task: str, args: tuple[str, ...], state: dict) -> list[Choice]:
     if task in ("topple", "move_plate"):
         return [Choice("topple" if task == "topple" else "push", x if args else "plate", d) for d in DIRECTIONS]
     starts = {
-        "put_down": lambda: held_object(state) == x,
+        # In the air, not only in the hand: held on the table it is a grasp the judge cannot call put down.
+        "put_down": lambda: held_object(state) == x and in_the_air(state, x),
         "remove_from_plate": lambda: resting_on(state, x, "plate"),
         "take_from_drawer": lambda: in_drawer(state, x),
     }
